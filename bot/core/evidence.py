@@ -1,0 +1,120 @@
+"""What a live probe saw, as plain data. The probe layer fills these; bot.core judges them.
+
+Certificates travel as DER bytes exactly as the server presented them (leaf first);
+bot.core.certs turns them into CertInfo for analysis and display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Step(StrEnum):
+    """The steps of one STARTTLS probe, in order."""
+
+    CONNECT = "connect"
+    BANNER = "banner"
+    EHLO = "ehlo"
+    STARTTLS = "starttls"
+    HANDSHAKE = "handshake"
+    QUIT = "quit"
+
+
+class FailureKind(StrEnum):
+    TIMEOUT = "timeout"  # a step exceeded its per-step timeout
+    DEADLINE = "deadline"  # the overall check deadline ended the attempt
+    REFUSED = "refused"  # TCP connection refused
+    RESET = "reset"  # connection reset / closed by the peer mid-dialogue
+    UNREACHABLE = "unreachable"  # no route, network unreachable
+    REJECTED = "rejected"  # the server answered with a 4xx/5xx reply
+    PROTOCOL = "protocol"  # the peer did not speak SMTP (garbage, oversized lines)
+    TLS = "tls"  # the TLS handshake failed
+    BLOCKED = "blocked"  # refused by our network policy: never connected
+
+
+@dataclass(frozen=True, slots=True)
+class CertInfo:
+    """One certificate of a presented chain, described for humans and for Exchange."""
+
+    der: bytes
+    subject: str  # RFC 4514 form
+    subject_windows: str  # Windows / Exchange form, e.g. "CN=mail.contoso.com, O=Contoso, C=US"
+    issuer: str
+    issuer_windows: str
+    sans: tuple[str, ...]  # dNSName entries (and "IP:..." for iPAddress entries)
+    not_before: datetime  # timezone-aware UTC
+    not_after: datetime
+    sha1: str  # upper-case hex: the thumbprint Exchange shows
+    sha256: str  # upper-case hex
+    serial: str  # upper-case hex
+    key_type: str  # "RSA", "EC", "Ed25519", "Ed448", "DSA"
+    key_bits: int
+    signature_algorithm: str  # e.g. "sha256WithRSAEncryption"
+    self_signed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptEvidence:
+    """One connection to one address: what happened at each step, and the presented chain."""
+
+    host: str
+    ip: str
+    port: int
+    attempt: int  # 1-based
+    banner: str | None = None  # full (multi-line) greeting, decoded with escapes, capped
+    banner_code: int | None = None
+    ehlo_code: int | None = None
+    ehlo_lines: tuple[str, ...] = ()  # EHLO keywords/extensions after the greeting line
+    starttls_offered: bool | None = None  # None: never got that far
+    starttls_reply: str | None = None  # e.g. "220 2.0.0 SMTP server ready"
+    tls_version: str | None = None  # e.g. "TLSv1.3"
+    cipher: str | None = None
+    chain: tuple[bytes, ...] = ()  # DER, leaf first, as presented (capped in length)
+    failed_step: Step | None = None
+    failure: FailureKind | None = None
+    error: str | None = None  # short human text of the failure (reply text or exception)
+    timings_ms: Mapping[str, float] = field(default_factory=dict)  # Step value -> milliseconds
+
+    @property
+    def tls_ok(self) -> bool:
+        return bool(self.chain) and self.tls_version is not None
+
+
+class MxSource(StrEnum):
+    MX = "mx"  # real MX records
+    NULL_MX = "null_mx"  # RFC 7505 "0 ." : domain accepts no mail
+    IMPLICIT = "implicit"  # RFC 5321 5.1: no MX, the name's own A/AAAA used
+    HOST = "host"  # --host NAME: probed directly, no MX lookup
+    NXDOMAIN = "nxdomain"
+    FAILED = "failed"  # SERVFAIL, timeout, refused
+
+
+@dataclass(frozen=True, slots=True)
+class HostEvidence:
+    """One MX host (or the --host target): its addresses and every attempt against them."""
+
+    name: str  # A-label, no trailing dot
+    preference: int | None
+    addresses: tuple[str, ...] = ()  # every address resolved (A then AAAA)
+    blocked: tuple[str, ...] = ()  # addresses refused by the network policy
+    cname_chain: tuple[str, ...] = ()
+    dns_error: str | None = None  # e.g. "NXDOMAIN", "SERVFAIL", "timeout", "no A/AAAA"
+    attempts: tuple[AttemptEvidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckEvidence:
+    """Everything one `mailflow check` learned, DNS and SMTP, before any judgement."""
+
+    target: str  # what the user asked for, normalised (A-label)
+    domain: str  # the mail domain whose MX was looked up (or the host for --host)
+    source: MxSource
+    hosts: tuple[HostEvidence, ...] = ()
+    dns_error: str | None = None
+    expected_names: tuple[str, ...] = ()  # --expect-name values, A-labels
+    deadline_hit: bool = False
+    started_at: datetime | None = None
+    elapsed_ms: float = 0.0

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Creates .venv with Python 3.11+ and installs mailflow-bot into it.
+#   scripts/setup.sh          runtime dependencies only
+#   scripts/setup.sh --dev    plus the test tools (pytest, hypothesis, aiosmtpd, ruff, mypy)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "mailflow-bot needs Python 3.11 or newer ($python is $("$python" --version 2>&1))" >&2
+    exit 2
+fi
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
+
+if [ ! -x .venv/bin/python ]; then
+    if ! "$python" -m venv .venv 2>/dev/null; then
+        # Debian ships venv/ensurepip in a separate package.
+        rm -rf .venv
+        echo "installing python3-venv (Debian)..." >&2
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        "$python" -m venv .venv
+    fi
+fi
+
+extra=""
+[ "${1:-}" = "--dev" ] && extra="[dev]"
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
