@@ -26,8 +26,8 @@ from bot.core.traces.codes import find_reply
 from bot.core.traces.events import EventKind, InputKind
 from bot.core.traces.sink import EventSink
 
-MAX_EML = 8 * 1024 * 1024  # characters of an .eml handed to the email package
-_MAX_PARTS = 200
+MAX_EML = 2 * 1024 * 1024  # characters of an .eml handed to the email package
+_MAX_PARTS = 200  # MIME parts looked at (the text is cut before the part after this many)
 _DSN_FIELD = re.compile(r"([A-Za-z][A-Za-z0-9-]{1,40}):[ \t]{0,8}(.{0,4000})")
 _FIELDS = {
     "reporting-mta": "reporting_mta",
@@ -151,7 +151,7 @@ def looks_like_message(head: str) -> bool:
 def message_lines(text: str) -> tuple[list[str], dict[str, FieldValue]]:
     """The lines worth scanning in a MIME message (delivery-status field groups, decoded text
     parts, the returned message's headers) and facts about the original message."""
-    message = email.message_from_string(text[:MAX_EML], policy=email.policy.compat32)
+    message = email.message_from_string(_cut_parts(text[:MAX_EML]), policy=email.policy.compat32)
     lines: list[str] = []
     facts: dict[str, FieldValue] = {}
     for part in _parts(message):
@@ -171,6 +171,17 @@ def message_lines(text: str) -> tuple[list[str], dict[str, FieldValue]]:
             lines.extend(body.splitlines())
             lines.append("")
     return lines, facts
+
+
+def _cut_parts(text: str) -> str:
+    """Keep at most `_MAX_PARTS` boundary lines: the email package parses every part it is
+    given, and a crafted message with thousands of parts would take seconds."""
+    position = 0
+    for _ in range(_MAX_PARTS * 2):
+        position = text.find("\n--", position + 1)
+        if position < 0:
+            return text
+    return text[:position]
 
 
 def _parts(message: Message) -> Iterator[Message]:
