@@ -16,7 +16,7 @@ import contextlib
 import socket
 import ssl
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +27,29 @@ from aiosmtpd.smtp import SMTP
 from tests.fakes.certs import Issued
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def free_common_port(hosts: Sequence[str]) -> int:
+    """A TCP port that is free on every one of `hosts` right now (the engine probes one port
+    on every address of an MX host, so multi-address test servers must share it)."""
+    for _ in range(100):
+        sockets: list[socket.socket] = []
+        try:
+            first = socket.socket()
+            sockets.append(first)
+            first.bind((hosts[0], 0))
+            port: int = first.getsockname()[1]
+            for host in hosts[1:]:
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind((host, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no common free port")
 
 
 def server_context(
@@ -47,6 +70,8 @@ class RawServer:
         self.host = host
         self.port = port
         self.connections = 0
+        self.active = 0
+        self.peak = 0  # most connections open at the same time
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
 
@@ -76,6 +101,8 @@ class RawServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.active += 1
+        self.peak = max(self.peak, self.active)
         task = asyncio.current_task()
         assert task is not None
         self._clients.add(task)
@@ -84,6 +111,7 @@ class RawServer:
         except (OSError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
+            self.active -= 1
             self._clients.discard(task)
             writer.transport.abort()
 
@@ -249,11 +277,17 @@ async def hostile_garbage_tls(reader: asyncio.StreamReader, writer: asyncio.Stre
 class AiosmtpdServer:
     """aiosmtpd with STARTTLS offered (not required), in the running loop on host:port."""
 
-    def __init__(self, tls: ssl.SSLContext | None, host: str, hostname: str = "mx.example.test"):
+    def __init__(
+        self,
+        tls: ssl.SSLContext | None,
+        host: str,
+        hostname: str = "mx.example.test",
+        port: int = 0,
+    ) -> None:
         self.tls = tls
         self.host = host
         self.hostname = hostname
-        self.port = 0
+        self.port = port
         self._server: asyncio.Server | None = None
 
     def _factory(self) -> Any:
@@ -263,7 +297,7 @@ class AiosmtpdServer:
 
     async def __aenter__(self) -> Self:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._factory, self.host, 0)
+        self._server = await loop.create_server(self._factory, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
