@@ -407,10 +407,11 @@ def _cert_fixes(
             out.fix("exchange_intermediate", {"issuer": _clean(issuer)}, {"issuer": issuer}),
             out.fix("postfix_chain", {"issuer": _clean(issuer)}),
         ]
-    fixes: list[Fix] = []
     if healthy is not None and problem.id in _CERT_FIX_PROBLEMS:
-        fixes.append(_bind_fix(out, healthy, presented.ip))
-    elif problem.id != certs.NOT_YET_VALID:
+        # Another address of this host already presents a good certificate: use that one.
+        return [_bind_fix(out, healthy, presented.ip)]
+    fixes: list[Fix] = []
+    if problem.id != certs.NOT_YET_VALID:
         fixes.extend(_renew_fixes(out, name, names, presented.ip))
     if problem.id in {certs.SUBJECT_MISMATCH, certs.EXPIRED, certs.EXPIRING_SOON_ID}:
         fixes.append(out.fix("hybrid_configuration", {"name": name}, {"name": name}))
@@ -540,9 +541,16 @@ def _inconsistent_finding(
 # --- per host -----------------------------------------------------------------------------------
 
 
+def _is_exchange_online(name: str) -> bool:
+    return canonical(name).endswith(EXCHANGE_ONLINE_SUFFIX)
+
+
 def _names_for(host: HostEvidence, evidence: CheckEvidence) -> tuple[str, ...]:
+    """The MX host name plus the expected names. Expected names describe the on-premises side
+    (smart host, connector TlsDomain), so Microsoft's own MX hosts are held to their name only."""
+    expected = () if _is_exchange_online(host.name) else evidence.expected_names
     names: list[str] = []
-    for name in (host.name, *evidence.expected_names):
+    for name in (host.name, *expected):
         cleaned = canonical(name)
         if cleaned and cleaned not in names:
             names.append(cleaned)
@@ -570,7 +578,7 @@ def _host_findings(
     now: dt.datetime,
     out: _Collector,
 ) -> None:
-    if canonical(host.name).endswith(EXCHANGE_ONLINE_SUFFIX):
+    if _is_exchange_online(host.name):
         out.add("mx.exchange_online", host.name, None, fields={"mx": host.name},
                 fixes=[out.fix("probe_smart_host", {})])  # fmt: skip
     _host_dns_findings(evidence, host, out)

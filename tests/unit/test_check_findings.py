@@ -152,6 +152,14 @@ def test_exchange_online_mx_is_explained() -> None:
     assert any(f.powershell and "Get-OutboundConnector" in f.powershell for f in finding.fixes)
 
 
+def test_expected_names_do_not_apply_to_exchange_online_mx_hosts() -> None:
+    eop = "contoso-com.mail.protection.outlook.com"
+    eop_leaf = F.leaf(INTER, ["*.mail.protection.outlook.com"], index=67)
+    evidence = check(host((attempt(certs=chain(eop_leaf, INTER), host=eop),), name=eop),
+                     expected_names=("hybrid.contoso.com",))  # fmt: skip
+    assert ids(run(evidence)) == ["mx.exchange_online"]
+
+
 def test_blocked_addresses_are_reported_once_per_host() -> None:
     blocked = attempt(
         "10.0.0.5", failure=FailureKind.BLOCKED, failed_step=Step.CONNECT,
