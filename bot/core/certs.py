@@ -162,6 +162,8 @@ class _Parsed:
     cert: x509.Certificate
     info: CertInfo
     dns_names: tuple[str, ...]  # canonical dNSName SANs (capped)
+    exact_names: frozenset[str]  # the SANs without wildcard, for O(1) matching
+    wildcard_parents: frozenset[str]  # "contoso.com" for each valid "*.contoso.com"
     ip_names: frozenset[IPName]
     common_names: tuple[str, ...]
     has_san: bool
@@ -256,6 +258,17 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
     return True
 
 
+def _wildcard_parents(patterns: Iterable[str]) -> frozenset[str]:
+    """Parents of the wildcard patterns bot.core.names.matches honours: `*` as the whole
+    left-most label, nothing else wild, and not directly above a single label (`*.com`)."""
+    parents = set()
+    for pattern in patterns:
+        first, _, rest = pattern.partition(".")
+        if first == "*" and "*" not in rest and rest.count(".") >= 1:
+            parents.add(rest)
+    return frozenset(parents)
+
+
 def _parse_uncached(der: bytes) -> _Parsed:
     if not der:
         raise CertificateParseError("empty certificate")
@@ -281,6 +294,7 @@ def _parse_uncached(der: bytes) -> _Parsed:
     key_type, key_bits = _key_facts(cert)
     self_signed = _is_self_signed(cert)
     san_strings = dns + tuple(f"IP:{ip}" for ip in sorted(ips, key=str))
+    canonical_dns = tuple(hostnames.canonical(n) for n in dns)
     info = CertInfo(
         der=der,
         subject=subject_rfc,
@@ -301,7 +315,9 @@ def _parse_uncached(der: bytes) -> _Parsed:
     return _Parsed(
         cert=cert,
         info=info,
-        dns_names=tuple(hostnames.canonical(n) for n in dns),
+        dns_names=canonical_dns,
+        exact_names=frozenset(n for n in canonical_dns if "*" not in n),
+        wildcard_parents=_wildcard_parents(canonical_dns),
         ip_names=ips,
         common_names=_common_names(subject),
         has_san=has_san and bool(dns or ips),
@@ -480,7 +496,11 @@ def _covers(parsed: _Parsed, name: str) -> bool:
     if ip is not None:
         return ip in parsed.ip_names
     if parsed.has_san:
-        return hostnames.covered(parsed.dns_names, name)
+        host = hostnames.canonical(name)
+        if host in parsed.exact_names:
+            return True
+        first, _, parent = host.partition(".")
+        return bool(first) and parent in parsed.wildcard_parents
     # No subjectAltName at all: Windows (and so Exchange) falls back to the subject CN.
     return hostnames.covered(parsed.common_names, name)
 

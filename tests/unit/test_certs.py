@@ -28,6 +28,7 @@ from bot.core.certs import (
     trust_store_from,
     windows_name,
 )
+from bot.core.names import covered
 from tests.fakes.certs import CertFactory, Issued, legacy_signed
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -399,3 +400,15 @@ def test_five_thousand_sans_stay_fast() -> None:
 def test_many_names_are_capped() -> None:
     a = assess_chain(chain_of(LEAF, INTER), [f"n{i}.contoso.com" for i in range(100)], TRUST, NOW)
     assert len(a.names) == certs.MAX_NAMES
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["mail.contoso.com", "MAIL.contoso.com.", "a.mail.contoso.com", "contoso.com", "x.com",
+     "mail.fabrikam.com", "w.sub.contoso.com", "", "."],
+)  # fmt: skip
+def test_fast_matching_agrees_with_rfc6125_matching(host: str) -> None:
+    patterns = ["mail.contoso.com", "*.sub.contoso.com", "*.com", "w*.contoso.com", "*.*.net"]
+    leaf = F.leaf(INTER, patterns, index=46)
+    parsed = certs._parse(leaf.der)
+    assert certs._covers(parsed, host) == covered(patterns, host)
