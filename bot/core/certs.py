@@ -16,7 +16,9 @@ import datetime as dt
 import hashlib
 import ipaddress
 import re
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,7 +47,8 @@ EXPIRING_SOON = dt.timedelta(days=30)
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
 MIN_DSA_BITS = 2048
-_CACHE_MAX_DER = 64 << 10  # only certificates up to this size are kept in the parse cache
+PARSE_CACHE_BYTES = 32 << 20  # DER bytes kept in the parsed-certificate cache
+PARSE_CACHE_ENTRIES = 4096
 
 # Finding ids (a contract shared with bot.core.findings and config/check_findings.toml).
 SUBJECT_MISMATCH = "cert.subject_mismatch"
@@ -325,15 +328,46 @@ def _parse_uncached(der: bytes) -> _Parsed:
     )
 
 
-@lru_cache(maxsize=1024)
-def _parse_cached(der: bytes) -> _Parsed:
-    return _parse_uncached(der)
+class _ParseCache:
+    """Parsed certificates by DER, least recently used dropped first, bounded in entries and
+    in bytes (one hostile 1 MiB certificate must not pin memory, nor evict everything)."""
+
+    def __init__(self, max_bytes: int, max_entries: int) -> None:
+        self._items: OrderedDict[bytes, _Parsed] = OrderedDict()
+        self._bytes = 0
+        self._max_bytes, self._max_entries = max_bytes, max_entries
+        self._lock = threading.Lock()
+
+    def get(self, der: bytes) -> _Parsed:
+        with self._lock:
+            found = self._items.get(der)
+            if found is not None:
+                self._items.move_to_end(der)
+                return found
+        parsed = _parse_uncached(der)  # raises for garbage, which is never cached
+        with self._lock:
+            if der not in self._items and len(der) <= self._max_bytes // 8:
+                self._items[der] = parsed
+                self._bytes += len(der)
+                while self._bytes > self._max_bytes or len(self._items) > self._max_entries:
+                    old, _ = self._items.popitem(last=False)
+                    self._bytes -= len(old)
+        return parsed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_PARSE_CACHE = _ParseCache(PARSE_CACHE_BYTES, PARSE_CACHE_ENTRIES)
 
 
 def _parse(der: bytes) -> _Parsed:
-    if len(der) <= _CACHE_MAX_DER:
-        return _parse_cached(der)
-    return _parse_uncached(der)
+    return _PARSE_CACHE.get(der)
 
 
 def describe(der: bytes) -> CertInfo:

@@ -412,3 +412,17 @@ def test_fast_matching_agrees_with_rfc6125_matching(host: str) -> None:
     leaf = F.leaf(INTER, patterns, index=46)
     parsed = certs._parse(leaf.der)
     assert certs._covers(parsed, host) == covered(patterns, host)
+
+
+def test_parse_cache_is_bounded_in_bytes_and_entries() -> None:
+    cache = certs._ParseCache(
+        max_bytes=LEAF.cert.tbs_certificate_bytes.__len__() * 80, max_entries=3
+    )
+    ders = [F.leaf(INTER, [f"h{i}.contoso.com"], index=47).der for i in range(5)]
+    for der in ders:
+        assert cache.get(der).info.der == der
+    assert len(cache) == 3
+    assert cache.get(ders[-1]) is cache.get(ders[-1])
+    with pytest.raises(CertificateParseError):
+        cache.get(b"junk")
+    assert len(cache) == 3
