@@ -375,6 +375,18 @@ def describe(der: bytes) -> CertInfo:
     return _parse(bytes(der)).info
 
 
+def describe_chain(chain: Sequence[bytes]) -> tuple[CertInfo, ...]:
+    """CertInfo of each presented certificate up to the first unreadable one (at most
+    MAX_CHAIN): for displaying evidence; never raises."""
+    infos: list[CertInfo] = []
+    for der in chain[:MAX_CHAIN]:
+        try:
+            infos.append(_parse(bytes(der)).info)
+        except (CertificateParseError, TypeError):
+            break
+    return tuple(infos)
+
+
 def _short(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -564,7 +576,7 @@ def _verify(
     except VerificationError as exc:
         reason = str(exc).removeprefix("validation failed: ")
         return _short(reason.split(" (encountered", 1)[0])
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         return _short(str(exc)) or "validation error"
     return None
 

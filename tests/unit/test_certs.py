@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core import certs
 from bot.core.certs import (
@@ -426,3 +428,33 @@ def test_parse_cache_is_bounded_in_bytes_and_entries() -> None:
     with pytest.raises(CertificateParseError):
         cache.get(b"junk")
     assert len(cache) == 3
+
+
+def test_describe_chain_stops_at_garbage() -> None:
+    infos = certs.describe_chain([LEAF.der, INTER.der, b"junk", ROOT.der])
+    assert [i.subject_windows for i in infos] == [
+        "CN=mail.contoso.com, C=US",
+        "CN=Mailflow Test Issuing CA, O=Mailflow Test, C=US",
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    position=st.integers(min_value=0, max_value=len(LEAF.der) - 1),
+    value=st.integers(min_value=0, max_value=255),
+    cut=st.integers(min_value=1, max_value=len(LEAF.der)),
+)
+def test_mutated_certificates_never_raise(position: int, value: int, cut: int) -> None:
+    mutated = bytearray(LEAF.der)
+    mutated[position] = value
+    chain = [bytes(mutated[:cut]) if cut % 3 == 0 else bytes(mutated), INTER.der]
+    a = assess_chain(chain, [HOST], TRUST, NOW)
+    assert isinstance(a.problems, tuple)
+    certs.describe_chain(chain)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(max_size=300), max_size=12))
+def test_random_chains_never_raise(chain: list[bytes]) -> None:
+    a = assess_chain(chain, [HOST], TRUST, NOW)
+    assert not a.ok
