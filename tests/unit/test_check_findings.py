@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core import powershell
 from bot.core.certs import describe, trust_store_from, windows_name
@@ -506,3 +508,49 @@ def broken_copy(tmp_path: Path, old: str, new: str) -> Path:
 def test_invalid_texts_are_rejected(tmp_path: Path, old: str, new: str, message: str) -> None:
     with pytest.raises(CheckTextsError, match=message):
         load_check_texts(broken_copy(tmp_path, old, new))
+
+
+_TEXT = st.text(max_size=80)
+_ATTEMPTS = st.builds(
+    AttemptEvidence,
+    host=st.just(HOST),
+    ip=st.sampled_from([IP1, IP2, "2001:db8::25"]),
+    port=st.just(25),
+    attempt=st.integers(min_value=1, max_value=3),
+    banner=st.one_of(st.none(), _TEXT),
+    banner_code=st.one_of(st.none(), st.integers(min_value=0, max_value=999)),
+    ehlo_code=st.one_of(st.none(), st.integers(min_value=0, max_value=999)),
+    ehlo_lines=st.lists(_TEXT, max_size=5).map(tuple),
+    starttls_offered=st.one_of(st.none(), st.booleans()),
+    tls_version=st.one_of(st.none(), st.sampled_from(["TLSv1", "TLSv1.2", "TLSv1.3", "bogus"])),
+    chain=st.one_of(
+        st.just(()),
+        st.just(chain(GOOD, INTER)),
+        st.lists(st.binary(max_size=64), max_size=3).map(tuple),
+    ),
+    failed_step=st.one_of(st.none(), st.sampled_from(list(Step))),
+    failure=st.one_of(st.none(), st.sampled_from(list(FailureKind))),
+    error=st.one_of(st.none(), _TEXT),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    attempts=st.lists(_ATTEMPTS, max_size=6).map(tuple),
+    source=st.sampled_from(list(MxSource)),
+    dns_error=st.one_of(st.none(), _TEXT),
+    expected=st.lists(st.text(max_size=30), max_size=3).map(tuple),
+)
+def test_analyse_never_raises_and_texts_stay_one_line(
+    attempts: tuple[AttemptEvidence, ...],
+    source: MxSource,
+    dns_error: str | None,
+    expected: tuple[str, ...],
+) -> None:
+    evidence = check(host(attempts, dns_error=dns_error), source=source, dns_error=dns_error,
+                     expected_names=expected)  # fmt: skip
+    findings = run(evidence)
+    for finding in findings:
+        assert "\n" not in finding.summary
+        for script in (fix.powershell for fix in finding.fixes if fix.powershell):
+            assert "Remove-Item" not in outside_literals(script)
