@@ -571,6 +571,18 @@ def _blocked_finding(host: HostEvidence, out: _Collector) -> None:
     )  # fmt: skip
 
 
+def _unprobed_findings(host: HostEvidence, out: _Collector) -> None:
+    """Addresses the overall deadline left untouched: say so rather than stay silent."""
+    tried = {a.ip for a in host.attempts}
+    error = "the overall deadline was reached before this address was probed"
+    for ip in host.addresses:
+        if ip not in tried and ip not in host.blocked:
+            out.add(
+                "smtp.timeout", host.name, ip, {"step": "deadline", "error": error},
+                {"step": "deadline", "error": error}, [out.fix("firewall_port25", {})], attempts=0,
+            )  # fmt: skip
+
+
 def _host_findings(
     evidence: CheckEvidence,
     host: HostEvidence,
@@ -604,6 +616,8 @@ def _host_findings(
                             "subject": "unreadable certificate", "issuer": "unknown"},
                             {"detail": problem.detail})  # fmt: skip
     _starttls_findings(host, starttls, out)
+    if evidence.deadline_hit:
+        _unprobed_findings(host, out)
     healthy = _healthy(presented)
     _cert_findings(host, names, presented, healthy=healthy, now=now, out=out)
     _inconsistent_finding(host, names, presented, healthy, out)

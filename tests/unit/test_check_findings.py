@@ -197,6 +197,13 @@ def test_timeout() -> None:
     assert "banner" in finding.summary
 
 
+def test_addresses_left_by_the_deadline_are_reported() -> None:
+    evidence = check(host(good_attempts(IP1), addresses=(IP1, IP2)), deadline_hit=True)
+    finding = only(run(evidence), "smtp.timeout")
+    assert finding.ip == IP2 and "deadline" in finding.summary
+    assert finding.fields["attempts"] == 0
+
+
 def test_rejected_reply_is_quoted_on_one_line() -> None:
     reply = "554 5.7.1 Service unavailable;\r\nClient host blocked"
     finding = only(run(check(host((failed(FailureKind.REJECTED, Step.EHLO, reply),)))),
