@@ -47,7 +47,7 @@ class CheckRequest:
     nameservers: tuple[Nameserver, ...] = ()
     allow_nets: tuple[Network, ...] = ()
     expected_names: tuple[str, ...] = ()  # A-labels (bot.core.domain.normalise_name)
-    max_concurrency: int = 32
+    max_concurrency: int = 64  # 24 addresses x 2 attempts fit in one wave
     per_address_limit: int = 2
     ehlo_name: str | None = None  # default: our local address as an address literal
 
