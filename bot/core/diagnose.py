@@ -78,6 +78,7 @@ class RuleEngine:
     _memo: dict[tuple[object, ...], Rule | None] = field(default_factory=dict)
     _presented: dict[tuple[str, ...], _Presented] = field(default_factory=dict)
     _expected: set[str] = field(default_factory=set)
+    _expected_seen: set[str] = field(default_factory=set)
     _dropped: int = 0
 
     def feed(self, event: MailEvent) -> None:
@@ -119,7 +120,10 @@ class RuleEngine:
         text: str,
         values: Mapping[str, str],
     ) -> Rule | None:
-        for rule in self.knowledge.candidates(status):
+        candidates = self.knowledge.candidates_for(status, event.kind, event.source)
+        if candidates.prefilter is not None and candidates.prefilter.search(text) is None:
+            return None
+        for rule in candidates.rules:
             if _applies(rule, event, status, text, values):
                 return rule
         return None
@@ -158,7 +162,12 @@ class RuleEngine:
 
     def _remember_expected_name(self, event: MailEvent) -> None:
         fqdn = event.fields.get("fqdn")
-        if not isinstance(fqdn, str) or len(self._expected) >= MAX_EXPECTED_NAMES:
+        if not isinstance(fqdn, str) or fqdn in self._expected_seen:
+            return
+        if len(self._expected_seen) >= MAX_EXPECTED_NAMES * 4:
+            return
+        self._expected_seen.add(fqdn)
+        if len(self._expected) >= MAX_EXPECTED_NAMES:
             return
         if event.source is InputKind.MESSAGE_TRACE or (event.status or "").endswith(".7.320"):
             name = names.canonical(fqdn)

@@ -173,6 +173,9 @@ class Knowledge:
     _by_status: dict[EnhancedStatus | None, tuple[Rule, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _by_event: dict[tuple[object, ...], Candidates] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def rule(self, rule_id: str, variant: str = "") -> Rule:
         for rule in self.rules:
@@ -193,6 +196,43 @@ class Knowledge:
                 self._by_status.clear()
             self._by_status[status] = found
         return found
+
+    def candidates_for(
+        self, status: EnhancedStatus | None, kind: EventKind, source: InputKind
+    ) -> Candidates:
+        """Rules that can apply to an event of this status, kind and source (memoised).
+
+        `prefilter`, when set, is the union of the rules' text patterns: every candidate needs
+        text, so text that matches none of them cannot match any rule.
+        """
+        key = (status, kind, source)
+        found = self._by_event.get(key)
+        if found is None:
+            rules = tuple(
+                rule
+                for rule in self.candidates(status)
+                if (not rule.kinds or kind in rule.kinds)
+                and (not rule.sources or source in rule.sources)
+                and not (rule.check == "any_status" and status is None)
+                and rule.check != "overflow"
+            )
+            prefilter = None
+            if rules and all(rule.text is not None for rule in rules):
+                prefilter = re.compile(
+                    "|".join(f"(?:{rule.text.pattern})" for rule in rules if rule.text),
+                    re.IGNORECASE,
+                )
+            found = Candidates(rules, prefilter)
+            if len(self._by_event) > 4096:
+                self._by_event.clear()
+            self._by_event[key] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    rules: tuple[Rule, ...]
+    prefilter: re.Pattern[str] | None
 
 
 # ------------------------------------------------------------------------------------------
