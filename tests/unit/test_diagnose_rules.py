@@ -1227,5 +1227,5 @@ def test_hundred_thousand_events_in_well_under_a_second() -> None:
         "tls.negotiation_failed",
     } <= ids
     counts = [f.fields["occurrences"] for f in findings if f.id == "ndr.recipient_not_found"]
-    assert len(counts) == 150
+    assert len(counts) == 30  # i % 150 for i = 1 mod 5
     assert sum(c for c in counts if isinstance(c, int)) == 20_000
