@@ -34,6 +34,7 @@ TRUNCATED_ID = "diagnose.truncated"
 _CERT_KINDS = frozenset({EventKind.CERT_PRESENTED, EventKind.REMOTE_CERT})
 _TRUE = frozenset({"true", "yes", "1"})
 _SPACES = re.compile(r" {2,}")
+_HEX_ESCAPE = re.compile(r"\+([0-9A-Fa-f]{2})")
 # Placeholder shown in a fix whose value the input did not contain (quoted like any value).
 _HINTS = {
     "connector": "<SERVER\\Connector name>",
@@ -47,6 +48,7 @@ _HINTS = {
     "sender_domain": "<sender domain>",
     "ip": "<IP address>",
     "tls_certificate_name": "<I>issuer<S>subject",
+    "mailbox": "<mailbox that should receive these messages>",
 }
 
 
@@ -234,7 +236,7 @@ class RuleEngine:
         values = self._values(group)
         fields: dict[str, FieldValue] = dict(group.fields)
         fields["occurrences"] = group.occurrences
-        derived_names = ["tls_certificate_name", "server"]
+        derived_names = ["tls_certificate_name", "server", "x500_address"]
         if rule.reason == REASON_FROM_STATUS:
             derived_names.append("meaning")
         for derived in derived_names:
@@ -278,6 +280,9 @@ class RuleEngine:
             domain = _domain_of(values.get(address, ""))
             if domain and target not in values:
                 values[target] = domain
+        x500 = _x500_from_imceaex(values.get("recipient", ""))
+        if x500:
+            values["x500_address"] = x500
         connector = values.get("connector", "")
         if "server" not in values and "\\" in connector:
             values["server"] = connector.split("\\", 1)[0]
@@ -443,6 +448,8 @@ def _fixes(
     for template in rule.fixes:
         if any(values.get(name) for name in template.unless):
             continue
+        if any(not values.get(name) for name in template.requires):
+            continue
         title = _tidy(render_text(template.title, text_values))
         if template.powershell is None:
             fixes.append(Fix(title))
@@ -454,6 +461,20 @@ def _fixes(
         filled = {name: values.get(name) or _HINTS.get(name, f"<{name}>") for name in needed}
         fixes.append(Fix(title, powershell.render(template.powershell, filled).strip()))
     return tuple(fixes)
+
+
+def _x500_from_imceaex(address: str) -> str | None:
+    """The X500 proxy address hidden in an IMCEAEX recipient of an NDR.
+
+    IMCEAEX-_o=Org_ou=Exchange+20Administrative+20Group..._cn=Recipients_cn=user@contoso.com
+    becomes X500:/o=Org/ou=Exchange Administrative Group.../cn=Recipients/cn=user: drop the
+    prefix and the @domain, "_" becomes "/", and +XX is the character with hex code XX.
+    """
+    if not address.upper().startswith("IMCEAEX-"):
+        return None
+    body = address[len("IMCEAEX-") :].rpartition("@")[0] or address[len("IMCEAEX-") :]
+    decoded = _HEX_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), body.replace("_", "/"))
+    return f"X500:{decoded}" if decoded.startswith("/") else None
 
 
 def _is_self_signed(facts: Mapping[str, FieldValue]) -> bool:

@@ -31,6 +31,8 @@ Rule shape (all keys checked; unknown keys are errors):
     powershell = "Set-X -Identity {{connector}}"   # values quoted by bot.core.powershell
     optional = true                      # drop the fix when a placeholder has no value
     unless = ["thumbprint"]              # drop the fix when these fields are known
+    requires = ["x500_address"]          # drop the fix unless these fields are known;
+                                         # other missing values show as '<hint>' literals
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ DERIVED_FIELDS = frozenset(
         "status", "reply_code", "occurrences", "last_timestamp", "expected_name",
         "tls_certificate_name", "common_name", "meaning", "class_meaning", "subject_meaning",
         "detail_meaning", "detail_explanation", "subject_explanation", "recipient_domain",
-        "sender_domain",
+        "sender_domain", "x500_address", "mailbox",
     }
 )  # fmt: skip
 KNOWN_FIELDS = EVENT_FIELDS | DERIVED_FIELDS
@@ -90,7 +92,7 @@ _RULE_KEYS = frozenset(
 _MATCH_KEYS = frozenset(
     {"status", "reply_code", "text", "not_text", "kind", "source", "requires", "check", "field"}
 )
-_FIX_KEYS = frozenset({"title", "powershell", "optional", "unless"})
+_FIX_KEYS = frozenset({"title", "powershell", "optional", "unless", "requires"})
 _DEFAULT_GROUP_BY = (
     "fqdn", "server", "connector", "thumbprint", "subject", "issuer", "message", "recipient",
 )  # fmt: skip
@@ -108,8 +110,9 @@ class _Invalid(ValueError):
 class FixTemplate:
     title: str
     powershell: str | None = None
-    optional: bool = False
-    unless: tuple[str, ...] = ()
+    optional: bool = False  # drop the fix when any placeholder has no value
+    unless: tuple[str, ...] = ()  # drop the fix when any of these fields is known
+    requires: tuple[str, ...] = ()  # drop the fix unless all of these fields are known
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,7 +409,13 @@ def _fix(raw: object) -> FixTemplate:
     optional = raw.get("optional", False)
     if not isinstance(optional, bool):
         raise _Invalid("fix optional must be true or false")
-    return FixTemplate(title, script, optional, _names(raw.get("unless", []), "fix unless"))
+    return FixTemplate(
+        title,
+        script,
+        optional,
+        _names(raw.get("unless", []), "fix unless"),
+        _names(raw.get("requires", []), "fix requires"),
+    )
 
 
 def _check_script(script: str) -> None:

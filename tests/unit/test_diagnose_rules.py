@@ -9,12 +9,14 @@ import time
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core import powershell
 from bot.core.diagnose import MAX_FINDINGS, TRUNCATED_ID, RuleEngine, findings_from_events
 from bot.core.enhanced_status import EnhancedStatus
 from bot.core.enhanced_status import parse as parse_status
-from bot.core.knowledge import load_knowledge
+from bot.core.knowledge import KNOWN_FIELDS, load_knowledge
 from bot.core.models import BOUNCE_REASONS, FieldValue, Finding, Severity
 from bot.core.traces.events import EventKind, InputKind, MailEvent
 
@@ -1229,3 +1231,111 @@ def test_hundred_thousand_events_in_well_under_a_second() -> None:
     counts = [f.fields["occurrences"] for f in findings if f.id == "ndr.recipient_not_found"]
     assert len(counts) == 30  # i % 150 for i = 1 mod 5
     assert sum(c for c in counts if isinstance(c, int)) == 20_000
+
+
+def test_legacy_dn_ndr_yields_the_x500_proxy_address_fix() -> None:
+    recipient = (
+        "IMCEAEX-_o=First+20Organization_ou=Exchange+20Administrative+20Group+20"
+        "+28FYDIBOHF23SPDLT+29_cn=Recipients_cn=3c500bf721d04aacb972ec8833f9ec00-ocs53@win.mail"
+    )
+    event = ev(
+        "Remote Server returned '550 5.1.1 RESOLVER.ADR.ExRecipNotFound; not found'",
+        "5.1.1",
+        "550",
+        recipient=recipient,
+    )
+    finding = diagnose([event])[0]
+    assert finding.id == "ndr.recipient_not_found_legacy_dn"
+    x500 = (
+        "X500:/o=First Organization/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+        "/cn=Recipients/cn=3c500bf721d04aacb972ec8833f9ec00-ocs53"
+    )
+    assert finding.fields["x500_address"] == x500
+    script = finding.fixes[0].powershell or ""
+    assert script == (
+        "Set-Mailbox -Identity '<mailbox that should receive these messages>' "
+        f"-EmailAddresses @{{add='{x500}'}}"
+    )
+    # without an IMCEAEX address there is nothing to decode: the manual instruction instead
+    plain = diagnose([replace(event, fields={"recipient": "kim@contoso.com"})])[0]
+    assert all(fix.powershell is None or "X500" not in fix.powershell for fix in plain.fixes)
+    assert any("IMCEAEX" in fix.title for fix in plain.fixes)
+
+
+def test_subject_mismatch_offers_every_hybrid_lever() -> None:
+    event = led(
+        "450",
+        "4.7.320",
+        "Certificate validation failed [Message=SubjectMismatch]",
+        "hybrid.contoso.com",
+    )
+    scripts = "\n".join(fix.powershell or "" for fix in diagnose([event])[0].fixes)
+    assert (
+        'Set-ReceiveConnector -Identity "$env:COMPUTERNAME\\Default Frontend $env:COMPUTERNAME"'
+        in scripts
+    )
+    assert (
+        "Set-OutboundConnector -Identity $oc.Identity -TlsSettings DomainValidation -TlsDomain 'hybrid.contoso.com'"
+        in scripts
+    )
+    assert "Enable-ExchangeCertificate -Thumbprint $c.Thumbprint -Services SMTP" in scripts
+    assert "Restart-Service MSExchangeFrontEndTransport" in scripts
+
+
+def test_attr36_fixes_name_the_inbound_connector_and_send_connector() -> None:
+    event = ev(
+        "550 5.7.64 TenantAttribution; Relay Access Denied ATTR36",
+        "5.7.64",
+        "550",
+        fqdn="mail.contoso.com",
+        thumbprint=THUMB,
+    )
+    scripts = "\n".join(fix.powershell or "" for fix in diagnose([event])[0].fixes)
+    assert (
+        "Set-InboundConnector -Identity $ic.Identity -TlsSenderCertificateName 'mail.contoso.com'"
+        in scripts
+    )
+    assert "Set-SendConnector -Identity $sc.Identity -TlsCertificateName $name" in scripts
+    assert f"Get-ExchangeCertificate -Thumbprint '{THUMB}'" in scripts
+
+
+def test_dbeb_fix_sets_internal_relay_for_the_recipient_domain() -> None:
+    event = ev(
+        "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+        "5.4.1",
+        "550",
+        recipient="old.user@Contoso.com",
+    )
+    scripts = [fix.powershell for fix in diagnose([event])[0].fixes if fix.powershell]
+    assert scripts[0] == "Set-AcceptedDomain -Identity 'contoso.com' -DomainType InternalRelay"
+
+
+_statuses = st.one_of(
+    st.none(),
+    st.from_regex(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}", fullmatch=True),
+    st.text(max_size=12),
+)
+_field_values = st.one_of(st.text(max_size=80), st.tuples(st.text(max_size=30)), st.integers())
+_events = st.builds(
+    MailEvent,
+    st.sampled_from(list(InputKind)),
+    st.sampled_from(list(EventKind)),
+    st.text(max_size=300),
+    _statuses,
+    st.one_of(st.none(), st.from_regex(r"[2-5][0-9]{2}", fullmatch=True)),
+    st.dictionaries(
+        st.sampled_from(sorted(KNOWN_FIELDS | {"self_signed"})), _field_values, max_size=8
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_events, max_size=20))
+def test_engine_never_raises_and_findings_are_well_formed(events: list[MailEvent]) -> None:
+    for finding in diagnose(events):
+        assert finding.reason in BOUNCE_REASONS
+        assert "\n" not in finding.summary
+        assert finding.probe is None or " " not in finding.probe
+        for fix in finding.fixes:
+            if fix.powershell:
+                _outside_single_quotes(fix.powershell)
