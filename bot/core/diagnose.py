@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bot.core import names, powershell
 from bot.core.enhanced_status import EnhancedStatus, parse
@@ -91,7 +92,7 @@ class RuleEngine:
         status = parse(event.status)
         rule = self._select(event, status)
         if rule is not None:
-            self._add(rule, event, status, event.fields, 1)
+            self._add(rule, event, status, event.fields, _weight(event))
 
     def findings(self) -> tuple[Finding, ...]:
         for presented in self._presented.values():
@@ -147,7 +148,7 @@ class RuleEngine:
             *(_group_value(name, facts, status) for name in rule.group_by),
         )
         group = self._groups.get(key)
-        timestamp = facts.get("timestamp")
+        timestamp = facts.get("last_seen") or facts.get("timestamp")
         if group is None:
             if len(self._groups) >= self.max_findings:
                 self._dropped += count
@@ -188,11 +189,11 @@ class RuleEngine:
         )
         seen = self._presented.get(key)
         if seen is not None:
-            seen.count += 1
+            seen.count += _weight(event)
         elif len(self._presented) < MAX_PRESENTED:
-            self._presented[key] = _Presented(event)
+            self._presented[key] = _Presented(event, _weight(event))
         else:
-            self._dropped += 1
+            self._dropped += _weight(event)
 
     def _judge_certificate(self, presented: _Presented) -> None:
         event = presented.event
@@ -206,9 +207,12 @@ class RuleEngine:
             common = _common_name(str(facts.get("subject", "")))
             if common:
                 facts["common_name"] = common
+        expired = _expired_when_seen(facts)
+        internal_only = _flag(facts.get("exchange_online")) is False and not self._expected
         checks = {
-            "self_signed": self_signed,
-            "name_not_covered": bool(expected) and not self_signed,
+            "self_signed": self_signed and not internal_only,
+            "expired": expired and not self_signed and not internal_only,
+            "name_not_covered": bool(expected) and not self_signed and not expired,
         }
         status = parse(event.status)
         values = _string_fields(facts)
@@ -220,9 +224,13 @@ class RuleEngine:
     def _uncovered_expected_name(
         self, facts: Mapping[str, FieldValue], cert_names: tuple[str, ...]
     ) -> str | None:
+        # A name Exchange Online connected to (message trace) is what the certificate must
+        # cover; otherwise the event's own FQDN, unless the peers were not Exchange Online.
+        candidates = sorted(self._expected)
         own = facts.get("fqdn")
-        candidates = [names.canonical(own)] if isinstance(own, str) and own else []
-        candidates = candidates or sorted(self._expected)
+        peers_were_exo = _flag(facts.get("exchange_online")) is not False
+        if not candidates and isinstance(own, str) and own and peers_were_exo:
+            candidates = [names.canonical(own)]
         if not candidates or not cert_names:
             return None
         if any(names.covered(cert_names, name) for name in candidates):
@@ -261,6 +269,8 @@ class RuleEngine:
     def _values(self, group: _Group) -> dict[str, str]:
         values = _string_fields(group.fields)
         values["occurrences"] = str(group.occurrences)
+        if "message" not in values and "tls_error" in values:
+            values["message"] = values["tls_error"]
         if group.last_timestamp:
             values["last_timestamp"] = group.last_timestamp
         if group.reply_code:
@@ -359,6 +369,57 @@ def _applies(
     return rule.not_text is None or rule.not_text.search(text) is None
 
 
+def _weight(event: MailEvent) -> int:
+    """How many occurrences one event stands for (parsers may pre-aggregate with `count`)."""
+    count = event.fields.get("count")
+    return count if isinstance(count, int) and 0 < count < 10**12 else 1
+
+
+def _flag(value: FieldValue | None) -> bool | None:
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in {"false", "no", "0"}:
+        return False
+    return None
+
+
+_DATE_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%d.%m.%Y %H:%M:%S",
+)
+
+
+def _parse_time(value: FieldValue | None) -> datetime | None:
+    """Dates as Exchange logs and parsers write them; naive values are taken as UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()[:64]
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        for pattern in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(text, pattern)  # naive: made UTC below
+                break
+            except ValueError:
+                continue
+        else:
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _expired_when_seen(facts: Mapping[str, FieldValue]) -> bool:
+    """The certificate's end date lies before the time the log saw it being presented."""
+    not_after = _parse_time(facts.get("not_after"))
+    seen = _parse_time(facts.get("last_seen")) or _parse_time(facts.get("timestamp"))
+    return not_after is not None and seen is not None and not_after < seen
+
+
 def _check(name: str, status: EnhancedStatus | None, checks: Mapping[str, bool] | None) -> bool:
     if name == "any_status":
         return status is not None
@@ -367,9 +428,10 @@ def _check(name: str, status: EnhancedStatus | None, checks: Mapping[str, bool] 
 
 def _match_text(event: MailEvent) -> str:
     text = event.text[:MAX_MATCH_TEXT]
-    message = event.fields.get("message")
-    if isinstance(message, str) and message and message not in text:
-        text = f"{text}\n{message[:MAX_FIELD_CHARS]}"
+    for name in ("message", "tls_error"):
+        detail = event.fields.get(name)
+        if isinstance(detail, str) and detail and detail not in text:
+            text = f"{text}\n{detail[:MAX_FIELD_CHARS]}"
     return text
 
 

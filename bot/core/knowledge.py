@@ -63,6 +63,8 @@ EVENT_FIELDS = frozenset(
         "fqdn", "ip", "server", "connector", "session", "thumbprint", "subject", "issuer", "sans",
         "recipient", "sender", "timestamp", "message", "led", "count", "remote_ip", "local_ip",
         "tls_domain", "capabilities", "serial", "direction", "queue", "domain", "text",
+        "tls_error", "remote_ehlo", "not_before", "not_after", "log_type", "exchange_online",
+        "first_seen", "last_seen", "next_hop_domain", "self_signed", "chain_status",
     }
 )  # fmt: skip
 DERIVED_FIELDS = frozenset(
@@ -74,7 +76,7 @@ DERIVED_FIELDS = frozenset(
     }
 )  # fmt: skip
 KNOWN_FIELDS = EVENT_FIELDS | DERIVED_FIELDS
-KNOWN_CHECKS = frozenset({"self_signed", "name_not_covered", "any_status", "overflow"})
+KNOWN_CHECKS = frozenset({"self_signed", "expired", "name_not_covered", "any_status", "overflow"})
 REASON_FROM_STATUS = "status"
 
 _ID = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")

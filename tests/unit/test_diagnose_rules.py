@@ -342,6 +342,19 @@ SAMPLES: list[tuple[str, str, list[MailEvent]]] = [
         ],
     ),
     (
+        "protocol.cert.expired",
+        "",
+        [
+            cert(
+                sans=("hybrid.contoso.com",),
+                subject="CN=hybrid.contoso.com",
+                issuer=PUBLIC_ISSUER,
+                not_after="2026-10-01T00:00:00Z",
+                last_seen="2026-11-22T10:15:02.123Z",
+            )
+        ],
+    ),
+    (
         "protocol.cert.appliance",
         "",
         [
@@ -1339,3 +1352,71 @@ def test_engine_never_raises_and_findings_are_well_formed(events: list[MailEvent
         for fix in finding.fixes:
             if fix.powershell:
                 _outside_single_quotes(fix.powershell)
+
+
+def test_expired_presented_certificate_is_judged_by_the_log_time_not_the_clock() -> None:
+    fresh = cert(
+        sans=("hybrid.contoso.com",),
+        subject="CN=hybrid.contoso.com",
+        issuer=PUBLIC_ISSUER,
+        not_after="12/31/2026 11:59:59 PM",
+        last_seen="2026-11-22T10:15:02Z",
+    )
+    assert diagnose([fresh]) == ()
+    stale = replace(fresh, fields={**fresh.fields, "not_after": "10/01/2026 11:59:59 PM"})
+    finding = diagnose([stale])[0]
+    assert finding.id == "protocol.cert.expired"
+    assert "10/01/2026" in finding.summary
+    script = finding.fixes[0].powershell or ""
+    assert f"-Thumbprint '{THUMB}'" in script and "Set-HybridConfiguration" in script
+    unparseable = replace(fresh, fields={**fresh.fields, "not_after": "sometime"})
+    assert diagnose([unparseable]) == ()
+
+
+def test_internal_only_sessions_do_not_raise_certificate_alarms() -> None:
+    internal = cert(exchange_online="no", fqdn="server1.corp.contoso.local")
+    assert diagnose([internal]) == ()
+    # once a trace says Exchange Online connects to a host, the same certificate matters
+    trace = led(
+        "450",
+        "4.7.320",
+        "Certificate validation failed [Message=SubjectMismatch]",
+        "hybrid.contoso.com",
+    )
+    assert "protocol.cert.self_signed" in {f.id for f in diagnose([internal, trace])}
+    exo = cert(exchange_online="yes", fqdn="hybrid.contoso.com")
+    assert diagnose([exo])[0].summary.endswith("without hybrid.contoso.com in its SAN")
+
+
+def test_trace_names_win_over_the_banner_name_of_the_log() -> None:
+    public = cert(
+        sans=("mail.contoso.com",),
+        fqdn="mail.contoso.com",
+        subject=PUBLIC_SUBJECT,
+        issuer=PUBLIC_ISSUER,
+    )
+    assert diagnose([public]) == ()
+    trace = led(
+        "450",
+        "4.7.320",
+        "Certificate validation failed [Message=SubjectMismatch]",
+        "hybrid.contoso.com",
+    )
+    findings = diagnose([public, trace])
+    mismatch = next(f for f in findings if f.id == "protocol.cert.name_mismatch")
+    assert mismatch.fields["expected_name"] == "hybrid.contoso.com"
+
+
+def test_pre_aggregated_counts_from_parsers_are_added_up() -> None:
+    failure = ev(
+        "TLS negotiation failed with error SocketError",
+        source=PLOG,
+        kind=EventKind.TLS_FAILURE,
+        connector=FRONTEND,
+        count=41,
+        tls_error="SocketError",
+    )
+    finding = diagnose([failure, failure])[0]
+    assert finding.fields["occurrences"] == 82
+    assert "(SocketError)" in finding.summary
+    assert diagnose([cert(count=7), cert(count=5)])[0].fields["occurrences"] == 12
