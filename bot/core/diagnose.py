@@ -213,6 +213,7 @@ class RuleEngine:
             "self_signed": self_signed and not internal_only,
             "expired": expired and not self_signed and not internal_only,
             "name_not_covered": bool(expected) and not self_signed and not expired,
+            "capability_missing": _capability_missing(facts),
         }
         status = parse(event.status)
         values = _string_fields(facts)
@@ -367,6 +368,16 @@ def _applies(
     if rule.text is not None and rule.text.search(text) is None:
         return False
     return rule.not_text is None or rule.not_text.search(text) is None
+
+
+def _capability_missing(facts: Mapping[str, FieldValue]) -> bool:
+    """Exchange Online talked to a receive connector whose TlsDomainCapabilities lacks the
+    hybrid capability (AcceptCloudServicesMail; AcceptOorgProtocol on Exchange 2010)."""
+    capabilities = facts.get("capabilities")
+    if not isinstance(capabilities, str) or _flag(facts.get("exchange_online")) is not True:
+        return False
+    lowered = capabilities.lower()
+    return "acceptcloudservicesmail" not in lowered and "acceptoorgprotocol" not in lowered
 
 
 def _weight(event: MailEvent) -> int:

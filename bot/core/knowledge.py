@@ -76,7 +76,9 @@ DERIVED_FIELDS = frozenset(
     }
 )  # fmt: skip
 KNOWN_FIELDS = EVENT_FIELDS | DERIVED_FIELDS
-KNOWN_CHECKS = frozenset({"self_signed", "expired", "name_not_covered", "any_status", "overflow"})
+KNOWN_CHECKS = frozenset(
+    {"self_signed", "expired", "name_not_covered", "capability_missing", "any_status", "overflow"}
+)
 REASON_FROM_STATUS = "status"
 
 _ID = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")

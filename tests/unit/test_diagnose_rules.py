@@ -355,6 +355,19 @@ SAMPLES: list[tuple[str, str, list[MailEvent]]] = [
         ],
     ),
     (
+        "protocol.connector.hybrid_capability_missing",
+        "",
+        [
+            cert(
+                sans=("hybrid.contoso.com",),
+                subject="CN=hybrid.contoso.com",
+                issuer=PUBLIC_ISSUER,
+                exchange_online="yes",
+                capabilities="None",
+            )
+        ],
+    ),
+    (
         "protocol.cert.appliance",
         "",
         [
@@ -1420,3 +1433,26 @@ def test_pre_aggregated_counts_from_parsers_are_added_up() -> None:
     assert finding.fields["occurrences"] == 82
     assert "(SocketError)" in finding.summary
     assert diagnose([cert(count=7), cert(count=5)])[0].fields["occurrences"] == 12
+
+
+def test_hybrid_capability_check_needs_exchange_online_and_a_missing_capability() -> None:
+    base = cert(sans=("hybrid.contoso.com",), subject="CN=hybrid.contoso.com", issuer=PUBLIC_ISSUER)
+    ok = replace(
+        base,
+        fields={
+            **base.fields,
+            "exchange_online": "yes",
+            "capabilities": "mail.protection.outlook.com:AcceptCloudServicesMail",
+        },
+    )
+    assert diagnose([ok]) == ()
+    not_exo = replace(base, fields={**base.fields, "exchange_online": "no", "capabilities": "None"})
+    assert diagnose([not_exo]) == ()
+    missing = replace(
+        base, fields={**base.fields, "exchange_online": "yes", "capabilities": "None"}
+    )
+    finding = diagnose([missing])[0]
+    assert finding.id == "protocol.connector.hybrid_capability_missing"
+    assert "-TlsDomainCapabilities 'mail.protection.outlook.com:AcceptCloudServicesMail'" in (
+        finding.fixes[0].powershell or ""
+    )
