@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.core import names, powershell
@@ -36,6 +36,8 @@ _CERT_KINDS = frozenset({EventKind.CERT_PRESENTED, EventKind.REMOTE_CERT})
 _TRUE = frozenset({"true", "yes", "1"})
 _SPACES = re.compile(r" {2,}")
 _HEX_ESCAPE = re.compile(r"\+([0-9A-Fa-f]{2})")
+_STATUS_IN_TEXT = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+_REPLY_IN_TEXT = re.compile(r"\s*([245]\d\d)[ -]")
 # Placeholder shown in a fix whose value the input did not contain (quoted like any value).
 _HINTS = {
     "connector": "<SERVER\\Connector name>",
@@ -90,7 +92,12 @@ class RuleEngine:
             return
         self._remember_expected_name(event)
         status = parse(event.status)
-        rule = self._select(event, status)
+        rule: Rule | None
+        cause = self._cause(event, status)
+        if cause is not None:
+            event, status, rule = cause
+        else:
+            rule = self._select(event, status)
         if rule is not None:
             self._add(rule, event, status, event.fields, _weight(event))
 
@@ -130,6 +137,29 @@ class RuleEngine:
             if _applies(rule, event, status, text, values):
                 return rule
         return None
+
+    def _cause(
+        self, event: MailEvent, status: EnhancedStatus | None
+    ) -> tuple[MailEvent, EnhancedStatus, Rule] | None:
+        """The last delivery error ([LED=...]) behind an expiry or a generic status, if a
+        specific rule knows it: "550 4.4.7 QUEUE.Expired" after 24 hours of "450 4.7.320
+        ... SubjectMismatch" is a certificate problem, not merely an expired message."""
+        led = event.fields.get("led")
+        if not isinstance(led, str) or not led:
+            return None
+        found = _STATUS_IN_TEXT.search(led[:MAX_MATCH_TEXT])
+        led_status = parse(found.group(1)) if found else None
+        if led_status is None or led_status == status:
+            return None
+        reply = _REPLY_IN_TEXT.match(led)
+        cause = replace(
+            event, text=led[:MAX_MATCH_TEXT], status=str(led_status),
+            reply_code=reply.group(1) if reply else event.reply_code,
+        )  # fmt: skip
+        rule = self._select(cause, led_status)
+        if rule is None or rule.check == "any_status":
+            return None
+        return cause, led_status, rule
 
     # -- aggregation ---------------------------------------------------------------------
 

@@ -1456,3 +1456,29 @@ def test_hybrid_capability_check_needs_exchange_online_and_a_missing_capability(
     assert "-TlsDomainCapabilities 'mail.protection.outlook.com:AcceptCloudServicesMail'" in (
         finding.fixes[0].powershell or ""
     )
+
+
+def test_expiry_after_a_certificate_failure_reports_the_certificate_failure() -> None:
+    led_text = (
+        "450 4.7.320 Certificate validation failed [Message=SubjectMismatch] "
+        "[LastAttemptedServerName=hybrid.contoso.com] [LastAttemptedIP=203.0.113.5:25]"
+    )
+    expired = ev(
+        "550 4.4.7 QUEUE.Expired; message expired",
+        "4.4.7",
+        "550",
+        TRACE,
+        fqdn="hybrid.contoso.com",
+        led=led_text,
+        message="SubjectMismatch",
+    )
+    (finding,) = diagnose([expired])
+    assert finding.id == "exo.tls.subject_mismatch"
+    assert finding.status == "4.7.320" and finding.reply_code == "450"
+    # an LED that no specific rule knows leaves the expiry as it is
+    vague = replace(
+        expired, fields={**expired.fields, "led": "451 4.3.9 odd failure", "message": ""}
+    )
+    assert diagnose([vague])[0].id == "ndr.message_expired"
+    same = replace(expired, fields={**expired.fields, "led": "550 4.4.7 QUEUE.Expired"})
+    assert diagnose([same])[0].id == "ndr.message_expired"
