@@ -632,6 +632,19 @@ SAMPLES: list[tuple[str, str, list[MailEvent]]] = [
         ],
     ),
     (
+        "ndr.authentication_failed",
+        "text",
+        [
+            ev(
+                "550-5.7.1 Unauthenticated email from fabrikam.com is not accepted due to domain's DMARC policy. Please contact the administrator of fabrikam.com domain if this was a legitimate mail.",
+                "5.7.1",
+                "550",
+                POSTFIX,
+                sender="billing@fabrikam.com",
+            )
+        ],
+    ),
+    (
         "ndr.smtp_auth_required",
         "",
         [ev("530 5.7.57 Client not authenticated to send mail. [AM0PR01CA0001]", "5.7.57", "530")],
