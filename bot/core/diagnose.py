@@ -238,7 +238,7 @@ class RuleEngine:
             if common:
                 facts["common_name"] = common
         expired = _expired_when_seen(facts)
-        internal_only = _flag(facts.get("exchange_online")) is False and not self._expected
+        internal_only = _peer_is_exchange_online(facts) is False and not self._expected
         checks = {
             "self_signed": self_signed and not internal_only,
             "expired": expired and not self_signed and not internal_only,
@@ -259,7 +259,7 @@ class RuleEngine:
         # cover; otherwise the event's own FQDN, unless the peers were not Exchange Online.
         candidates = sorted(self._expected)
         own = facts.get("fqdn")
-        peers_were_exo = _flag(facts.get("exchange_online")) is not False
+        peers_were_exo = _peer_is_exchange_online(facts) is not False
         if not candidates and isinstance(own, str) and own and peers_were_exo:
             candidates = [names.canonical(own)]
         if not candidates or not cert_names:
@@ -400,11 +400,20 @@ def _applies(
     return rule.not_text is None or rule.not_text.search(text) is None
 
 
+def _peer_is_exchange_online(facts: Mapping[str, FieldValue]) -> bool | None:
+    """Whether the peer of the session was Exchange Online: the parser's verdict, or the EHLO
+    name the peer announced (*.outbound.protection.outlook.com); None when unknown."""
+    ehlo = facts.get("remote_ehlo")
+    if isinstance(ehlo, str) and names.canonical(ehlo).endswith(".protection.outlook.com"):
+        return True
+    return _flag(facts.get("exchange_online"))
+
+
 def _capability_missing(facts: Mapping[str, FieldValue]) -> bool:
     """Exchange Online talked to a receive connector whose TlsDomainCapabilities lacks the
     hybrid capability (AcceptCloudServicesMail; AcceptOorgProtocol on Exchange 2010)."""
     capabilities = facts.get("capabilities")
-    if not isinstance(capabilities, str) or _flag(facts.get("exchange_online")) is not True:
+    if not isinstance(capabilities, str) or _peer_is_exchange_online(facts) is not True:
         return False
     lowered = capabilities.lower()
     return "acceptcloudservicesmail" not in lowered and "acceptoorgprotocol" not in lowered

@@ -1495,3 +1495,13 @@ def test_expiry_after_a_certificate_failure_reports_the_certificate_failure() ->
     assert diagnose([vague])[0].id == "ndr.message_expired"
     same = replace(expired, fields={**expired.fields, "led": "550 4.4.7 QUEUE.Expired"})
     assert diagnose([same])[0].id == "ndr.message_expired"
+
+
+def test_exchange_online_is_also_recognised_by_the_peer_ehlo_name() -> None:
+    seen_by_exo = cert(
+        exchange_online="no", remote_ehlo="EUR05-AM6-obe.outbound.protection.outlook.com"
+    )
+    finding = diagnose([seen_by_exo])[0]
+    assert finding.id == "protocol.cert.self_signed"
+    internal = cert(exchange_online="no", remote_ehlo="SERVER2.corp.contoso.local")
+    assert diagnose([internal]) == ()
