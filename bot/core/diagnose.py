@@ -102,8 +102,10 @@ class RuleEngine:
             self._add(rule, event, status, event.fields, _weight(event))
 
     def findings(self) -> tuple[Finding, ...]:
+        """The findings so far, most severe first (certificates are judged once, here)."""
         for presented in self._presented.values():
             self._judge_certificate(presented)
+        self._presented.clear()
         built = [self._finding(group) for group in self._groups.values()]
         if self._dropped:
             built.append(self._truncation_finding())
@@ -112,31 +114,29 @@ class RuleEngine:
     # -- matching ------------------------------------------------------------------------
 
     def _select(self, event: MailEvent, status: EnhancedStatus | None) -> Rule | None:
-        text = _match_text(event)
-        key = (event.kind, event.source, event.status, event.reply_code, text, tuple(event.fields))
-        if key in self._memo:
-            return self._memo[key]
-        values = _string_fields(event.fields)
-        rule = self._first_rule(event, status, text, values)
-        if len(self._memo) >= _MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[key] = rule
-        return rule
+        """The first rule (in precedence order) that applies to `event`.
 
-    def _first_rule(
-        self,
-        event: MailEvent,
-        status: EnhancedStatus | None,
-        text: str,
-        values: Mapping[str, str],
-    ) -> Rule | None:
+        The answer depends on the event's kind, source, codes, text and which fields are
+        present, so it is memoised on those; rules that test field values are never memoised.
+        """
         candidates = self.knowledge.candidates_for(status, event.kind, event.source)
+        text = _match_text(event)
         if candidates.prefilter is not None and candidates.prefilter.search(text) is None:
             return None
-        for rule in candidates.rules:
-            if _applies(rule, event, status, text, values):
-                return rule
-        return None
+        present = tuple(name for name, value in event.fields.items() if value)
+        key = (event.kind, event.source, event.status, event.reply_code, text, present)
+        if not candidates.value_dependent and key in self._memo:
+            return self._memo[key]
+        values = _string_fields(event.fields)
+        rule = next(
+            (rule for rule in candidates.rules if _applies(rule, event, status, text, values)),
+            None,
+        )
+        if not candidates.value_dependent:
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = rule
+        return rule
 
     def _cause(
         self, event: MailEvent, status: EnhancedStatus | None

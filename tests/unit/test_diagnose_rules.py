@@ -1505,3 +1505,11 @@ def test_exchange_online_is_also_recognised_by_the_peer_ehlo_name() -> None:
     assert finding.id == "protocol.cert.self_signed"
     internal = cert(exchange_online="no", remote_ehlo="SERVER2.corp.contoso.local")
     assert diagnose([internal]) == ()
+
+
+def test_findings_can_be_asked_twice_without_double_counting() -> None:
+    engine = RuleEngine(K)
+    engine.feed(cert())
+    first = engine.findings()
+    assert first == engine.findings()
+    assert first[0].fields["occurrences"] == 1
