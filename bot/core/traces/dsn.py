@@ -78,6 +78,8 @@ class DsnParser:
             target[self._last] = f"{target.get(self._last, '')} {stripped}".strip()
             return True
         self._last = ""
+        if ":" not in stripped[:42]:
+            return False
         match = _DSN_FIELD.fullmatch(stripped)
         if match is None:
             return False

@@ -39,6 +39,12 @@ _OPENERS: tuple[tuple[re.Pattern[str], InputKind, str], ...] = (
     (re.compile(r"Delivery to the following recipients? failed", re.I), InputKind.BOUNCE,
      "gmail"),
 )  # fmt: skip
+# Cheap test before the patterns above: each opener holds one of these (lower case).
+_OPENER_HINTS = (
+    "delivery has failed", "be delivered", "mail system at host", "created automatically",
+    "address not found", "message not delivered", "delivery incomplete", "message blocked",
+    "following recipient",
+)  # fmt: skip
 # "Diagnostic information for administrators:" continues an Outlook NDR or opens one.
 _DIAGNOSTIC = re.compile(r"Diagnostic information for administrators", re.I)
 _LABEL = re.compile(
@@ -123,7 +129,7 @@ class BounceParser:
             return True
         report = self._report
         if report is None:
-            if _DIAGNOSTIC.search(stripped):
+            if "iagnostic" in stripped and _DIAGNOSTIC.search(stripped):
                 self._report = _Report(InputKind.NDR, "exchange")
                 return True
             return False
@@ -144,6 +150,9 @@ class BounceParser:
 
     # -- structure ------------------------------------------------------------------------------
     def _opener(self, stripped: str) -> bool:
+        lowered = stripped[:300].lower()
+        if not any(hint in lowered for hint in _OPENER_HINTS):
+            return False
         for pattern, source, mta in _OPENERS:
             match = pattern.search(stripped)
             if match is None:

@@ -36,7 +36,7 @@ from bot.core.traces.sink import EventSink, clean_fields
 MAX_SESSIONS = 5000  # sessions whose state is kept (oldest dropped first)
 MAX_CERTS = 500  # distinct (connector, certificate) pairs
 MAX_FAILURES = 500  # distinct (connector, TLS error) pairs
-LOOKBACK = 256 * 1024  # characters of earlier records searched for a session's greetings
+LOOKBACK = 128 * 1024  # characters of earlier records searched for a session's greetings
 MAX_LOOKUPS = 50  # sessions per observation whose greetings are looked up
 _CERT_TYPES = ("Sending certificate", "Remote certificate", "Received certificate")
 _VALIDATED = "Validated received certificate"
@@ -55,6 +55,9 @@ _NEEDLES = ("ertificate", "TlsDomainCapabilities", "negotiation failed", " 4.", 
 # The record shape, `YYYY-MM-DDTHH:MM:SS.fffZ,`: characters 10 and 24, then 23 and 4.
 _SHAPE_A, _SHAPE_B = itemgetter(slice(10, 25, 14)), itemgetter(slice(23, 3, -19))
 _EVENTS = frozenset({"<", ">", "*", "+", "-", "&lt;", "&gt;"})
+_CHAIN_OK = frozenset({"Valid", "EmptyCertificate", "TestBypassed"})
+_CHAIN_LINE = "ertificate chain validation status"
+_CHAIN_OK_ENDINGS = tuple(f"'{status}'" for status in _CHAIN_OK)
 _DIRECTIONS = {"<": "<", ">": ">", "&lt;": "<", "&gt;": ">"}
 
 
@@ -100,6 +103,18 @@ class _CertSeen:
 
 
 @dataclass(slots=True)
+class _ConnectorSeen:
+    """What a connector's sessions showed about TLS, whichever certificate was involved."""
+
+    capabilities: str = ""
+    capability_status: str = ""
+    capability_domain: str = ""
+    chain_status: str = ""
+    exchange_online: bool = False
+    latest_cert: tuple[str, ...] | None = None
+
+
+@dataclass(slots=True)
 class _FailureSeen:
     connector: str
     error: str
@@ -135,6 +150,8 @@ class ProtocolLogParser:
         self._failures: dict[tuple[str, str], _FailureSeen] = {}
         self._lookups: dict[tuple[str, ...], int] = {}
         self._banners: dict[str, str] = {}  # connector -> the name in its own banner
+        self._connectors: dict[str, _ConnectorSeen] = {}  # TLS domain capabilities, chain status
+        self._known: dict[tuple[str, str], tuple[str, ...]] = {}  # (connector, data+context)
         self._parsed: dict[str, dict[str, str]] = {}  # one-line certificate data -> fields
         self._capability_values: dict[str, dict[str, str]] = {}
         self.dropped = 0
@@ -174,11 +191,13 @@ class ProtocolLogParser:
         window = self._tail + text
         for start, end in _needle_spans(window, len(self._tail)):
             self._record(window, start, end)
-        stream = window + "\n"
-        self._tail = stream[-LOOKBACK:] if len(stream) > LOOKBACK else stream
+        self._tail = (window[1 - LOOKBACK :] if len(window) >= LOOKBACK else window) + "\n"
 
     def _record(self, window: str, start: int, end: int) -> None:
-        parts = self._fields(window[start:end])
+        line = window[start:end]
+        if self._information(line, window, start):
+            return
+        parts = self._fields(line)
         if parts is None:
             return
         event = _DIRECTIONS.get(parts[6])
@@ -188,7 +207,47 @@ class ProtocolLogParser:
             if code[:1] in {"4", "5"} and code.isdigit() and data[3:4] in {" ", "-", ""}:
                 self._error_reply(parts, event, data, window, start)
         else:
-            self._tls_record(parts, window, start)
+            self._tls_record(parts, window, start, line)
+
+    def _information(self, line: str, window: str, start: int) -> bool:
+        """The frequent information records, handled without splitting the whole record:
+        a certificate seen before on the same connector, TLS domain capabilities and the client
+        certificate chain status. False when the record needs the full treatment."""
+        comma = line.find(",", 25)
+        star = line.find(",*,", comma)
+        if line[25:26] == '"' or star < 0 or line.count(",", comma, star) != 4:
+            return False
+        connector, tail = line[25:comma], line[star + 3 :].rstrip("\r")
+        if tail.startswith(",TlsDomainCapabilities="):
+            self._capabilities(connector, tail[1:])
+            return True
+        if tail.startswith(",Client certificate chain validation status"):
+            status = tail.rsplit(":", 1)[-1].strip().strip("'")
+            if status not in _CHAIN_OK:  # only failures are worth reporting
+                self._connector(connector).chain_status = status
+            return True
+        key = self._known.get((connector, tail))
+        if key is None:
+            return False
+        seen_cert = self._certs[key]
+        stamp = line[:24]
+        seen_cert.count += 1
+        seen_cert.first_seen = min(seen_cert.first_seen, stamp)
+        seen_cert.last_seen = max(seen_cert.last_seen, stamp)
+        if seen_cert.kind is EventKind.CERT_PRESENTED:
+            self._connector(connector).latest_cert = key
+        if self._lookups.get(key, 0) < MAX_LOOKUPS:
+            parts = line.split(",", 6)
+            session = self._session(parts)
+            self._greetings(session, parts, window, start, key)
+            self._learn(seen_cert, session)
+        return True
+
+    def _connector(self, connector: str) -> _ConnectorSeen:
+        seen = self._connectors.get(connector)
+        if seen is None:
+            seen = self._connectors[connector] = _ConnectorSeen()
+        return seen
 
     def _fields(self, line: str) -> list[str] | None:
         """The nine fields of a record: date-time, connector-id, session-id, sequence-number,
@@ -311,6 +370,8 @@ class ProtocolLogParser:
         reply = find_reply(data)
         self._greetings(session, parts, window, start, ("error", connector, reply.status or ""))
         log_type = session.log_type or self._log_type
+        if not session.local_name and log_type != "send":
+            session.local_name = self._banners.get(connector, "")
         fields: dict[str, FieldValue] = {
             "connector": connector,
             "server": _server(connector),
@@ -332,7 +393,7 @@ class ProtocolLogParser:
         )
 
     # -- certificates and TLS --------------------------------------------------------------------
-    def _tls_record(self, parts: list[str], window: str, start: int) -> None:
+    def _tls_record(self, parts: list[str], window: str, start: int, line: str) -> None:
         stamp, connector = parts[0], parts[1]
         data, context = parts[7], parts[8]
         session = self._session(parts)
@@ -340,7 +401,9 @@ class ProtocolLogParser:
             self._pending_done(session, connector)
             if data.strip():  # Exchange 2016+: the whole certificate on this line
                 cert = self._parse_one_line(data)
-                self._certificate(parts, session, context, cert, window, start)
+                key = self._certificate(parts, session, context, cert, window, start)
+                if key is not None:
+                    self._remember(line, key)
             else:
                 session.pending_type, session.pending, session.pending_stamp = context, {}, stamp
             return
@@ -353,12 +416,11 @@ class ProtocolLogParser:
             return
         self._pending_done(session, connector, window, start)
         if context.startswith("TlsDomainCapabilities="):
-            self._capabilities(session, context)
+            self._capabilities(connector, context)
         elif context.startswith("Client certificate chain validation status"):
             status = context.rsplit(":", 1)[-1].strip().strip("'")
-            seen = self._certs.get(session.remote_cert) if session.remote_cert else None
-            if seen is not None:
-                seen.chain_status = status
+            if status not in _CHAIN_OK:
+                self._connector(connector).chain_status = status
         elif "TLS negotiation failed" in context or "TLS negotiation failed" in data:
             text = context if "TLS negotiation failed" in context else data
             error = text.strip().rsplit(" ", 1)[-1]
@@ -392,7 +454,7 @@ class ProtocolLogParser:
         cert: dict[str, str],
         window: str,
         start: int,
-    ) -> None:
+    ) -> tuple[str, ...] | None:
         stamp, connector = parts[0], parts[1]
         own = context.startswith("Sending certificate")
         kind = EventKind.CERT_PRESENTED if own else EventKind.REMOTE_CERT
@@ -402,10 +464,11 @@ class ProtocolLogParser:
         if seen is None:
             if len(self._certs) >= MAX_CERTS:
                 self.dropped += 1
-                return
+                return None
             seen = self._certs[key] = _CertSeen(kind, connector, cert, first_seen=stamp)
         if own:
             session.own_cert = key
+            self._connector(connector).latest_cert = key
         else:
             session.remote_cert = key
         seen.count += 1
@@ -414,8 +477,15 @@ class ProtocolLogParser:
             seen.last_seen = max(seen.last_seen, stamp)
         if parts[2] and window:
             self._greetings(session, parts, window, start, key)
-        log_type = session.log_type or self._log_type
-        seen.log_type = seen.log_type or log_type
+        self._learn(seen, session)
+        if not own and "protection.outlook.com" in cert.get("subject", "").lower():
+            self._connector(connector).exchange_online = True
+        return key
+
+    def _learn(self, seen: _CertSeen, session: _Session) -> None:
+        """What a session tells about the certificate it saw: names, peers, Exchange Online."""
+        own = seen.kind is EventKind.CERT_PRESENTED
+        seen.log_type = seen.log_type or session.log_type or self._log_type
         seen.fqdn = seen.fqdn or (session.local_name if own else session.remote_name)
         remote_name = session.remote_name
         if _is_exchange_online(remote_name) and not seen.exchange_online:
@@ -425,16 +495,15 @@ class ProtocolLogParser:
             seen.remote_ehlo, seen.remote_ip = remote_name, session.remote_ip
         seen.remote_ip = seen.remote_ip or session.remote_ip
         seen.local_ip = seen.local_ip or session.local_ip
-        if not own and "protection.outlook.com" in cert.get("subject", "").lower():
-            self._mark_exchange_online(session)
 
-    def _mark_exchange_online(self, session: _Session) -> None:
-        for key in (session.own_cert, session.remote_cert):
-            seen = self._certs.get(key) if key else None
-            if seen is not None:
-                seen.exchange_online = True
+    def _remember(self, line: str, key: tuple[str, ...]) -> None:
+        """Later records with the same connector and certificate data take the fast path."""
+        comma = line.find(",", 25)
+        star = line.find(",*,", comma)
+        if line[25:26] != '"' and star > 0 and len(self._known) < MAX_CERTS * 4:
+            self._known[(line[25:comma], line[star + 3 :].rstrip("\r"))] = key
 
-    def _capabilities(self, session: _Session, context: str) -> None:
+    def _capabilities(self, connector: str, context: str) -> None:
         values = self._capability_values.get(context)
         if values is None:
             values = {}
@@ -445,13 +514,13 @@ class ProtocolLogParser:
                 self._capability_values[context] = values
         capabilities = values.get("TlsDomainCapabilities", "")
         domain = values.get("Domain", "")
-        seen = self._certs.get(session.own_cert) if session.own_cert else None
-        if seen is not None and (not seen.capabilities or capabilities != "None"):
+        seen = self._connector(connector)
+        if not seen.capabilities or (capabilities != "None" and seen.capabilities == "None"):
             seen.capabilities = capabilities
             seen.capability_status = values.get("Status", "")
             seen.capability_domain = domain or seen.capability_domain
         if "AcceptCloudServicesMail" in capabilities or "protection.outlook.com" in domain:
-            self._mark_exchange_online(session)
+            seen.exchange_online = True
 
     def _failure(  # noqa: PLR0917 - the record and where it was found
         self,
@@ -480,8 +549,9 @@ class ProtocolLogParser:
         seen.remote_ehlo = seen.remote_ehlo or session.remote_name
         if _is_exchange_online(session.remote_name):
             seen.exchange_online = True
-            self._mark_exchange_online(session)
-        cert = self._certs.get(session.own_cert) if session.own_cert else None
+            self._connector(connector).exchange_online = True
+        cert_key = session.own_cert or self._connector(connector).latest_cert
+        cert = self._certs.get(cert_key) if cert_key else None
         if cert is not None and not seen.thumbprint:
             seen.thumbprint = cert.cert.get("thumbprint", "")
             seen.subject = cert.cert.get("subject", "")
@@ -495,6 +565,15 @@ class ProtocolLogParser:
             self._sink.add_event(event)
         self.dropped += self._errors.dropped
         for seen in self._certs.values():
+            connector = self._connectors.get(seen.connector)
+            if connector is not None:
+                seen.exchange_online = seen.exchange_online or connector.exchange_online
+                if seen.kind is EventKind.CERT_PRESENTED:
+                    seen.capabilities = connector.capabilities
+                    seen.capability_status = connector.capability_status
+                    seen.capability_domain = connector.capability_domain
+                else:
+                    seen.chain_status = connector.chain_status
             self._sink.add_event(_cert_event(seen))
         for failure in self._failures.values():
             self._sink.add_event(_failure_event(failure))
@@ -515,7 +594,13 @@ def _needle_spans(text: str, offset: int) -> list[tuple[int, int]]:
             end = text.find("\n", found)
             if end < 0:
                 end = size
-            spans[text.rfind("\n", 0, found) + 1] = end
+            # "Client certificate chain validation status: 'Valid'" (or no certificate) is the
+            # usual case and tells nothing: skip it here, as _information would.
+            usual = text.startswith(_CHAIN_LINE, found) and text[found:end].rstrip("\r").endswith(
+                _CHAIN_OK_ENDINGS
+            )
+            if not usual:
+                spans[text.rfind("\n", 0, found) + 1] = end
             found = text.find(needle, end)
     return sorted(spans.items())
 

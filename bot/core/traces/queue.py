@@ -162,7 +162,7 @@ class PowerShellOutput:
             self._pieces.append(line)
             return out
         out.extend(self._close_property())
-        match = _LIST_PROPERTY.fullmatch(line)
+        match = _LIST_PROPERTY.fullmatch(line) if " :" in line else None
         if match and not line.startswith(" "):
             key = match.group(1)
             if key in self._record:

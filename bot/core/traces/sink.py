@@ -12,6 +12,9 @@ from bot.core.traces.events import EventKind, InputKind, MailEvent
 from bot.core.traces.lines import MAX_ITEMS, MAX_TEXT, clip
 
 _REPORTS = (InputKind.NDR, InputKind.BOUNCE)
+# Sources whose events are merged by code alone (the first text is kept): free text and bare
+# queue errors are read from arbitrary lines, whose wording around the code varies.
+_BY_CODE = frozenset({InputKind.TEXT, InputKind.QUEUE})
 MAX_DISTINCT = 2000  # distinct events kept; further new ones are counted in `dropped`
 _MAX_RECIPIENTS = 20
 
@@ -76,7 +79,7 @@ class EventSink:
             kind.value,
             status or "",
             reply_code or "",
-            _text_key(text),
+            "" if source in _BY_CODE else _text_key(text),
             str(values.get("connector", "")),
             str(values.get("fqdn", "")),
             str(values.get("ip", "")),
