@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.traces import EventKind, InputKind, scan
-from bot.core.traces.lines import MAX_LINE, split_lines, unslack
+from bot.core.traces.lines import MAX_LINE, block_lines, split_lines, unslack
 from tests.unit.traces_helpers import example, run, split_randomly
 
 SAMPLES = [
@@ -33,7 +33,7 @@ def test_crlf_and_lf_give_the_same_events(name: str) -> None:
 
 
 def test_crlf_split_between_cr_and_lf() -> None:
-    lines = [line for _, block in split_lines(["a\r", "\nb\r\n", "c\r"]) for line in block]
+    lines = [line for text in split_lines(["a\r", "\nb\r\n", "c\r"]) for line in block_lines(text)]
     assert lines == ["a\r", "b\r", "c"]
 
 
@@ -93,8 +93,8 @@ def test_non_ascii_text_is_kept() -> None:
 def test_long_lines_are_cut_whatever_the_chunking() -> None:
     line = "x" * (MAX_LINE + 500) + " 550 5.1.1 mailbox unavailable"
     text = f"{line}\nnext line 451 4.4.1 smtp timeout\n"
-    whole = [lines for _, lines in split_lines([text])]
-    pieces = [lines for _, lines in split_lines(split_randomly(text, 3, pieces=40))]
+    whole = [block_lines(block) for block in split_lines([text])]
+    pieces = [block_lines(block) for block in split_lines(split_randomly(text, 3, pieces=40))]
     assert [x for block in whole for x in block] == [x for block in pieces for x in block]
     assert max(len(x) for block in whole for x in block) == MAX_LINE
     _, events = run(text)

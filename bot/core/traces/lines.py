@@ -20,13 +20,14 @@ def clip(value: str, limit: int = MAX_FIELD) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def split_lines(chunks: Iterable[str]) -> Iterator[tuple[str | None, list[str]]]:
-    """Group the lines of `chunks` into blocks (one per chunk, roughly): `(text, lines)` where
-    `text` is the block's lines joined by LF, or None when a line had to be cut.
+def split_lines(chunks: Iterable[str]) -> Iterator[str]:
+    """Regroup `chunks` into blocks of whole lines (one block per chunk, roughly), each block
+    being its lines joined by LF. Use `block_lines` to get a block's lines.
 
-    A line is the text between two LFs, cut to its first `MAX_LINE` characters; it keeps the CR
-    of a CRLF (consumers strip it), except a final line without LF, which loses trailing CRs.
-    The lines do not depend on where the chunks were split.
+    A line is the text between two LFs; it keeps the CR of a CRLF (consumers strip it), except a
+    final line without LF, which loses trailing CRs. Lines are cut to their first `MAX_LINE`
+    characters by `block_lines` (a line longer than a chunk is cut here already, so memory stays
+    bounded). The lines do not depend on where the chunks were split.
     """
     carry = ""  # the unfinished last line, at most MAX_LINE characters
     skipping = False  # carry was cut: drop input up to the next LF
@@ -38,7 +39,7 @@ def split_lines(chunks: Iterable[str]) -> Iterator[tuple[str | None, list[str]]]
             newline = piece.find("\n")
             if newline < 0:
                 continue
-            yield None, [carry]
+            yield carry
             carry, skipping = "", False
             piece = piece[newline + 1 :]
         last = piece.rfind("\n")
@@ -51,15 +52,19 @@ def split_lines(chunks: Iterable[str]) -> Iterator[tuple[str | None, list[str]]]
         carry = piece[last + 1 :]
         if len(carry) > MAX_LINE:
             carry, skipping = carry[:MAX_LINE], True
-        lines = text.split("\n")
-        if len(text) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
-            yield None, [line[:MAX_LINE] for line in lines]
-        else:
-            yield text, lines
+        yield text
     if skipping:
-        yield None, [carry]
+        yield carry
     elif carry:
-        yield None, [carry.rstrip("\r")]
+        yield carry.rstrip("\r")
+
+
+def block_lines(text: str) -> list[str]:
+    """The lines of a block from `split_lines`, each cut to `MAX_LINE` characters."""
+    lines = text.split("\n")
+    if len(text) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
+        return [line[:MAX_LINE] for line in lines]
+    return lines
 
 
 # Slack wraps links and addresses: <mailto:a@b|a@b>, <https://x|x>, <https://x>, and mentions

@@ -21,15 +21,15 @@ disconnects are split into fields. Observations are aggregated: one CERT_PRESENT
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import itemgetter
 from types import MappingProxyType
 
 from bot.core.models import FieldValue
 from bot.core.traces.codes import find_reply
 from bot.core.traces.events import EventKind, InputKind, MailEvent
-from bot.core.traces.lines import MAX_ITEMS, clip
+from bot.core.traces.lines import MAX_ITEMS, MAX_LINE, clip
 from bot.core.traces.message_trace import split_endpoint
 from bot.core.traces.sink import EventSink, clean_fields
 
@@ -52,8 +52,9 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 # A record is split into fields only when it holds one of these: certificates, TLS domain
 # capabilities, TLS failures and enhanced status codes (4xx/5xx replies).
 _NEEDLES = ("ertificate", "TlsDomainCapabilities", "negotiation failed", " 4.", " 5.")
-# The record shape, `YYYY-MM-DDTHH:MM:SS.fffZ,`: characters 10 and 24, then 23 and 4.
-_SHAPE_A, _SHAPE_B = itemgetter(slice(10, 25, 14)), itemgetter(slice(23, 3, -19))
+# The record shape, `YYYY-MM-DDTHH:MM:SS.fffZ,`: "-" at 4, "T" at 10, "Z," at 23 (is_record);
+# _NON_RECORD finds a line that does not have it.
+_NON_RECORD = re.compile(r"\n(?!.{4}-.{5}T.{12}Z,)")
 _EVENTS = frozenset({"<", ">", "*", "+", "-", "&lt;", "&gt;"})
 _CHAIN_OK = frozenset({"Valid", "EmptyCertificate", "TestBypassed"})
 _CHAIN_LINE = "ertificate chain validation status"
@@ -157,24 +158,24 @@ class ProtocolLogParser:
         self.dropped = 0
 
     # -- finding the interesting records -------------------------------------------------------
-    def feed_block(
-        self, block: list[str], other: Callable[[str], None], text: str | None = None
-    ) -> bool:
-        """Take the records of `block`, hand every other line to `other` (in order).
-        `text` is the block's lines joined by LF when the caller has it: when every line is a
-        record, it is searched at C speed without a Python loop over the lines.
-        Returns True when the block held only blank lines."""
-        if not block:
-            return True
-        if text is not None and _all_records(block):
+    def feed_block(self, text: str, other: Callable[[str], None]) -> bool:
+        """Take the records among the lines of `text` (a block from `split_lines`) and hand every
+        other line to `other`, in order. Returns True when the block held only blank lines.
+
+        When every line is a record (one regular expression that only looks at line starts
+        says so), the block is searched for `_NEEDLES` at C speed without a Python loop over
+        its lines."""
+        if is_record(text) and _NON_RECORD.search(text) is None:
             self._records(text)
             return False
         blank = True
         records = []
-        for line in block:
-            if line[10:25:14] == "T," and line[23:3:-19] == "Z-":
-                records.append(line)
-            elif line.startswith("#") and line[1:2].isalpha() and ": " in line:
+        for raw in text.split("\n"):
+            if raw[10:25:14] == "T," and raw[23:3:-19] == "Z-":
+                records.append(raw)
+                continue
+            line = raw[:MAX_LINE]
+            if line.startswith("#") and line[1:2].isalpha() and ": " in line:
                 blank = False
                 self._header(line.rstrip("\r"))
             else:
@@ -194,7 +195,7 @@ class ProtocolLogParser:
         self._tail = (window[1 - LOOKBACK :] if len(window) >= LOOKBACK else window) + "\n"
 
     def _record(self, window: str, start: int, end: int) -> None:
-        line = window[start:end]
+        line = window[start : min(end, start + MAX_LINE)]
         if self._information(line, window, start):
             return
         parts = self._fields(line)
@@ -579,11 +580,6 @@ class ProtocolLogParser:
             self._sink.add_event(_failure_event(failure))
 
 
-def _all_records(lines: list[str]) -> bool:
-    """Every line has the record shape (checked with C-level maps, no Python loop)."""
-    return set(map(_SHAPE_A, lines)) == {"T,"} and set(map(_SHAPE_B, lines)) == {"Z-"}
-
-
 def _needle_spans(text: str, offset: int) -> list[tuple[int, int]]:
     """(start, end) of the lines of `text[offset:]` that hold any of `_NEEDLES`, in order."""
     spans: dict[int, int] = {}
@@ -596,11 +592,15 @@ def _needle_spans(text: str, offset: int) -> list[tuple[int, int]]:
                 end = size
             # "Client certificate chain validation status: 'Valid'" (or no certificate) is the
             # usual case and tells nothing: skip it here, as _information would.
+            line_start = text.rfind("\n", 0, found) + 1
+            if found + len(needle) > line_start + MAX_LINE:  # beyond what a line keeps
+                found = text.find(needle, end)
+                continue
             usual = text.startswith(_CHAIN_LINE, found) and text[found:end].rstrip("\r").endswith(
                 _CHAIN_OK_ENDINGS
             )
             if not usual:
-                spans[text.rfind("\n", 0, found) + 1] = end
+                spans[line_start] = end
             found = text.find(needle, end)
     return sorted(spans.items())
 

@@ -59,11 +59,11 @@ class Scan(Iterator[MailEvent]):
         if looks_like_message(head):
             self._was_message = True
             block, facts = self._message(head, chunks)
-            blank = lines.feed_block(None, block)
+            blank = lines.feed_lines(block)
         else:
-            for text, block in split_lines(chunks):
-                self.lines += len(block)
-                blank = lines.feed_block(text, block) and blank
+            for text in split_lines(chunks):
+                self.lines += text.count("\n") + 1
+                blank = lines.feed_block(text) and blank
         lines.finish()
         sink.merge_reports(prefer_dsn=self._was_message)
         if facts:
@@ -155,9 +155,13 @@ class _LineScanner:
     def dropped(self) -> int:
         return self._protocol.dropped
 
-    def feed_block(self, text: str | None, block: list[str]) -> bool:
-        """Returns True when every line of the block was blank."""
-        return self._protocol.feed_block(block, self._other, text)
+    def feed_block(self, text: str) -> bool:
+        """A block of lines from `split_lines`; True when every line was blank."""
+        return self._protocol.feed_block(text, self._other)
+
+    def feed_lines(self, lines: list[str]) -> bool:
+        return self._protocol.feed_block("\n".join(line.replace("\n", " ") for line in lines),
+                                         self._other)  # fmt: skip
 
     def _other(self, raw: str) -> None:
         line = strip_decoration(unslack(raw.rstrip("\r"))) if raw else raw
