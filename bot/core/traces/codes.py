@@ -21,16 +21,14 @@ LEADING_REPLY = re.compile(r"[#\s\"'(]{0,4}([245][0-5]\d)(?:[ -]|$)")
 _MAIL_CONTEXT = re.compile(
     r"smtp|deliver|undeliverable|remote server|recipient|mailbox|relay|bounce|\bndr\b|\bdsn\b"
     r"|e-?mail|\bmail\b|mail flow|rejected|rcpt|queue|connector|\btls\b|starttls|certificate"
-    r"|spam|sender|postmaster|\bmx\b|resolver\.|storedrv|diagnostic|message trace|lasterror",
-    re.IGNORECASE,
-)
+    r"|spam|sender|postmaster|\bmx\b|resolver\.|storedrv|diagnostic|message trace|lasterror"
+)  # matched against lower-cased text (faster than re.IGNORECASE)
 # Phrases typical of the text of an SMTP error reply (used when there is no enhanced code).
 _REPLY_PHRASE = re.compile(
     r"user unknown|no such user|mailbox|relay|rejected|denied|not permitted|service not available"
     r"|requested action|transaction failed|try again|too many|spam|block|unavailable|not found"
-    r"|timed out|temporar|refused|authenticat|starttls|tls|certificate|policy|quota|greylist",
-    re.IGNORECASE,
-)
+    r"|timed out|temporar|refused|authenticat|starttls|tls|certificate|policy|quota|greylist"
+)  # matched against lower-cased text
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +52,11 @@ def find_reply(text: str) -> Reply:
 
 
 def has_mail_context(text: str) -> bool:
-    return _MAIL_CONTEXT.search(text) is not None
+    return _MAIL_CONTEXT.search(text.lower()) is not None
 
 
 def looks_like_reply_text(text: str) -> bool:
-    return _REPLY_PHRASE.search(text) is not None
+    return _REPLY_PHRASE.search(text.lower()) is not None
 
 
 def free_text_error(text: str) -> Reply | None:

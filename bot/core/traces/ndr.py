@@ -151,7 +151,10 @@ class BounceParser:
     # -- structure ------------------------------------------------------------------------------
     def _opener(self, stripped: str) -> bool:
         lowered = stripped[:300].lower()
-        if not any(hint in lowered for hint in _OPENER_HINTS):
+        for hint in _OPENER_HINTS:
+            if hint in lowered:
+                break
+        else:
             return False
         for pattern, source, mta in _OPENERS:
             match = pattern.search(stripped)

@@ -51,7 +51,8 @@ _EXO_SUFFIXES = (".protection.outlook.com", ".outlook.com")
 _HEX = frozenset("0123456789abcdefABCDEF")
 # A record is split into fields only when it holds one of these: certificates, TLS domain
 # capabilities, TLS failures and enhanced status codes (4xx/5xx replies).
-_NEEDLES = ("ertificate", "TlsDomainCapabilities", "negotiation failed", " 4.", " 5.")
+_NEEDLES = ("ertificate", "TlsDomainCapabilities", "negotiation failed")
+_CLASS_4_OR_5 = re.compile(r" [45]\.")  # one regex pass beats two str.find passes here
 # The record shape, `YYYY-MM-DDTHH:MM:SS.fffZ,`: "-" at 4, "T" at 10, "Z," at 23 (is_record);
 # _NON_RECORD finds a line that does not have it.
 _NON_RECORD = re.compile(r"\n(?!.{4}-.{5}T.{12}Z,)")
@@ -581,7 +582,8 @@ class ProtocolLogParser:
 
 
 def _needle_spans(text: str, offset: int) -> list[tuple[int, int]]:
-    """(start, end) of the lines of `text[offset:]` that hold any of `_NEEDLES`, in order."""
+    """(start, end) of the lines of `text[offset:]` that hold one of `_NEEDLES` or an enhanced
+    status code of class 4 or 5, within the first MAX_LINE characters of the line, in order."""
     spans: dict[int, int] = {}
     size = len(text)
     for needle in _NEEDLES:
@@ -590,18 +592,21 @@ def _needle_spans(text: str, offset: int) -> list[tuple[int, int]]:
             end = text.find("\n", found)
             if end < 0:
                 end = size
-            # "Client certificate chain validation status: 'Valid'" (or no certificate) is the
-            # usual case and tells nothing: skip it here, as _information would.
             line_start = text.rfind("\n", 0, found) + 1
-            if found + len(needle) > line_start + MAX_LINE:  # beyond what a line keeps
-                found = text.find(needle, end)
-                continue
+            # "Client certificate chain validation status: 'Valid'" (or no certificate at all)
+            # is the usual case and tells nothing: skipped here, as _information would.
             usual = text.startswith(_CHAIN_LINE, found) and text[found:end].rstrip("\r").endswith(
                 _CHAIN_OK_ENDINGS
             )
-            if not usual:
+            if not usual and found + len(needle) <= line_start + MAX_LINE:
                 spans[line_start] = end
             found = text.find(needle, end)
+    for match in _CLASS_4_OR_5.finditer(text, offset):
+        found = match.start()
+        line_start = text.rfind("\n", 0, found) + 1
+        if line_start not in spans and found + 3 <= line_start + MAX_LINE:
+            end = text.find("\n", found)
+            spans[line_start] = size if end < 0 else end
     return sorted(spans.items())
 
 

@@ -55,8 +55,9 @@ _PROPERTY_FIELDS = {
 
 
 def is_queue_text(line: str) -> bool:
-    if any(signature in line for signature in _QUEUE_SIGNATURES):
-        return True
+    for signature in _QUEUE_SIGNATURES:
+        if signature in line:
+            return True
     match = STATUS.search(line)
     return match is not None and match.group(1) in EOP_QUEUE_STATUSES
 
