@@ -32,5 +32,5 @@ def diagnose_input(
     path: str, knowledge: Knowledge | None = None, max_bytes: int = MAX_INPUT_BYTES
 ) -> Diagnosis:
     """Diagnose a file, or `-` for stdin. Raises bot.inputs.InputError (one-line message)."""
-    stream = open_input(path, max_bytes)
-    return diagnose_chunks(stream, lambda: stream.bytes_read, knowledge)
+    stream = open_input(path, max_bytes=max_bytes)
+    return diagnose_chunks(stream, lambda: stream.bytes, knowledge)
