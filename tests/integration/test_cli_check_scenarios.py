@@ -56,7 +56,8 @@ def ids(doc: Doc) -> list[str]:
 def finding(doc: Doc, finding_id: str) -> Doc:
     matching = [f for f in doc["findings"] if f["id"] == finding_id]
     assert len(matching) == 1, ids(doc)
-    return matching[0]
+    found: Doc = matching[0]
+    return found
 
 
 def scripts(f: Doc) -> str:
