@@ -1,0 +1,197 @@
+"""The engines the Slack side calls, behind one small seam.
+
+`Engines.real(settings)` wires the diagnosis core (`bot.diagnosis`) and the live probe
+(`bot.check`); tests and the benchmark pass their own (slow, hanging, scripted) engines to
+`build_app`. Handlers only ever see the types in this module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.core.evidence import CheckEvidence
+from bot.core.models import Diagnosis, Finding, InputInfo
+from bot.settings import Settings
+
+MAX_EXPECTED_NAMES = 5
+_NAME_CHARS = re.compile(r"^[\w.\-@]{1,320}$")
+
+
+class InvalidTargetError(ValueError):
+    """The user's target is not a domain, e-mail address or host name. str() is for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """What to check: a mail domain (its MX hosts) or, with host_mode, one host directly."""
+
+    target: str
+    host_mode: bool = False
+    expected_names: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        base = f"host={self.target}" if self.host_mode else self.target
+        if self.expected_names:
+            base += " expect=" + ",".join(self.expected_names)
+        return base
+
+    def key(self, channel: str) -> str:
+        """Identity of "the same check in the same channel" (at most one runs at a time)."""
+        return f"{channel}|{self.label}"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"t": self.target, "h": self.host_mode, "e": list(self.expected_names)},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> CheckSpec:
+        data = json.loads(raw)
+        expected = data.get("e") or []
+        if not isinstance(data.get("t"), str) or not isinstance(expected, list):
+            raise ValueError("malformed check spec")  # noqa: TRY004 (bad JSON is a value error)
+        return cls(str(data["t"]), bool(data.get("h")), tuple(str(n) for n in expected))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckProgress:
+    """One address finished (or a DNS step): `done` of `total` units of work."""
+
+    done: int
+    total: int | None
+    note: str = ""
+
+
+class CheckResult(Protocol):
+    """The probe's final report; `bot.check.CheckReport` satisfies this structurally."""
+
+    @property
+    def evidence(self) -> CheckEvidence: ...
+
+    @property
+    def findings(self) -> tuple[Finding, ...]: ...
+
+    @property
+    def elapsed_ms(self) -> float: ...
+
+    @property
+    def has_errors(self) -> bool: ...
+
+
+CheckStream = AsyncIterator[CheckProgress | CheckResult]
+DiagnoseFn = Callable[[str], Diagnosis]
+CheckFn = Callable[[CheckSpec], CheckStream]
+NormaliseFn = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Engines:
+    diagnose: DiagnoseFn  # sync and pure; the app runs it in a worker thread
+    check: CheckFn
+    normalise: NormaliseFn  # user text -> canonical target (A-label); raises InvalidTargetError
+
+    @classmethod
+    def real(cls, settings: Settings) -> Engines:
+        return cls(
+            diagnose=_real_diagnose(),
+            check=_RealCheck(settings),
+            normalise=_real_normalise(),
+        )
+
+
+def _optional_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _real_diagnose() -> DiagnoseFn:
+    module = _optional_module("bot.diagnosis")
+    if module is None:
+        return _diagnosis_unavailable
+    fn: DiagnoseFn = module.diagnose_text
+    return fn
+
+
+def _diagnosis_unavailable(text: str) -> Diagnosis:
+    return Diagnosis(InputInfo("unknown", len(text.encode())), ())
+
+
+def _real_normalise() -> NormaliseFn:
+    module = _optional_module("bot.core.domain")
+    if module is None:
+        return basic_normalise
+    normalise_target = module.normalise_target
+    invalid = module.InvalidTarget
+
+    def normalise(text: str) -> str:
+        try:
+            target = normalise_target(text)
+        except invalid as exc:
+            raise InvalidTargetError(str(exc)) from None
+        return str(getattr(target, "name", target))
+
+    return normalise
+
+
+def basic_normalise(text: str) -> str:
+    """Syntax-only stand-in used when bot.core.domain is absent (and by unit tests)."""
+    value = text.strip().strip("<>").rstrip(".").lower()
+    if value.startswith("mailto:"):
+        value = value[len("mailto:") :]
+    if "|" in value:  # Slack auto-links: <mailto:a@b.com|a@b.com>
+        value = value.split("|", 1)[1]
+    domain = value.rsplit("@", 1)[-1]
+    labels = domain.split(".")
+    if (
+        not _NAME_CHARS.match(value)
+        or len(labels) < 2
+        or any(not label or len(label) > 63 for label in labels)
+    ):
+        raise InvalidTargetError(f"{text.strip()[:80]!r} is not a domain, address or host name")
+    return domain
+
+
+class _RealCheck:
+    """Adapts `bot.check.iter_check` (the live probe) to CheckSpec / CheckProgress."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def __call__(self, spec: CheckSpec) -> CheckStream:
+        return self._stream(spec)
+
+    async def _stream(self, spec: CheckSpec) -> CheckStream:
+        check = _optional_module("bot.check")
+        if check is None:
+            raise RuntimeError("the live probe is not available in this build")
+        async for item in check.iter_check(self._request(spec)):
+            if hasattr(item, "evidence"):
+                yield item
+            else:
+                yield CheckProgress(
+                    int(getattr(item, "done", 0)),
+                    getattr(item, "total", None),
+                    str(getattr(item, "note", "")),
+                )
+
+    def _request(self, spec: CheckSpec) -> Any:
+        engine = importlib.import_module("bot.probe.engine")
+        domain = importlib.import_module("bot.core.domain")
+        return engine.CheckRequest(
+            target=domain.normalise_target(spec.target),
+            host_mode=spec.host_mode,
+            port=self._settings.probe_port,
+            step_timeout=self._settings.probe_timeout,
+            nameservers=self._settings.nameservers,
+            allow_nets=self._settings.allow_nets,
+            expected_names=spec.expected_names,
+        )

@@ -1,0 +1,64 @@
+"""`mailflow serve`: run the bot until SIGINT/SIGTERM, in HTTP mode or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.settings import Settings
+from bot.slack.app import MailflowApp, build_app
+from bot.slack.http import EVENTS_PATH, build_web_app
+
+log = logging.getLogger("mailflow.serve")
+
+
+def serve(settings: Settings) -> int:
+    """Blocks until a signal arrives; returns the process exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(settings))
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not on every platform
+            loop.add_signal_handler(sig, stop.set)
+    app = build_app(settings)
+    if settings.socket_mode:
+        await _socket_mode(app, settings, stop)
+    else:
+        await _http_mode(app, settings, stop)
+    log.info("stopped")
+
+
+async def _http_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) -> None:
+    runner = web.AppRunner(build_web_app(app), access_log=None)
+    await runner.setup()  # runs on_startup: store opened, watches resumed
+    site = web.TCPSite(runner, "0.0.0.0", settings.port)  # noqa: S104 (a public web endpoint)
+    await site.start()
+    log.info("HTTP mode: POST %s and GET /healthz on port %d", EVENTS_PATH, settings.port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # cancels jobs, closes the store
+
+
+async def _socket_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) -> None:
+    await app.runtime.start()
+    handler = AsyncSocketModeHandler(app, settings.app_token)
+    try:
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        log.info("Socket Mode: connected")
+        await stop.wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await handler.close_async()  # type: ignore[no-untyped-call]
+        await app.runtime.aclose()
