@@ -8,6 +8,7 @@ a remote server passes through bot.render.mrkdwn before it lands in a block.
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,11 +61,11 @@ class ActionId(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    text: str  # fallback for notifications and clients without Block Kit
+    text: str  # raw fallback for notifications and clients without Block Kit (escaped on send)
     blocks: tuple[Block, ...] = ()
 
     def as_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"text": self.text}
+        kwargs: dict[str, Any] = {"text": escape(self.text)}
         if self.blocks:
             kwargs["blocks"] = list(self.blocks)
         return kwargs
@@ -546,7 +547,10 @@ def usage_message(problem: str | None = None) -> Message:
 
 
 def plain_message(mrkdwn_text: str, fallback: str | None = None) -> Message:
-    return Message(fallback or mrkdwn_text[:300], tuple(text_sections(mrkdwn_text)))
+    """A message of already-escaped mrkdwn; its fallback is the same text, unescaped (it is
+    escaped again on sending)."""
+    raw = fallback if fallback is not None else html.unescape(mrkdwn_text)
+    return Message(truncate(raw, 300), tuple(text_sections(mrkdwn_text)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,8 @@ class CheckRunner:
         if parent_ts is not None:
             done = blocks.parent_done_message(label, result.findings, result.elapsed_ms)
             await self._poster.update(where.channel, parent_ts, done)
-            await self._poster.post_all(where.channel, messages, parent_ts)
+            # In a thread already (a button in a thread): the whole exchange stays in it.
+            await self._poster.post_all(where.channel, messages, where.thread_ts or parent_ts)
         else:
             await self._respond_all(where, messages)
         summary = blocks.counts_text(result.findings)

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS watches (
     label TEXT NOT NULL,
     spec TEXT NOT NULL,
     message_ts TEXT,
+    thread_ts TEXT,
     started_at REAL NOT NULL,
     expires_at REAL NOT NULL,
     checks INTEGER NOT NULL DEFAULT 0,
@@ -60,7 +61,7 @@ CREATE INDEX IF NOT EXISTS incidents_channel ON incidents (channel, created_at);
 
 
 _SELECT_WATCHES = (
-    "SELECT id, channel, user_id, label, spec, message_ts, started_at, expires_at, "
+    "SELECT id, channel, user_id, label, spec, message_ts, thread_ts, started_at, expires_at, "
     "checks, baseline, state FROM watches "
 )
 _TIMELINE = """
@@ -90,12 +91,17 @@ class Watch:
     user_id: str | None
     label: str
     spec: str  # CheckSpec JSON
-    message_ts: str | None
+    message_ts: str | None  # the status message kept up to date
+    thread_ts: str | None  # the thread it lives in, when started from inside a thread
     started_at: float
     expires_at: float
     checks: int
     baseline: tuple[str, ...]  # error finding ids when the watch started
     state: WatchState
+
+    @property
+    def reply_thread(self) -> str | None:
+        return self.thread_ts or self.message_ts
 
 
 def _now() -> float:
@@ -162,12 +168,13 @@ class Store:
         label: str,
         spec: str,
         duration: float,
+        thread_ts: str | None = None,
     ) -> int:
         now = _now()
         return await self._insert(
-            "INSERT INTO watches (channel, user_id, label, spec, started_at, expires_at) "
-            "VALUES (?,?,?,?,?,?)",
-            (channel, user, label, spec, now, now + duration),
+            "INSERT INTO watches (channel, user_id, label, spec, thread_ts, started_at, "
+            "expires_at) VALUES (?,?,?,?,?,?,?)",
+            (channel, user, label, spec, thread_ts, now, now + duration),
         )
 
     async def set_watch_message(self, watch_id: int, message_ts: str) -> None:
@@ -212,11 +219,12 @@ class Store:
                 str(r[3]),
                 str(r[4]),
                 r[5],
-                float(r[6]),
+                r[6],
                 float(r[7]),
-                int(r[8]),
-                tuple(json.loads(r[9])),
-                WatchState(r[10]),
+                float(r[8]),
+                int(r[9]),
+                tuple(json.loads(r[10])),
+                WatchState(r[11]),
             )
             for r in rows
         ]

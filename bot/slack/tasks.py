@@ -23,6 +23,7 @@ class TaskRegistry:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._keys: dict[str, asyncio.Task[Any]] = {}
+        self._jobs: dict[asyncio.Task[Any], Coroutine[Any, Any, Any]] = {}
         self._closing = False
 
     def __len__(self) -> int:
@@ -46,11 +47,18 @@ class TaskRegistry:
             return None
         task = asyncio.get_running_loop().create_task(self._guard(job, name, on_error), name=name)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._jobs[task] = job
+        task.add_done_callback(self._done)
         if key is not None:
             self._keys[key] = task
             task.add_done_callback(lambda done: self._forget(key, done))
         return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        job = self._jobs.pop(task, None)
+        if job is not None:
+            job.close()  # a job cancelled before it ever ran must not warn "never awaited"
 
     def _forget(self, key: str, task: asyncio.Task[Any]) -> None:
         if self._keys.get(key) is task:

@@ -56,6 +56,7 @@ class WatchManager:
             label=spec.label,
             spec=spec.to_json(),
             duration=WATCH_DURATION,
+            thread_ts=where.thread_ts,
         )
         status = self._status(spec.label, time.time(), 0, "first check running…", watch_id)
         try:
@@ -109,7 +110,7 @@ class WatchManager:
             )
             message = blocks.parent_failed_message(watch.label, type(exc).__name__)
             await self._poster.tell(
-                Where(where.channel, where.user, thread_ts=watch.message_ts), message
+                Where(where.channel, where.user, thread_ts=watch.reply_thread), message
             )
 
         self._tasks.spawn(
@@ -148,7 +149,7 @@ class WatchManager:
             message = blocks.fixed_message(watch.label, minutes, baseline, remaining)
         else:
             message = blocks.nothing_to_watch_message(watch.label)
-        thread = Where(watch.channel, watch.user_id, thread_ts=watch.message_ts)
+        thread = Where(watch.channel, watch.user_id, thread_ts=watch.reply_thread)
         await self._poster.tell(thread, message)
         if watch.message_ts:
             ended = blocks.watch_ended_message(watch.label, outcome)

@@ -84,6 +84,7 @@ class ScriptedCheck:
     broken: set[str] = field(default_factory=lambda: {"contoso.com"})
     delay: float = 0.0
     hang: bool = False
+    error: Exception | None = None
     calls: list[CheckSpec] = field(default_factory=list)
 
     def __call__(self, spec: CheckSpec) -> AsyncIterator[CheckProgress | CheckResult]:
@@ -92,6 +93,8 @@ class ScriptedCheck:
     async def _run(self, spec: CheckSpec) -> AsyncIterator[CheckProgress | CheckResult]:
         self.calls.append(spec)
         yield CheckProgress(0, 1, "resolving")
+        if self.error is not None:
+            raise self.error
         if self.hang:
             await asyncio.Event().wait()
         await asyncio.sleep(self.delay)
