@@ -57,7 +57,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         answer = start_check(runtime, where, spec)
         if not answer.started:  # refused: tell the user why, privately
-            await tell_message(where, answer.message)
+            runtime.tasks.spawn(tell_message(where, answer.message), name="refusal")
 
     @app.action(ActionId.WATCH.value)
     async def watch(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -67,16 +67,21 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         wait = runtime.limiter.acquire(where.user)
         if wait > 0:
-            await tell_message(where, rate_limited_message(runtime.limiter.limit, wait))
+            message = rate_limited_message(runtime.limiter.limit, wait)
+            runtime.tasks.spawn(tell_message(where, message), name="refusal")
             return
-        try:
-            answer = await runtime.watches.start(where, spec)
-        except CannotPostError:
-            answer = "I cannot post in this channel: invite me with /invite @mailflow."
-        await tell(where, escape(answer))
+
+        async def start() -> None:
+            try:
+                answer = await runtime.watches.start(where, spec)
+            except CannotPostError:
+                answer = "I cannot post in this channel: invite me with /invite @mailflow."
+            await tell(where, escape(answer))
+
+        runtime.tasks.spawn(start(), name=f"watch {spec.label}")
 
     @app.action(ActionId.STOP_WATCH.value)
-    async def stop_watch(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def stop_watch(ack: Ack, action: dict[str, Any]) -> None:
         await ack()
         value = str(action.get("value", ""))
         if value.isdigit():
@@ -87,10 +92,12 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await ack()
         where = _where(body)
         kept = runtime.evidence.get(str(action.get("value", "")))
-        if kept is None:
-            await tell(
-                where, "That evidence is no longer in memory: press Re-run for a fresh check."
-            )
-            return
-        for message in blocks.evidence_messages(kept.label, kept.evidence):
-            await runtime.poster.tell(where, message)
+
+        async def show() -> None:
+            if kept is None:
+                await tell(where, "That evidence is no longer in memory: press Re-run.")
+                return
+            for message in blocks.evidence_messages(kept.label, kept.evidence):
+                await runtime.poster.tell(where, message)
+
+        runtime.tasks.spawn(show(), name="evidence")

@@ -75,10 +75,12 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     async def home(event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
-        recent = await runtime.store.timeline(None, limit=HOME_RECENT)
-        await runtime.client.views_publish(
-            user_id=str(event["user"]), view=blocks.home_view(recent[::-1])
-        )
+        runtime.tasks.spawn(_publish_home(runtime, str(event["user"])), name="app home")
+
+
+async def _publish_home(runtime: Runtime, user: str) -> None:
+    recent = await runtime.store.timeline(None, limit=HOME_RECENT)
+    await runtime.client.views_publish(user_id=user, view=blocks.home_view(recent[::-1]))
 
 
 async def _private(runtime: Runtime, where: Where, text: str) -> None:

@@ -43,6 +43,9 @@ def build_app(
         client=client,
         signing_secret=settings.signing_secret or "",
         request_verification_enabled=settings.signing_secret is not None,
+        # Listeners only parse, ack and hand slow work to our task registry, so the response
+        # can be sent as soon as they return: no polling for ack(), no bolt-owned futures.
+        process_before_response=True,
         logger=logging.getLogger("mailflow.bolt"),
     )
     app.runtime = runtime

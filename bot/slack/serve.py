@@ -12,26 +12,28 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.settings import Settings
 from bot.slack.app import MailflowApp, build_app
+from bot.slack.engines import Engines
 from bot.slack.http import EVENTS_PATH, build_web_app
 
 log = logging.getLogger("mailflow.serve")
 
 
-def serve(settings: Settings) -> int:
-    """Blocks until a signal arrives; returns the process exit code."""
+def serve(settings: Settings, engines: Engines | None = None) -> int:
+    """Blocks until SIGINT/SIGTERM; returns the process exit code. `engines` defaults to the
+    real diagnosis core and live probe (the benchmark passes hanging ones)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings))
+        asyncio.run(_serve(settings, engines))
     return 0
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, engines: Engines | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on every platform
             loop.add_signal_handler(sig, stop.set)
-    app = build_app(settings)
+    app = build_app(settings, engines)
     if settings.socket_mode:
         await _socket_mode(app, settings, stop)
     else:

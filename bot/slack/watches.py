@@ -94,12 +94,14 @@ class WatchManager:
         return watch
 
     async def stop_watch(self, watch: Watch, by: str) -> None:
+        """End the watch now; the status message is updated in the background."""
         if await self._store.end_watch(watch.id, WatchState.STOPPED, by):
             self._tasks.cancel_key(watch_key(watch.id))
             if watch.message_ts:
-                await self._poster.update(
+                update = self._poster.update(
                     watch.channel, watch.message_ts, blocks.watch_stopped_message(watch.label)
                 )
+                self._tasks.spawn(update, name=f"watch stopped {watch.label}")
 
     def _spawn(self, watch: Watch) -> None:
         where = Where(watch.channel, watch.user_id)

@@ -5,6 +5,7 @@ Used by tests/integration/test_slack_*.py and benchmarks/bench_slack.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -64,6 +65,12 @@ class Bot:
 
     async def raw(self, request: signing.SignedRequest) -> Reply:
         return await self._post(request)
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has no background job left."""
+        async with asyncio.timeout(timeout):
+            while len(self.app.runtime.tasks):
+                await asyncio.sleep(0.01)
 
     async def healthz(self) -> Reply:
         start = time.perf_counter()

@@ -58,6 +58,7 @@ def button_value(call_params: dict[str, Any], action_id: str) -> str:
 async def run_check(bot: Bot) -> tuple[str, dict[str, Any]]:
     await bot.command("contoso.com")
     posts = await bot.api.wait_calls("chat.postMessage", 2)
+    await bot.idle()
     return str(posts[1].get("thread_ts")), posts[1].params
 
 
@@ -135,7 +136,13 @@ async def test_watch_resumes_after_restart(tmp_path: Path) -> None:
         settings = settings_for(api, tmp_path / "db", MAILFLOW_WATCH_INTERVAL="0.2")
         async with serve_bot(settings, api, scripted_engines(check)) as bot:
             await bot.command("watch contoso.com")
-            await api.wait_for(lambda calls: len(check.calls) >= 1, timeout=5)
+            # the first check found the error (the status message says so): then restart
+            await api.wait_for(
+                lambda calls: any(
+                    "cert.self_signed" in message_text(c) for c in api.of("chat.update")
+                ),
+                timeout=5,
+            )
         calls_before = len(check.calls)
         check.broken.clear()
         async with serve_bot(settings, api, scripted_engines(check)) as bot:
