@@ -73,6 +73,7 @@ class AttemptEvidence:
     tls_version: str | None = None  # e.g. "TLSv1.3"
     cipher: str | None = None
     chain: tuple[bytes, ...] = ()  # DER, leaf first, as presented (capped in length)
+    chain_presented: int = 0  # how many certificates the server sent (chain keeps the first N)
     failed_step: Step | None = None
     failure: FailureKind | None = None
     error: str | None = None  # short human text of the failure (reply text or exception)
@@ -100,8 +101,10 @@ class HostEvidence:
     preference: int | None
     addresses: tuple[str, ...] = ()  # every address resolved (A then AAAA)
     blocked: tuple[str, ...] = ()  # addresses refused by the network policy
+    blocked_reasons: tuple[str, ...] = ()  # parallel to `blocked`, e.g. "loopback address"
     cname_chain: tuple[str, ...] = ()
     dns_error: str | None = None  # e.g. "NXDOMAIN", "SERVFAIL", "timeout", "no A/AAAA"
+    dns_warnings: tuple[str, ...] = ()  # partial trouble, e.g. "AAAA: timeout", "addresses capped"
     attempts: tuple[AttemptEvidence, ...] = ()
 
 
@@ -114,6 +117,7 @@ class CheckEvidence:
     source: MxSource
     hosts: tuple[HostEvidence, ...] = ()
     dns_error: str | None = None
+    cname_chain: tuple[str, ...] = ()  # CNAMEs followed for the MX (or --host) lookup itself
     expected_names: tuple[str, ...] = ()  # --expect-name values, A-labels
     deadline_hit: bool = False
     started_at: datetime | None = None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -241,3 +241,61 @@ class CertFactory:
             issuer_key_for_aki=k,
         )  # fmt: skip
         return Issued(cert, k)
+
+
+# --- legacy signatures (added for certificate analysis tests) ----------------------------------
+# cryptography refuses to sign certificates with SHA-1 or MD5, but servers still present such
+# certificates. `legacy_signed` re-signs an issued certificate's TBS with the old hash by hand.
+
+_MODERN_ALG_IDS = (
+    bytes.fromhex("300d06092a864886f70d01010b0500"),  # sha256WithRSAEncryption
+    bytes.fromhex("300a06082a8648ce3d040302"),  # ecdsa-with-SHA256
+)
+_LEGACY_ALG_IDS = {
+    ("rsa", "sha1"): bytes.fromhex("300d06092a864886f70d0101050500"),
+    ("rsa", "md5"): bytes.fromhex("300d06092a864886f70d0101040500"),
+    ("ec", "sha1"): bytes.fromhex("300906072a8648ce3d0401"),
+}
+
+
+def _der_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    return bytes([tag]) + _der_length(len(content)) + content
+
+
+def _der_content(element: bytes) -> bytes:
+    first = element[1]
+    if first < 0x80:
+        return element[2 : 2 + first]
+    size = first & 0x7F
+    length = int.from_bytes(element[2 : 2 + size], "big")
+    return element[2 + size : 2 + size + length]
+
+
+def legacy_signed(issued: Issued, issuer: Issued, hash_name: str = "sha1") -> Issued:
+    """A copy of `issued` whose signature by `issuer` uses SHA-1 or MD5."""
+    kind = "rsa" if isinstance(issuer.key, rsa.RSAPrivateKey) else "ec"
+    alg_id = _LEGACY_ALG_IDS[(kind, hash_name)]
+    content = _der_content(issued.cert.tbs_certificate_bytes)
+    for modern in _MODERN_ALG_IDS:
+        if modern in content:
+            content = content.replace(modern, alg_id, 1)
+            break
+    else:
+        raise ValueError("unexpected signature algorithm in the TBS certificate")
+    tbs = _der(0x30, content)
+    digest = {"sha1": hashes.SHA1(), "md5": hashes.MD5()}[hash_name]
+    if isinstance(issuer.key, rsa.RSAPrivateKey):
+        signature = issuer.key.sign(tbs, padding.PKCS1v15(), digest)
+    elif isinstance(issuer.key, ec.EllipticCurvePrivateKey):
+        signature = issuer.key.sign(tbs, ec.ECDSA(digest))
+    else:
+        raise ValueError("legacy signatures need an RSA or EC issuer key")
+    der = _der(0x30, tbs + alg_id + _der(0x03, b"\x00" + signature))
+    return Issued(x509.load_der_x509_certificate(der), issued.key, issued.chain)

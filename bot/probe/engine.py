@@ -1,0 +1,301 @@
+"""One `mailflow check`: DNS, the network policy, then a STARTTLS probe of every address of every
+MX host, `attempts` times, concurrently, streaming results as they complete.
+
+Bounds: a global semaphore (`max_concurrency`), at most `per_address_limit` parallel
+connections per address, a per-step timeout inside each probe, and one overall deadline after
+which outstanding attempts end as FailureKind.DEADLINE and partial evidence is returned with
+`deadline_hit=True`. An address whose attempt timed out is not tried again within the check.
+Blocked addresses are listed in HostEvidence.blocked and never connected to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.core.domain import Target
+from bot.core.evidence import (
+    AttemptEvidence,
+    CheckEvidence,
+    FailureKind,
+    HostEvidence,
+)
+from bot.probe.netpolicy import NetPolicy, Network
+from bot.probe.resolver import MxResolver, Nameserver, Resolution
+from bot.probe.smtp import probe_starttls
+
+log = logging.getLogger(__name__)
+
+_GRACE_SECONDS = 1.0  # after the deadline, probes get this long to report before cancellation
+MAX_ATTEMPTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRequest:
+    target: Target
+    host_mode: bool = False
+    port: int = 25
+    attempts: int = 2
+    step_timeout: float = 10.0  # seconds per SMTP step and per DNS query
+    deadline: float = 45.0  # seconds for the whole check
+    nameservers: tuple[Nameserver, ...] = ()
+    allow_nets: tuple[Network, ...] = ()
+    expected_names: tuple[str, ...] = ()  # A-labels (bot.core.domain.normalise_name)
+    max_concurrency: int = 32
+    per_address_limit: int = 2
+    ehlo_name: str | None = None  # default: our local address as an address literal
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.attempts <= MAX_ATTEMPTS:
+            raise ValueError(f"attempts must be between 1 and {MAX_ATTEMPTS}")
+        if not 0 < self.port < 65536:
+            raise ValueError("port must be between 1 and 65535")
+        if self.step_timeout <= 0 or self.deadline <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.max_concurrency < 1 or self.per_address_limit < 1:
+            raise ValueError("concurrency limits must be at least 1")
+        if self.target.is_ip and not self.host_mode:
+            raise ValueError("an IP address can only be probed in host mode")
+
+
+@dataclass(frozen=True, slots=True)
+class DnsResolved:
+    """DNS is done: the hosts, their addresses and blocked addresses; no attempts yet."""
+
+    evidence: CheckEvidence
+    planned_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFinished:
+    attempt: AttemptEvidence
+    done: int  # attempts finished so far, this one included
+    planned: int  # attempts expected in total (shrinks when an address is not retried)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFinished:
+    evidence: CheckEvidence
+
+
+ProbeUpdate = DnsResolved | AttemptFinished | CheckFinished
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    host_index: int
+    host: str
+    ip: str
+    attempt: int
+
+
+@dataclass
+class _AddressState:
+    slots: asyncio.Semaphore
+    timed_out: bool = False
+
+
+@dataclass
+class _Run:
+    """Shared state of one check's fan-out."""
+
+    request: CheckRequest
+    deadline: float  # absolute loop time
+    slots: asyncio.Semaphore
+    addresses: dict[str, _AddressState] = field(default_factory=dict)
+
+    def address(self, ip: str) -> _AddressState:
+        if ip not in self.addresses:
+            self.addresses[ip] = _AddressState(asyncio.Semaphore(self.request.per_address_limit))
+        return self.addresses[ip]
+
+
+async def run_check(request: CheckRequest) -> CheckEvidence:
+    """The whole check; the final evidence (partial, with deadline_hit, when time ran out)."""
+    evidence: CheckEvidence | None = None
+    async for update in iter_check(request):
+        if isinstance(update, CheckFinished):
+            evidence = update.evidence
+    assert evidence is not None
+    return evidence
+
+
+async def iter_check(request: CheckRequest) -> AsyncIterator[ProbeUpdate]:
+    """Yield DnsResolved, then AttemptFinished as each attempt completes, then CheckFinished."""
+    loop = asyncio.get_running_loop()
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    deadline = loop.time() + request.deadline
+
+    resolution = await _resolve(request, deadline)
+    dns_deadline_hit = loop.time() >= deadline
+    hosts = _apply_policy(resolution.hosts, NetPolicy(request.allow_nets))
+    base = CheckEvidence(
+        target=request.target.name,
+        domain=resolution.domain,
+        source=resolution.source,
+        hosts=hosts,
+        dns_error=resolution.dns_error,
+        cname_chain=resolution.cname_chain,
+        expected_names=request.expected_names,
+        started_at=started_at,
+    )
+    jobs = _plan(hosts, request.attempts)
+    yield DnsResolved(base, len(jobs))
+
+    run = _Run(request, deadline, asyncio.Semaphore(request.max_concurrency))
+    results: dict[_Job, AttemptEvidence] = {}
+    async with contextlib.aclosing(_fan_out(run, jobs, results)) as updates:
+        async for update in updates:
+            yield update
+
+    deadline_hit = dns_deadline_hit or any(
+        ev.failure is FailureKind.DEADLINE for ev in results.values()
+    )
+    final = dataclasses.replace(
+        base,
+        hosts=_with_attempts(hosts, results),
+        deadline_hit=deadline_hit,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    yield CheckFinished(final)
+
+
+async def _resolve(request: CheckRequest, deadline: float) -> Resolution:
+    resolver = MxResolver(request.nameservers, timeout=request.step_timeout)
+    if request.host_mode:
+        return await resolver.resolve_host(request.target.name, deadline=deadline)
+    return await resolver.resolve_mx(request.target.name, deadline=deadline)
+
+
+def _apply_policy(hosts: Sequence[HostEvidence], policy: NetPolicy) -> tuple[HostEvidence, ...]:
+    checked: list[HostEvidence] = []
+    for host in hosts:
+        reasons = {ip: policy.blocked_reason(ip) for ip in host.addresses}
+        blocked = tuple(ip for ip, why in reasons.items() if why is not None)
+        checked.append(
+            dataclasses.replace(
+                host,
+                blocked=blocked,
+                blocked_reasons=tuple(reasons[ip] or "" for ip in blocked),
+            )
+        )
+    return tuple(checked)
+
+
+def _plan(hosts: Sequence[HostEvidence], attempts: int) -> list[_Job]:
+    return [
+        _Job(index, host.name, ip, attempt)
+        for attempt in range(1, attempts + 1)  # first attempts of every address go first
+        for index, host in enumerate(hosts)
+        for ip in host.addresses
+        if ip not in host.blocked
+    ]
+
+
+async def _fan_out(
+    run: _Run, jobs: Sequence[_Job], results: dict[_Job, AttemptEvidence]
+) -> AsyncGenerator[AttemptFinished, None]:
+    loop = asyncio.get_running_loop()
+    tasks = {asyncio.create_task(_attempt(run, job)): job for job in jobs}
+    pending: set[asyncio.Task[AttemptEvidence | None]] = set(tasks)
+    planned = len(jobs)
+    try:
+        while pending:
+            remaining = run.deadline + _GRACE_SECONDS - loop.time()
+            if remaining <= 0:
+                break
+            done, pending = await asyncio.wait(
+                pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                evidence = task.result()
+                if evidence is None:  # not retried: an earlier attempt timed out
+                    planned -= 1
+                    continue
+                results[tasks[task]] = evidence
+                yield AttemptFinished(evidence, len(results), planned)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in pending:
+            evidence = _deadline_evidence(run.request, tasks[task])
+            results[tasks[task]] = evidence
+            yield AttemptFinished(evidence, len(results), planned)
+    finally:
+        leftovers = [task for task in tasks if not task.done()]
+        for task in leftovers:  # the consumer stopped early (aclose) or we were cancelled
+            task.cancel()
+        if leftovers:
+            await asyncio.gather(*leftovers, return_exceptions=True)
+
+
+async def _attempt(run: _Run, job: _Job) -> AttemptEvidence | None:
+    request = run.request
+    state = run.address(job.ip)
+    async with state.slots:
+        if state.timed_out:
+            return None
+        async with run.slots:
+            if asyncio.get_running_loop().time() >= run.deadline:
+                return _deadline_evidence(request, job)
+            try:
+                evidence = await probe_starttls(
+                    job.host,
+                    job.ip,
+                    request.port,
+                    attempt=job.attempt,
+                    step_timeout=request.step_timeout,
+                    deadline=run.deadline,
+                    ehlo_name=request.ehlo_name,
+                )
+            except Exception as exc:  # a bug must not take the whole check down
+                log.exception("probe of %s (%s) failed unexpectedly", job.ip, job.host)
+                return AttemptEvidence(
+                    host=job.host,
+                    ip=job.ip,
+                    port=request.port,
+                    attempt=job.attempt,
+                    failure=FailureKind.PROTOCOL,
+                    error=f"internal error: {type(exc).__name__}",
+                )
+        if evidence.failure is FailureKind.TIMEOUT:
+            state.timed_out = True
+        return evidence
+
+
+def _deadline_evidence(request: CheckRequest, job: _Job) -> AttemptEvidence:
+    return AttemptEvidence(
+        host=job.host,
+        ip=job.ip,
+        port=request.port,
+        attempt=job.attempt,
+        failure=FailureKind.DEADLINE,
+        error=f"check deadline ({request.deadline:g} s) reached before this attempt finished",
+    )
+
+
+def _with_attempts(
+    hosts: Sequence[HostEvidence], results: dict[_Job, AttemptEvidence]
+) -> tuple[HostEvidence, ...]:
+    by_host: dict[int, list[tuple[int, int, AttemptEvidence]]] = {}
+    for job, evidence in results.items():
+        order = hosts[job.host_index].addresses.index(job.ip)
+        by_host.setdefault(job.host_index, []).append((order, job.attempt, evidence))
+    return tuple(
+        dataclasses.replace(
+            host,
+            attempts=tuple(ev for _, _, ev in sorted(by_host.get(index, []), key=_order)),
+        )
+        for index, host in enumerate(hosts)
+    )
+
+
+def _order(item: tuple[int, int, AttemptEvidence]) -> tuple[int, int]:
+    return item[0], item[1]
