@@ -30,7 +30,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.settings import Settings
-from bot.slack.engines import Engines, basic_normalise
+from bot.slack.engines import Engines, domain_normalise
 from bot.slack.serve import serve
 from tests.fakes import slack_signing as signing
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
@@ -46,7 +46,7 @@ CHILD_FLAG = "--child"
 def child_main() -> int:
     """Run the bot with settings from the environment and a hanging probe engine."""
     engines = Engines(
-        diagnose=ndr_diagnose, check=ScriptedCheck(hang=True), normalise=basic_normalise
+        diagnose=ndr_diagnose, check=ScriptedCheck(hang=True), normalise=domain_normalise
     )
     return serve(Settings.from_env(), engines)
 

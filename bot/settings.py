@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from bot.probe.netpolicy import Network
+from bot.probe.resolver import Nameserver
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_DB = "./mailflow.db"
@@ -32,16 +35,6 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Nameserver:
-    ip: str
-    port: int = 53
-
-    def __str__(self) -> str:
-        host = f"[{self.ip}]" if ":" in self.ip else self.ip
-        return f"{host}:{self.port}"
-
-
-@dataclass(frozen=True, slots=True)
 class Settings:
     bot_token: str
     signing_secret: str | None
@@ -50,7 +43,7 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     db_path: str = DEFAULT_DB
     nameservers: tuple[Nameserver, ...] = ()
-    allow_nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    allow_nets: tuple[Network, ...] = ()
     ca_file: str | None = None
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT
     probe_port: int = DEFAULT_PROBE_PORT
@@ -203,7 +196,7 @@ def _nameservers(value: str) -> tuple[Nameserver, ...]:
     return tuple(_nameserver(item) for item in _items(value))
 
 
-def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def _networks(value: str) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(item, strict=False) for item in _items(value))
 
 

@@ -48,9 +48,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.function(FUNCTION_CALLBACK_ID)
     async def tlscheck_step(inputs: dict[str, Any], complete: Any, fail: Any) -> None:
         try:
-            target = runtime.engines.normalise(str(inputs.get("target") or ""))
+            target = runtime.engines.normalise(str(inputs.get("target") or ""), False)
             expected = str(inputs.get("expected_name") or "").strip()
-            names = (runtime.engines.normalise(expected),) if expected else ()
+            names = (runtime.engines.normalise(expected, False),) if expected else ()
         except InvalidTargetError as exc:
             await fail(f"Invalid input: {exc}")
             return

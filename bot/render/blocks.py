@@ -16,9 +16,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
+from bot.core import certs
 from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence
 from bot.core.models import Diagnosis, Finding, Fix, Severity, most_severe_first
 from bot.render.mrkdwn import (
@@ -296,6 +294,8 @@ def _unique(values: Iterable[str | None]) -> list[str]:
 # -- live check ---------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class CertSummary:
+    """What the evidence view shows of one presented certificate."""
+
     subject: str
     issuer: str
     sans: tuple[str, ...]
@@ -310,37 +310,21 @@ class CertSummary:
 
 @lru_cache(maxsize=256)
 def describe_certificate(der: bytes) -> CertSummary:
-    """Enough of a presented certificate to show it; unparseable bytes are described, not
-    raised."""
-    sha1 = hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
-    sha256 = hashlib.sha256(der).hexdigest().upper()
+    """bot.core.certs' facts about a presented certificate; unparseable bytes are described
+    (with their hashes), never raised."""
     try:
-        cert = x509.load_der_x509_certificate(der)
-        subject, issuer = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
-        try:
-            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            sans = tuple(san.get_values_for_type(x509.DNSName)) + tuple(
-                f"IP:{ip}" for ip in san.get_values_for_type(x509.IPAddress)
-            )
-        except x509.ExtensionNotFound:
-            sans = ()
-        public_key = cert.public_key()
-        if isinstance(public_key, rsa.RSAPublicKey):
-            key = f"RSA {public_key.key_size}"
-        elif isinstance(public_key, ec.EllipticCurvePublicKey):
-            key = f"EC {public_key.curve.name}"
-        else:
-            key = type(public_key).__name__
-        oid = cert.signature_algorithm_oid
+        info = certs.describe(der)
+    except certs.CertificateParseError:
+        sha1 = hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
         return CertSummary(
-            subject, issuer, sans, cert.not_valid_before_utc, cert.not_valid_after_utc, sha1,
-            sha256, key, getattr(oid, "_name", oid.dotted_string), subject == issuer,
+            f"(unparseable certificate, {len(der)} bytes)", "", (), None, None, sha1,
+            hashlib.sha256(der).hexdigest().upper(), "", "", False,
         )  # fmt: skip
-    except ValueError:
-        return CertSummary(
-            f"(unparseable certificate, {len(der)} bytes)", "", (), None, None, sha1, sha256,
-            "", "", False,
-        )  # fmt: skip
+    return CertSummary(
+        info.subject, info.issuer, info.sans, info.not_before, info.not_after, info.sha1,
+        info.sha256, f"{info.key_type} {info.key_bits}", info.signature_algorithm,
+        info.self_signed,
+    )  # fmt: skip
 
 
 def _common_name(subject: str) -> str:

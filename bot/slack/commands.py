@@ -66,7 +66,7 @@ def parse_command(text: str, normalise: NormaliseFn) -> Command:
             raise UsageError("say which watch to stop, e.g. `/tlscheck stop contoso.com`")
         target = words[1]
         if target.lower().startswith("host="):
-            return Stop("host=" + _normalised(target[5:], normalise))
+            return Stop("host=" + _normalised(target[5:], normalise, host_mode=True))
         return Stop(_normalised(target, normalise))
     return Check(_spec(words, normalise))
 
@@ -85,7 +85,7 @@ def _spec(words: list[str], normalise: NormaliseFn) -> CheckSpec:
         elif sep and key == "host":
             if target is not None:
                 raise UsageError("give one target: a domain, an address or host=NAME")
-            target, host_mode = _normalised(value, normalise), True
+            target, host_mode = _normalised(value, normalise, host_mode=True), True
         elif sep:
             raise UsageError(f"unknown option `{key[:30]}=`: use expect= or host=")
         elif target is not None:
@@ -99,10 +99,13 @@ def _spec(words: list[str], normalise: NormaliseFn) -> CheckSpec:
     return CheckSpec(target, host_mode, tuple(dict.fromkeys(expected)))
 
 
-def _normalised(value: str, normalise: NormaliseFn) -> str:
+def _normalised(value: str, normalise: NormaliseFn, *, host_mode: bool = False) -> str:
     if not value:
         raise UsageError("an empty name")
     try:
-        return normalise(value)
+        name = normalise(value, host_mode)
     except InvalidTargetError as exc:
         raise UsageError(str(exc)) from None
+    if "." not in name and ":" not in name:  # one label: a typo or an unknown subcommand
+        raise UsageError(f"`{value[:60]}` is neither a subcommand nor a domain name")
+    return name

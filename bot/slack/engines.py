@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import importlib
 import json
-import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.core.domain import InvalidTarget, normalise_target
 from bot.core.evidence import CheckEvidence
 from bot.core.models import Diagnosis, Finding, InputInfo
 from bot.settings import Settings
 
 MAX_EXPECTED_NAMES = 5
-_NAME_CHARS = re.compile(r"^[\w.\-@]{1,320}$")
 
 
 class InvalidTargetError(ValueError):
@@ -88,7 +87,7 @@ class CheckResult(Protocol):
 CheckStream = AsyncIterator[CheckProgress | CheckResult]
 DiagnoseFn = Callable[[str], Diagnosis]
 CheckFn = Callable[[CheckSpec], CheckStream]
-NormaliseFn = Callable[[str], str]
+NormaliseFn = Callable[[str, bool], str]  # (text, host_mode) -> A-label
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +101,7 @@ class Engines:
         return cls(
             diagnose=_real_diagnose(),
             check=_RealCheck(settings),
-            normalise=_real_normalise(),
+            normalise=domain_normalise,
         )
 
 
@@ -125,39 +124,13 @@ def _diagnosis_unavailable(text: str) -> Diagnosis:
     return Diagnosis(InputInfo("unknown", len(text.encode())), ())
 
 
-def _real_normalise() -> NormaliseFn:
-    module = _optional_module("bot.core.domain")
-    if module is None:
-        return basic_normalise
-    normalise_target = module.normalise_target
-    invalid = module.InvalidTarget
-
-    def normalise(text: str) -> str:
-        try:
-            target = normalise_target(text)
-        except invalid as exc:
-            raise InvalidTargetError(str(exc)) from None
-        return str(getattr(target, "name", target))
-
-    return normalise
-
-
-def basic_normalise(text: str) -> str:
-    """Syntax-only stand-in used when bot.core.domain is absent (and by unit tests)."""
-    value = text.strip().strip("<>").rstrip(".").lower()
-    if value.startswith("mailto:"):
-        value = value[len("mailto:") :]
-    if "|" in value:  # Slack auto-links: <mailto:a@b.com|a@b.com>
-        value = value.split("|", 1)[1]
-    domain = value.rsplit("@", 1)[-1]
-    labels = domain.split(".")
-    if (
-        not _NAME_CHARS.match(value)
-        or len(labels) < 2
-        or any(not label or len(label) > 63 for label in labels)
-    ):
-        raise InvalidTargetError(f"{text.strip()[:80]!r} is not a domain, address or host name")
-    return domain
+def domain_normalise(text: str, host_mode: bool = False) -> str:
+    """bot.core.domain's normalisation (IDN, e-mail addresses, Slack links, IP literals for
+    host mode), with its error as InvalidTargetError."""
+    try:
+        return normalise_target(text, host_mode=host_mode).name
+    except InvalidTarget as exc:
+        raise InvalidTargetError(str(exc)) from None
 
 
 class _RealCheck:
@@ -185,9 +158,8 @@ class _RealCheck:
 
     def _request(self, spec: CheckSpec) -> Any:
         engine = importlib.import_module("bot.probe.engine")
-        domain = importlib.import_module("bot.core.domain")
         return engine.CheckRequest(
-            target=domain.normalise_target(spec.target),
+            target=normalise_target(spec.target, host_mode=spec.host_mode),
             host_mode=spec.host_mode,
             port=self._settings.probe_port,
             step_timeout=self._settings.probe_timeout,

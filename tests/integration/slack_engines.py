@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, InputInfo, Severity
-from bot.slack.engines import CheckProgress, CheckResult, CheckSpec, Engines, basic_normalise
+from bot.slack.engines import CheckProgress, CheckResult, CheckSpec, Engines, domain_normalise
 from tests.fakes.certs import CertFactory
 
 
@@ -103,4 +103,6 @@ class ScriptedCheck:
 
 
 def scripted_engines(check: ScriptedCheck | None = None) -> Engines:
-    return Engines(diagnose=ndr_diagnose, check=check or ScriptedCheck(), normalise=basic_normalise)
+    return Engines(
+        diagnose=ndr_diagnose, check=check or ScriptedCheck(), normalise=domain_normalise
+    )

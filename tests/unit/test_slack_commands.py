@@ -11,11 +11,11 @@ from bot.slack.commands import (
     Watch,
     parse_command,
 )
-from bot.slack.engines import CheckSpec, basic_normalise
+from bot.slack.engines import CheckSpec, domain_normalise
 
 
 def parse(text: str) -> object:
-    return parse_command(text, basic_normalise)
+    return parse_command(text, domain_normalise)
 
 
 def test_all_forms() -> None:
@@ -31,6 +31,8 @@ def test_all_forms() -> None:
         CheckSpec("hybrid.contoso.com", True, ("a.contoso.com", "b.contoso.com"))
     )
     assert parse("stop contoso.com") == Stop("contoso.com")
+    assert parse("host=192.0.2.25") == Check(CheckSpec("192.0.2.25", True))
+    assert parse("bücher.example") == Check(CheckSpec("xn--bcher-kva.example"))
     assert parse("summary") == Summary()
     assert parse("help") == Help()
     assert parse("   ") == Help()

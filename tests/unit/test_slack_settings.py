@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Nameserver, Settings, SettingsError
+from bot.probe.resolver import Nameserver
+from bot.settings import Settings, SettingsError
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "s3cret"}
 
