@@ -16,7 +16,9 @@ import datetime as dt
 import hashlib
 import ipaddress
 import re
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,7 +47,8 @@ EXPIRING_SOON = dt.timedelta(days=30)
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
 MIN_DSA_BITS = 2048
-_CACHE_MAX_DER = 64 << 10  # only certificates up to this size are kept in the parse cache
+PARSE_CACHE_BYTES = 32 << 20  # DER bytes kept in the parsed-certificate cache
+PARSE_CACHE_ENTRIES = 4096
 
 # Finding ids (a contract shared with bot.core.findings and config/check_findings.toml).
 SUBJECT_MISMATCH = "cert.subject_mismatch"
@@ -162,6 +165,8 @@ class _Parsed:
     cert: x509.Certificate
     info: CertInfo
     dns_names: tuple[str, ...]  # canonical dNSName SANs (capped)
+    exact_names: frozenset[str]  # the SANs without wildcard, for O(1) matching
+    wildcard_parents: frozenset[str]  # "contoso.com" for each valid "*.contoso.com"
     ip_names: frozenset[IPName]
     common_names: tuple[str, ...]
     has_san: bool
@@ -256,6 +261,17 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
     return True
 
 
+def _wildcard_parents(patterns: Iterable[str]) -> frozenset[str]:
+    """Parents of the wildcard patterns bot.core.names.matches honours: `*` as the whole
+    left-most label, nothing else wild, and not directly above a single label (`*.com`)."""
+    parents = set()
+    for pattern in patterns:
+        first, _, rest = pattern.partition(".")
+        if first == "*" and "*" not in rest and rest.count(".") >= 1:
+            parents.add(rest)
+    return frozenset(parents)
+
+
 def _parse_uncached(der: bytes) -> _Parsed:
     if not der:
         raise CertificateParseError("empty certificate")
@@ -281,6 +297,7 @@ def _parse_uncached(der: bytes) -> _Parsed:
     key_type, key_bits = _key_facts(cert)
     self_signed = _is_self_signed(cert)
     san_strings = dns + tuple(f"IP:{ip}" for ip in sorted(ips, key=str))
+    canonical_dns = tuple(hostnames.canonical(n) for n in dns)
     info = CertInfo(
         der=der,
         subject=subject_rfc,
@@ -301,7 +318,9 @@ def _parse_uncached(der: bytes) -> _Parsed:
     return _Parsed(
         cert=cert,
         info=info,
-        dns_names=tuple(hostnames.canonical(n) for n in dns),
+        dns_names=canonical_dns,
+        exact_names=frozenset(n for n in canonical_dns if "*" not in n),
+        wildcard_parents=_wildcard_parents(canonical_dns),
         ip_names=ips,
         common_names=_common_names(subject),
         has_san=has_san and bool(dns or ips),
@@ -309,20 +328,63 @@ def _parse_uncached(der: bytes) -> _Parsed:
     )
 
 
-@lru_cache(maxsize=1024)
-def _parse_cached(der: bytes) -> _Parsed:
-    return _parse_uncached(der)
+class _ParseCache:
+    """Parsed certificates by DER, least recently used dropped first, bounded in entries and
+    in bytes (one hostile 1 MiB certificate must not pin memory, nor evict everything)."""
+
+    def __init__(self, max_bytes: int, max_entries: int) -> None:
+        self._items: OrderedDict[bytes, _Parsed] = OrderedDict()
+        self._bytes = 0
+        self._max_bytes, self._max_entries = max_bytes, max_entries
+        self._lock = threading.Lock()
+
+    def get(self, der: bytes) -> _Parsed:
+        with self._lock:
+            found = self._items.get(der)
+            if found is not None:
+                self._items.move_to_end(der)
+                return found
+        parsed = _parse_uncached(der)  # raises for garbage, which is never cached
+        with self._lock:
+            if der not in self._items and len(der) <= self._max_bytes // 8:
+                self._items[der] = parsed
+                self._bytes += len(der)
+                while self._bytes > self._max_bytes or len(self._items) > self._max_entries:
+                    old, _ = self._items.popitem(last=False)
+                    self._bytes -= len(old)
+        return parsed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_PARSE_CACHE = _ParseCache(PARSE_CACHE_BYTES, PARSE_CACHE_ENTRIES)
 
 
 def _parse(der: bytes) -> _Parsed:
-    if len(der) <= _CACHE_MAX_DER:
-        return _parse_cached(der)
-    return _parse_uncached(der)
+    return _PARSE_CACHE.get(der)
 
 
 def describe(der: bytes) -> CertInfo:
     """Facts about one DER certificate; raises CertificateParseError for anything else."""
     return _parse(bytes(der)).info
+
+
+def describe_chain(chain: Sequence[bytes]) -> tuple[CertInfo, ...]:
+    """CertInfo of each presented certificate up to the first unreadable one (at most
+    MAX_CHAIN): for displaying evidence; never raises."""
+    infos: list[CertInfo] = []
+    for der in chain[:MAX_CHAIN]:
+        try:
+            infos.append(_parse(bytes(der)).info)
+        except (CertificateParseError, TypeError):
+            break
+    return tuple(infos)
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -480,7 +542,11 @@ def _covers(parsed: _Parsed, name: str) -> bool:
     if ip is not None:
         return ip in parsed.ip_names
     if parsed.has_san:
-        return hostnames.covered(parsed.dns_names, name)
+        host = hostnames.canonical(name)
+        if host in parsed.exact_names:
+            return True
+        first, _, parent = host.partition(".")
+        return bool(first) and parent in parsed.wildcard_parents
     # No subjectAltName at all: Windows (and so Exchange) falls back to the subject CN.
     return hostnames.covered(parsed.common_names, name)
 
@@ -510,7 +576,7 @@ def _verify(
     except VerificationError as exc:
         reason = str(exc).removeprefix("validation failed: ")
         return _short(reason.split(" (encountered", 1)[0])
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         return _short(str(exc)) or "validation error"
     return None
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core import certs
 from bot.core.certs import (
@@ -28,6 +30,7 @@ from bot.core.certs import (
     trust_store_from,
     windows_name,
 )
+from bot.core.names import covered
 from tests.fakes.certs import CertFactory, Issued, legacy_signed
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -399,3 +402,59 @@ def test_five_thousand_sans_stay_fast() -> None:
 def test_many_names_are_capped() -> None:
     a = assess_chain(chain_of(LEAF, INTER), [f"n{i}.contoso.com" for i in range(100)], TRUST, NOW)
     assert len(a.names) == certs.MAX_NAMES
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["mail.contoso.com", "MAIL.contoso.com.", "a.mail.contoso.com", "contoso.com", "x.com",
+     "mail.fabrikam.com", "w.sub.contoso.com", "", "."],
+)  # fmt: skip
+def test_fast_matching_agrees_with_rfc6125_matching(host: str) -> None:
+    patterns = ["mail.contoso.com", "*.sub.contoso.com", "*.com", "w*.contoso.com", "*.*.net"]
+    leaf = F.leaf(INTER, patterns, index=46)
+    parsed = certs._parse(leaf.der)
+    assert certs._covers(parsed, host) == covered(patterns, host)
+
+
+def test_parse_cache_is_bounded_in_bytes_and_entries() -> None:
+    cache = certs._ParseCache(
+        max_bytes=LEAF.cert.tbs_certificate_bytes.__len__() * 80, max_entries=3
+    )
+    ders = [F.leaf(INTER, [f"h{i}.contoso.com"], index=47).der for i in range(5)]
+    for der in ders:
+        assert cache.get(der).info.der == der
+    assert len(cache) == 3
+    assert cache.get(ders[-1]) is cache.get(ders[-1])
+    with pytest.raises(CertificateParseError):
+        cache.get(b"junk")
+    assert len(cache) == 3
+
+
+def test_describe_chain_stops_at_garbage() -> None:
+    infos = certs.describe_chain([LEAF.der, INTER.der, b"junk", ROOT.der])
+    assert [i.subject_windows for i in infos] == [
+        "CN=mail.contoso.com, C=US",
+        "CN=Mailflow Test Issuing CA, O=Mailflow Test, C=US",
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    position=st.integers(min_value=0, max_value=len(LEAF.der) - 1),
+    value=st.integers(min_value=0, max_value=255),
+    cut=st.integers(min_value=1, max_value=len(LEAF.der)),
+)
+def test_mutated_certificates_never_raise(position: int, value: int, cut: int) -> None:
+    mutated = bytearray(LEAF.der)
+    mutated[position] = value
+    chain = [bytes(mutated[:cut]) if cut % 3 == 0 else bytes(mutated), INTER.der]
+    a = assess_chain(chain, [HOST], TRUST, NOW)
+    assert isinstance(a.problems, tuple)
+    certs.describe_chain(chain)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(max_size=300), max_size=12))
+def test_random_chains_never_raise(chain: list[bytes]) -> None:
+    a = assess_chain(chain, [HOST], TRUST, NOW)
+    assert not a.ok
