@@ -185,7 +185,15 @@ def _block_chars(block: Block) -> int:
 
 
 # -- findings -----------------------------------------------------------------------------------
-def finding_blocks(finding: Finding) -> list[Block]:
+# Facts that are in the evidence view anyway and only lengthen a finding.
+_FACTS_NOT_SHOWN = frozenset(
+    {"subject_windows", "issuer_windows", "sha256", "serial", "sans_total", "not_before"}
+)
+
+
+def finding_blocks(finding: Finding, seen_fixes: set[Fix] | None = None) -> list[Block]:
+    """A finding: headline, explanation, facts, fixes. A fix already shown in the same
+    message (`seen_fixes`) is referred to instead of repeated."""
     icon = SEVERITY_ICON[finding.severity]
     meta = [inline_code(finding.id, 80)]
     if finding.status:
@@ -202,14 +210,20 @@ def finding_blocks(finding: Finding) -> list[Block]:
     facts = _facts_line(finding)
     if facts:
         blocks.append(context(facts))
+    seen = seen_fixes if seen_fixes is not None else set()
     for fix in finding.fixes:
+        if fix in seen:
+            blocks.append(context(f":wrench: Same fix as above: {bold(fix.title, 300)}"))
+            continue
+        seen.add(fix)
         blocks.extend(fix_blocks(fix))
     return blocks
 
 
 def _facts_line(finding: Finding) -> str:
     parts: list[str] = []
-    for key, value in list(finding.fields.items())[:MAX_FIELDS_SHOWN]:
+    shown_fields = [(k, v) for k, v in finding.fields.items() if k not in _FACTS_NOT_SHOWN]
+    for key, value in shown_fields[:MAX_FIELDS_SHOWN]:
         shown = (
             ", ".join(value[:5]) + (" …" if len(value) > 5 else "")
             if isinstance(value, tuple)
@@ -267,9 +281,10 @@ def diagnosis_messages(
         f"({escape(diagnosis.input.kind)}): {counts_text(findings)}"
     )
     blocks: list[Block] = [section(head)]
+    seen: set[Fix] = set()
     for finding in findings:
         blocks.append(divider())
-        blocks.extend(finding_blocks(finding))
+        blocks.extend(finding_blocks(finding, seen))
     probes = _unique([f.probe for f in findings if f.probe])[:MAX_PROBE_BUTTONS]
     if probes:
         blocks.append(
@@ -375,10 +390,14 @@ def host_table(host: HostEvidence, findings: Sequence[Finding]) -> str:
     )
 
 
+def _seconds(elapsed_ms: float) -> str:
+    return f"{elapsed_ms / 1000:.2f} s" if elapsed_ms < 10_000 else f"{elapsed_ms / 1000:.0f} s"
+
+
 def check_headline(label: str, result_findings: Sequence[Finding], elapsed_ms: float) -> str:
     return (
         f"{status_icon(result_findings)} *TLS check of {escape(label)}*: "
-        f"{counts_text(result_findings)} · {elapsed_ms / 1000:.1f} s"
+        f"{counts_text(result_findings)} · {_seconds(elapsed_ms)}"
     )
 
 
@@ -402,9 +421,10 @@ def check_report_messages(
         if host.preference is not None:
             title += f" (preference {host.preference})"
         blocks.extend(code_sections(title, host_table(host, ordered)))
+    seen: set[Fix] = set()
     for finding in ordered:
         blocks.append(divider())
-        blocks.extend(finding_blocks(finding))
+        blocks.extend(finding_blocks(finding, seen))
     buttons = [button("Re-run", ActionId.RERUN, spec_value)]
     if offer_watch and status_of(ordered) is Severity.ERROR:
         buttons.append(button("Watch until fixed", ActionId.WATCH, spec_value, primary=True))

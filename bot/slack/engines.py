@@ -7,15 +7,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
+from bot.core.certs import load_trust_store
 from bot.core.domain import InvalidTarget, normalise_target
 from bot.core.evidence import CheckEvidence
-from bot.core.models import Diagnosis, Finding, InputInfo
+from bot.core.findings import analyse
+from bot.core.models import Diagnosis, Finding, InputInfo, Severity
+from bot.probe.engine import AttemptFinished, CheckRequest, DnsResolved, iter_check
 from bot.settings import Settings
 
 MAX_EXPECTED_NAMES = 5
@@ -133,8 +139,21 @@ def domain_normalise(text: str, host_mode: bool = False) -> str:
         raise InvalidTargetError(str(exc)) from None
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeReport:
+    """A finished live check: the evidence and its findings (most severe first)."""
+
+    evidence: CheckEvidence
+    findings: tuple[Finding, ...]
+    elapsed_ms: float
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+
 class _RealCheck:
-    """Adapts `bot.check.iter_check` (the live probe) to CheckSpec / CheckProgress."""
+    """The live probe (bot.probe.engine) streamed as progress, judged by bot.core.findings."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -142,23 +161,8 @@ class _RealCheck:
     def __call__(self, spec: CheckSpec) -> CheckStream:
         return self._stream(spec)
 
-    async def _stream(self, spec: CheckSpec) -> CheckStream:
-        check = _optional_module("bot.check")
-        if check is None:
-            raise RuntimeError("the live probe is not available in this build")
-        async for item in check.iter_check(self._request(spec)):
-            if hasattr(item, "evidence"):
-                yield item
-            else:
-                yield CheckProgress(
-                    int(getattr(item, "done", 0)),
-                    getattr(item, "total", None),
-                    str(getattr(item, "note", "")),
-                )
-
-    def _request(self, spec: CheckSpec) -> Any:
-        engine = importlib.import_module("bot.probe.engine")
-        return engine.CheckRequest(
+    def request(self, spec: CheckSpec) -> CheckRequest:
+        return CheckRequest(
             target=normalise_target(spec.target, host_mode=spec.host_mode),
             host_mode=spec.host_mode,
             port=self._settings.probe_port,
@@ -167,3 +171,27 @@ class _RealCheck:
             allow_nets=self._settings.allow_nets,
             expected_names=spec.expected_names,
         )
+
+    async def _stream(self, spec: CheckSpec) -> CheckStream:
+        request = self.request(spec)
+        ca_file = self._settings.ca_file
+        trust = await asyncio.to_thread(load_trust_store, Path(ca_file) if ca_file else None)
+        async for update in iter_check(request):
+            if isinstance(update, DnsResolved):
+                hosts = len(update.evidence.hosts)
+                note = f"DNS: {hosts} mail host{'s' if hosts != 1 else ''}"
+                yield CheckProgress(0, update.planned_attempts, note)
+            elif isinstance(update, AttemptFinished):
+                yield CheckProgress(update.done, update.planned, _attempt_note(update))
+            else:
+                evidence = update.evidence
+                findings = await asyncio.to_thread(
+                    analyse, evidence, trust=trust, now=datetime.now(UTC)
+                )
+                yield ProbeReport(evidence, findings, evidence.elapsed_ms)
+
+
+def _attempt_note(update: AttemptFinished) -> str:
+    attempt = update.attempt
+    outcome = attempt.tls_version or (attempt.failure.value if attempt.failure else "done")
+    return f"{attempt.host} {attempt.ip}: {outcome}"

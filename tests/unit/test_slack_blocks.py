@@ -137,3 +137,13 @@ def test_unparseable_certificate_is_described_not_raised() -> None:
 def test_fallback_text_is_escaped() -> None:
     message = blocks.usage_message("<!channel> is not a domain")
     assert "<!channel>" not in message.as_kwargs()["text"]
+
+
+def test_a_fix_shared_by_findings_is_shown_once() -> None:
+    shared = Fix(
+        "Bind the certificate", "Enable-ExchangeCertificate -Thumbprint 'AB' -Services SMTP"
+    )
+    findings = (finding(1, fixes=(shared,)), finding(2, fixes=(shared,)))
+    text = all_text(blocks.diagnosis_messages(Diagnosis(InputInfo("log", 1), findings)))
+    assert text.count("Enable-ExchangeCertificate") == 1
+    assert "Same fix as above" in text
