@@ -1,23 +1,208 @@
-"""The `mailflow` command line: check | diagnose | serve."""
+"""The `mailflow` command line: check | diagnose | serve.
+
+Exit codes: 0 success (check: no error finding), 1 check found an error, 2 usage or input error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from bot.check import CheckReport, iter_check
+from bot.core.certs import load_trust_store
+from bot.core.domain import InvalidTarget, normalise_name, normalise_target
+from bot.probe.engine import AttemptFinished, CheckRequest
+from bot.probe.netpolicy import allow_nets_from_env, parse_allow_nets
+from bot.probe.resolver import nameservers_from_env, parse_nameservers
+from bot.render.jsonout import check_to_json, dumps
+from bot.render.text import printable, render_check
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+PROBE_TIMEOUT_ENV = "MAILFLOW_PROBE_TIMEOUT"
+CA_FILE_ENV = "MAILFLOW_CA_FILE"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line (plus a hint) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _fail(message: str) -> int:
+    print(f"mailflow: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mailflow", description="Diagnose mail-flow and SMTP TLS incidents."
+    parser = _Parser(prog="mailflow", description="Diagnose mail-flow and SMTP TLS incidents.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser(
+        "check",
+        help="probe every MX host and address over STARTTLS",
+        description="Probe every MX host and every address of TARGET over STARTTLS and judge "
+        "the certificates they present.",
     )
-    parser.add_subparsers(dest="command", required=True)
+    check.add_argument("target", nargs="?", help="domain, e-mail address or host name")
+    check.add_argument("--host", metavar="NAME", help="probe this host directly (no MX lookup)")
+    check.add_argument(
+        "--expect-name",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="a name the certificate must also cover (repeatable)",
+    )
+    check.add_argument(
+        "--attempts", type=_positive_int, default=2, help="connections per address (default 2)"
+    )
+    check.add_argument("--port", type=_port, default=25, help="SMTP port (default 25)")
+    check.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="timeout of each step in seconds (default 10, or MAILFLOW_PROBE_TIMEOUT)",
+    )
+    check.add_argument(
+        "--deadline",
+        type=_positive_float,
+        default=45.0,
+        metavar="S",
+        help="overall deadline in seconds (default 45)",
+    )
+    check.add_argument(
+        "--nameserver",
+        metavar="IP[:PORT]",
+        action="append",
+        default=[],
+        help="DNS server to ask (repeatable; default MAILFLOW_NAMESERVERS or the system's)",
+    )
+    check.add_argument(
+        "--allow-net",
+        metavar="CIDR",
+        action="append",
+        default=[],
+        help="allow probing this private network (repeatable; also MAILFLOW_ALLOW_NETS)",
+    )
+    check.add_argument(
+        "--ca-file",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="PEM bundle of trusted roots (default MAILFLOW_CA_FILE or Mozilla's)",
+    )
+    check.add_argument("--json", action="store_true", help="print the JSON contract")
+
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    parser.parse_args(argv)
-    return 0
+def _positive_int(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if not 1 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 10, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 3600, got {text!r}")
+    return value
+
+
+def _check_request(args: argparse.Namespace) -> tuple[CheckRequest, Path | None]:
+    """Build the probe request from flags, falling back to MAILFLOW_* variables."""
+    if bool(args.target) == bool(args.host):
+        raise InvalidTarget("give either TARGET or --host NAME")
+    host_mode = bool(args.host)
+    target = normalise_target(args.host or args.target, host_mode=host_mode)
+    expected = tuple(normalise_name(name) for name in args.expect_name)
+    nameservers = parse_nameservers(args.nameserver) if args.nameserver else nameservers_from_env()
+    allow = parse_allow_nets(args.allow_net) + allow_nets_from_env()
+    timeout = args.timeout or _env_seconds(PROBE_TIMEOUT_ENV, 10.0)
+    ca_text = os.environ.get(CA_FILE_ENV, "")
+    ca_file = args.ca_file or (Path(ca_text) if ca_text else None)
+    request = CheckRequest(
+        target=target,
+        host_mode=host_mode,
+        port=args.port,
+        attempts=args.attempts,
+        step_timeout=timeout,
+        deadline=args.deadline,
+        nameservers=nameservers,
+        allow_nets=allow,
+        expected_names=expected,
+    )
+    return request, ca_file
+
+
+def _env_seconds(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return _positive_float(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+async def _run_check(request: CheckRequest, ca_file: Path | None, progress: bool) -> CheckReport:
+    async for update in iter_check(request, ca_file=ca_file):
+        if isinstance(update, CheckReport):
+            return update
+        if progress and isinstance(update, AttemptFinished):
+            print(_progress_line(update), file=sys.stderr, flush=True)
+    raise RuntimeError("probe engine ended without a result")
+
+
+def _progress_line(update: AttemptFinished) -> str:
+    attempt = update.attempt
+    outcome = attempt.tls_version or (attempt.failure.value if attempt.failure else "done")
+    return printable(
+        f"  [{update.done}/{update.planned}] {attempt.host} {attempt.ip} "
+        f"attempt {attempt.attempt}: {outcome}"
+    )
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        request, ca_file = _check_request(args)
+        load_trust_store(ca_file)  # fail fast on an unreadable --ca-file
+    except (ValueError, OSError) as exc:
+        return _fail(str(exc))
+    progress = not args.json and sys.stderr.isatty()
+    report = asyncio.run(_run_check(request, ca_file, progress))
+    print(
+        dumps(check_to_json(report)) if args.json else render_check(report),
+        end="\n" if args.json else "",
+    )
+    return EXIT_FINDINGS if report.has_errors else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _check(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
 
 
 if __name__ == "__main__":

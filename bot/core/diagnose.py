@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bot.core import names, powershell
 from bot.core.enhanced_status import EnhancedStatus, parse
@@ -34,6 +35,7 @@ TRUNCATED_ID = "diagnose.truncated"
 _CERT_KINDS = frozenset({EventKind.CERT_PRESENTED, EventKind.REMOTE_CERT})
 _TRUE = frozenset({"true", "yes", "1"})
 _SPACES = re.compile(r" {2,}")
+_HEX_ESCAPE = re.compile(r"\+([0-9A-Fa-f]{2})")
 # Placeholder shown in a fix whose value the input did not contain (quoted like any value).
 _HINTS = {
     "connector": "<SERVER\\Connector name>",
@@ -47,6 +49,7 @@ _HINTS = {
     "sender_domain": "<sender domain>",
     "ip": "<IP address>",
     "tls_certificate_name": "<I>issuer<S>subject",
+    "mailbox": "<mailbox that should receive these messages>",
 }
 
 
@@ -78,6 +81,7 @@ class RuleEngine:
     _memo: dict[tuple[object, ...], Rule | None] = field(default_factory=dict)
     _presented: dict[tuple[str, ...], _Presented] = field(default_factory=dict)
     _expected: set[str] = field(default_factory=set)
+    _expected_seen: set[str] = field(default_factory=set)
     _dropped: int = 0
 
     def feed(self, event: MailEvent) -> None:
@@ -88,7 +92,7 @@ class RuleEngine:
         status = parse(event.status)
         rule = self._select(event, status)
         if rule is not None:
-            self._add(rule, event, status, event.fields, 1)
+            self._add(rule, event, status, event.fields, _weight(event))
 
     def findings(self) -> tuple[Finding, ...]:
         for presented in self._presented.values():
@@ -119,7 +123,10 @@ class RuleEngine:
         text: str,
         values: Mapping[str, str],
     ) -> Rule | None:
-        for rule in self.knowledge.candidates(status):
+        candidates = self.knowledge.candidates_for(status, event.kind, event.source)
+        if candidates.prefilter is not None and candidates.prefilter.search(text) is None:
+            return None
+        for rule in candidates.rules:
             if _applies(rule, event, status, text, values):
                 return rule
         return None
@@ -141,7 +148,7 @@ class RuleEngine:
             *(_group_value(name, facts, status) for name in rule.group_by),
         )
         group = self._groups.get(key)
-        timestamp = facts.get("timestamp")
+        timestamp = facts.get("last_seen") or facts.get("timestamp")
         if group is None:
             if len(self._groups) >= self.max_findings:
                 self._dropped += count
@@ -158,7 +165,12 @@ class RuleEngine:
 
     def _remember_expected_name(self, event: MailEvent) -> None:
         fqdn = event.fields.get("fqdn")
-        if not isinstance(fqdn, str) or len(self._expected) >= MAX_EXPECTED_NAMES:
+        if not isinstance(fqdn, str) or fqdn in self._expected_seen:
+            return
+        if len(self._expected_seen) >= MAX_EXPECTED_NAMES * 4:
+            return
+        self._expected_seen.add(fqdn)
+        if len(self._expected) >= MAX_EXPECTED_NAMES:
             return
         if event.source is InputKind.MESSAGE_TRACE or (event.status or "").endswith(".7.320"):
             name = names.canonical(fqdn)
@@ -177,11 +189,11 @@ class RuleEngine:
         )
         seen = self._presented.get(key)
         if seen is not None:
-            seen.count += 1
+            seen.count += _weight(event)
         elif len(self._presented) < MAX_PRESENTED:
-            self._presented[key] = _Presented(event)
+            self._presented[key] = _Presented(event, _weight(event))
         else:
-            self._dropped += 1
+            self._dropped += _weight(event)
 
     def _judge_certificate(self, presented: _Presented) -> None:
         event = presented.event
@@ -195,9 +207,13 @@ class RuleEngine:
             common = _common_name(str(facts.get("subject", "")))
             if common:
                 facts["common_name"] = common
+        expired = _expired_when_seen(facts)
+        internal_only = _flag(facts.get("exchange_online")) is False and not self._expected
         checks = {
-            "self_signed": self_signed,
-            "name_not_covered": bool(expected) and not self_signed,
+            "self_signed": self_signed and not internal_only,
+            "expired": expired and not self_signed and not internal_only,
+            "name_not_covered": bool(expected) and not self_signed and not expired,
+            "capability_missing": _capability_missing(facts),
         }
         status = parse(event.status)
         values = _string_fields(facts)
@@ -209,9 +225,13 @@ class RuleEngine:
     def _uncovered_expected_name(
         self, facts: Mapping[str, FieldValue], cert_names: tuple[str, ...]
     ) -> str | None:
+        # A name Exchange Online connected to (message trace) is what the certificate must
+        # cover; otherwise the event's own FQDN, unless the peers were not Exchange Online.
+        candidates = sorted(self._expected)
         own = facts.get("fqdn")
-        candidates = [names.canonical(own)] if isinstance(own, str) and own else []
-        candidates = candidates or sorted(self._expected)
+        peers_were_exo = _flag(facts.get("exchange_online")) is not False
+        if not candidates and isinstance(own, str) and own and peers_were_exo:
+            candidates = [names.canonical(own)]
         if not candidates or not cert_names:
             return None
         if any(names.covered(cert_names, name) for name in candidates):
@@ -225,7 +245,7 @@ class RuleEngine:
         values = self._values(group)
         fields: dict[str, FieldValue] = dict(group.fields)
         fields["occurrences"] = group.occurrences
-        derived_names = ["tls_certificate_name", "server"]
+        derived_names = ["tls_certificate_name", "server", "x500_address"]
         if rule.reason == REASON_FROM_STATUS:
             derived_names.append("meaning")
         for derived in derived_names:
@@ -250,6 +270,8 @@ class RuleEngine:
     def _values(self, group: _Group) -> dict[str, str]:
         values = _string_fields(group.fields)
         values["occurrences"] = str(group.occurrences)
+        if "message" not in values and "tls_error" in values:
+            values["message"] = values["tls_error"]
         if group.last_timestamp:
             values["last_timestamp"] = group.last_timestamp
         if group.reply_code:
@@ -269,6 +291,9 @@ class RuleEngine:
             domain = _domain_of(values.get(address, ""))
             if domain and target not in values:
                 values[target] = domain
+        x500 = _x500_from_imceaex(values.get("recipient", ""))
+        if x500:
+            values["x500_address"] = x500
         connector = values.get("connector", "")
         if "server" not in values and "\\" in connector:
             values["server"] = connector.split("\\", 1)[0]
@@ -345,6 +370,67 @@ def _applies(
     return rule.not_text is None or rule.not_text.search(text) is None
 
 
+def _capability_missing(facts: Mapping[str, FieldValue]) -> bool:
+    """Exchange Online talked to a receive connector whose TlsDomainCapabilities lacks the
+    hybrid capability (AcceptCloudServicesMail; AcceptOorgProtocol on Exchange 2010)."""
+    capabilities = facts.get("capabilities")
+    if not isinstance(capabilities, str) or _flag(facts.get("exchange_online")) is not True:
+        return False
+    lowered = capabilities.lower()
+    return "acceptcloudservicesmail" not in lowered and "acceptoorgprotocol" not in lowered
+
+
+def _weight(event: MailEvent) -> int:
+    """How many occurrences one event stands for (parsers may pre-aggregate with `count`)."""
+    count = event.fields.get("count")
+    return count if isinstance(count, int) and 0 < count < 10**12 else 1
+
+
+def _flag(value: FieldValue | None) -> bool | None:
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in {"false", "no", "0"}:
+        return False
+    return None
+
+
+_DATE_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%d.%m.%Y %H:%M:%S",
+)
+
+
+def _parse_time(value: FieldValue | None) -> datetime | None:
+    """Dates as Exchange logs and parsers write them; naive values are taken as UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()[:64]
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        for pattern in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(text, pattern)  # naive: made UTC below
+                break
+            except ValueError:
+                continue
+        else:
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _expired_when_seen(facts: Mapping[str, FieldValue]) -> bool:
+    """The certificate's end date lies before the time the log saw it being presented."""
+    not_after = _parse_time(facts.get("not_after"))
+    seen = _parse_time(facts.get("last_seen")) or _parse_time(facts.get("timestamp"))
+    return not_after is not None and seen is not None and not_after < seen
+
+
 def _check(name: str, status: EnhancedStatus | None, checks: Mapping[str, bool] | None) -> bool:
     if name == "any_status":
         return status is not None
@@ -353,9 +439,10 @@ def _check(name: str, status: EnhancedStatus | None, checks: Mapping[str, bool] 
 
 def _match_text(event: MailEvent) -> str:
     text = event.text[:MAX_MATCH_TEXT]
-    message = event.fields.get("message")
-    if isinstance(message, str) and message and message not in text:
-        text = f"{text}\n{message[:MAX_FIELD_CHARS]}"
+    for name in ("message", "tls_error"):
+        detail = event.fields.get(name)
+        if isinstance(detail, str) and detail and detail not in text:
+            text = f"{text}\n{detail[:MAX_FIELD_CHARS]}"
     return text
 
 
@@ -434,6 +521,8 @@ def _fixes(
     for template in rule.fixes:
         if any(values.get(name) for name in template.unless):
             continue
+        if any(not values.get(name) for name in template.requires):
+            continue
         title = _tidy(render_text(template.title, text_values))
         if template.powershell is None:
             fixes.append(Fix(title))
@@ -445,6 +534,20 @@ def _fixes(
         filled = {name: values.get(name) or _HINTS.get(name, f"<{name}>") for name in needed}
         fixes.append(Fix(title, powershell.render(template.powershell, filled).strip()))
     return tuple(fixes)
+
+
+def _x500_from_imceaex(address: str) -> str | None:
+    """The X500 proxy address hidden in an IMCEAEX recipient of an NDR.
+
+    IMCEAEX-_o=Org_ou=Exchange+20Administrative+20Group..._cn=Recipients_cn=user@contoso.com
+    becomes X500:/o=Org/ou=Exchange Administrative Group.../cn=Recipients/cn=user: drop the
+    prefix and the @domain, "_" becomes "/", and +XX is the character with hex code XX.
+    """
+    if not address.upper().startswith("IMCEAEX-"):
+        return None
+    body = address[len("IMCEAEX-") :].rpartition("@")[0] or address[len("IMCEAEX-") :]
+    decoded = _HEX_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), body.replace("_", "/"))
+    return f"X500:{decoded}" if decoded.startswith("/") else None
 
 
 def _is_self_signed(facts: Mapping[str, FieldValue]) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 
 # class.subject.detail: class 2/4/5, subject and detail 1-3 digits (RFC 3463 section 2).
@@ -27,6 +28,7 @@ class EnhancedStatus:
         return f"{self.klass}.{self.subject}.{self.detail}"
 
 
+@lru_cache(maxsize=4096)
 def parse(value: str | None) -> EnhancedStatus | None:
     """Parse an exact code such as "4.7.320"; None for anything else."""
     if not value:

@@ -120,5 +120,6 @@ class CheckEvidence:
     cname_chain: tuple[str, ...] = ()  # CNAMEs followed for the MX (or --host) lookup itself
     expected_names: tuple[str, ...] = ()  # --expect-name values, A-labels
     deadline_hit: bool = False
+    notes: tuple[str, ...] = ()  # probe-side remarks: limits reached, attempts not retried
     started_at: datetime | None = None
     elapsed_ms: float = 0.0

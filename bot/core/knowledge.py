@@ -31,6 +31,8 @@ Rule shape (all keys checked; unknown keys are errors):
     powershell = "Set-X -Identity {{connector}}"   # values quoted by bot.core.powershell
     optional = true                      # drop the fix when a placeholder has no value
     unless = ["thumbprint"]              # drop the fix when these fields are known
+    requires = ["x500_address"]          # drop the fix unless these fields are known;
+                                         # other missing values show as '<hint>' literals
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ EVENT_FIELDS = frozenset(
         "fqdn", "ip", "server", "connector", "session", "thumbprint", "subject", "issuer", "sans",
         "recipient", "sender", "timestamp", "message", "led", "count", "remote_ip", "local_ip",
         "tls_domain", "capabilities", "serial", "direction", "queue", "domain", "text",
+        "tls_error", "remote_ehlo", "not_before", "not_after", "log_type", "exchange_online",
+        "first_seen", "last_seen", "next_hop_domain", "self_signed", "chain_status",
     }
 )  # fmt: skip
 DERIVED_FIELDS = frozenset(
@@ -68,11 +72,13 @@ DERIVED_FIELDS = frozenset(
         "status", "reply_code", "occurrences", "last_timestamp", "expected_name",
         "tls_certificate_name", "common_name", "meaning", "class_meaning", "subject_meaning",
         "detail_meaning", "detail_explanation", "subject_explanation", "recipient_domain",
-        "sender_domain",
+        "sender_domain", "x500_address", "mailbox",
     }
 )  # fmt: skip
 KNOWN_FIELDS = EVENT_FIELDS | DERIVED_FIELDS
-KNOWN_CHECKS = frozenset({"self_signed", "name_not_covered", "any_status", "overflow"})
+KNOWN_CHECKS = frozenset(
+    {"self_signed", "expired", "name_not_covered", "capability_missing", "any_status", "overflow"}
+)
 REASON_FROM_STATUS = "status"
 
 _ID = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
@@ -90,7 +96,7 @@ _RULE_KEYS = frozenset(
 _MATCH_KEYS = frozenset(
     {"status", "reply_code", "text", "not_text", "kind", "source", "requires", "check", "field"}
 )
-_FIX_KEYS = frozenset({"title", "powershell", "optional", "unless"})
+_FIX_KEYS = frozenset({"title", "powershell", "optional", "unless", "requires"})
 _DEFAULT_GROUP_BY = (
     "fqdn", "server", "connector", "thumbprint", "subject", "issuer", "message", "recipient",
 )  # fmt: skip
@@ -108,8 +114,9 @@ class _Invalid(ValueError):
 class FixTemplate:
     title: str
     powershell: str | None = None
-    optional: bool = False
-    unless: tuple[str, ...] = ()
+    optional: bool = False  # drop the fix when any placeholder has no value
+    unless: tuple[str, ...] = ()  # drop the fix when any of these fields is known
+    requires: tuple[str, ...] = ()  # drop the fix unless all of these fields are known
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +180,9 @@ class Knowledge:
     _by_status: dict[EnhancedStatus | None, tuple[Rule, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _by_event: dict[tuple[object, ...], Candidates] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def rule(self, rule_id: str, variant: str = "") -> Rule:
         for rule in self.rules:
@@ -193,6 +203,43 @@ class Knowledge:
                 self._by_status.clear()
             self._by_status[status] = found
         return found
+
+    def candidates_for(
+        self, status: EnhancedStatus | None, kind: EventKind, source: InputKind
+    ) -> Candidates:
+        """Rules that can apply to an event of this status, kind and source (memoised).
+
+        `prefilter`, when set, is the union of the rules' text patterns: every candidate needs
+        text, so text that matches none of them cannot match any rule.
+        """
+        key = (status, kind, source)
+        found = self._by_event.get(key)
+        if found is None:
+            rules = tuple(
+                rule
+                for rule in self.candidates(status)
+                if (not rule.kinds or kind in rule.kinds)
+                and (not rule.sources or source in rule.sources)
+                and not (rule.check == "any_status" and status is None)
+                and rule.check != "overflow"
+            )
+            prefilter = None
+            if rules and all(rule.text is not None for rule in rules):
+                prefilter = re.compile(
+                    "|".join(f"(?:{rule.text.pattern})" for rule in rules if rule.text),
+                    re.IGNORECASE,
+                )
+            found = Candidates(rules, prefilter)
+            if len(self._by_event) > 4096:
+                self._by_event.clear()
+            self._by_event[key] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    rules: tuple[Rule, ...]
+    prefilter: re.Pattern[str] | None
 
 
 # ------------------------------------------------------------------------------------------
@@ -366,7 +413,13 @@ def _fix(raw: object) -> FixTemplate:
     optional = raw.get("optional", False)
     if not isinstance(optional, bool):
         raise _Invalid("fix optional must be true or false")
-    return FixTemplate(title, script, optional, _names(raw.get("unless", []), "fix unless"))
+    return FixTemplate(
+        title,
+        script,
+        optional,
+        _names(raw.get("unless", []), "fix unless"),
+        _names(raw.get("requires", []), "fix requires"),
+    )
 
 
 def _check_script(script: str) -> None:

@@ -47,8 +47,9 @@ class CheckRequest:
     nameservers: tuple[Nameserver, ...] = ()
     allow_nets: tuple[Network, ...] = ()
     expected_names: tuple[str, ...] = ()  # A-labels (bot.core.domain.normalise_name)
-    max_concurrency: int = 32
+    max_concurrency: int = 64  # 24 addresses x 2 attempts fit in one wave
     per_address_limit: int = 2
+    max_probes: int = 128  # connections per check at most; first attempts are planned first
     ehlo_name: str | None = None  # default: our local address as an address literal
 
     def __post_init__(self) -> None:
@@ -58,7 +59,7 @@ class CheckRequest:
             raise ValueError("port must be between 1 and 65535")
         if self.step_timeout <= 0 or self.deadline <= 0:
             raise ValueError("timeouts must be positive")
-        if self.max_concurrency < 1 or self.per_address_limit < 1:
+        if self.max_concurrency < 1 or self.per_address_limit < 1 or self.max_probes < 1:
             raise ValueError("concurrency limits must be at least 1")
         if self.target.is_ip and not self.host_mode:
             raise ValueError("an IP address can only be probed in host mode")
@@ -99,6 +100,7 @@ class _Job:
 class _AddressState:
     slots: asyncio.Semaphore
     timed_out: bool = False
+    skipped: int = 0  # attempts not made because an earlier one timed out
 
 
 @dataclass
@@ -147,6 +149,10 @@ async def iter_check(request: CheckRequest) -> AsyncIterator[ProbeUpdate]:
         started_at=started_at,
     )
     jobs = _plan(hosts, request.attempts)
+    notes: list[str] = []
+    if len(jobs) > request.max_probes:
+        notes.append(f"probe limit: {request.max_probes} of {len(jobs)} planned attempts were made")
+        jobs = jobs[: request.max_probes]
     yield DnsResolved(base, len(jobs))
 
     run = _Run(request, deadline, asyncio.Semaphore(request.max_concurrency))
@@ -158,10 +164,16 @@ async def iter_check(request: CheckRequest) -> AsyncIterator[ProbeUpdate]:
     deadline_hit = dns_deadline_hit or any(
         ev.failure is FailureKind.DEADLINE for ev in results.values()
     )
+    notes.extend(
+        f"{ip}: not tried again after a timeout"
+        for ip, state in run.addresses.items()
+        if state.skipped
+    )
     final = dataclasses.replace(
         base,
         hosts=_with_attempts(hosts, results),
         deadline_hit=deadline_hit,
+        notes=tuple(notes),
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
     )
     yield CheckFinished(final)
@@ -241,6 +253,7 @@ async def _attempt(run: _Run, job: _Job) -> AttemptEvidence | None:
     state = run.address(job.ip)
     async with state.slots:
         if state.timed_out:
+            state.skipped += 1
             return None
         async with run.slots:
             if asyncio.get_running_loop().time() >= run.deadline:

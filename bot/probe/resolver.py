@@ -205,8 +205,8 @@ class MxResolver:
             lifetime = min(lifetime, deadline - asyncio.get_running_loop().time())
             if lifetime <= 0:
                 return _Lookup(error="timeout (check deadline)")
-        qname = dns.name.from_text(name)  # absolute: no search domains
         try:
+            qname = dns.name.from_text(name)  # absolute: no search domains
             async with asyncio.timeout(lifetime + 0.5):  # backstop; dnspython honours lifetime
                 answer = await self._resolver.resolve(
                     qname, rtype, raise_on_no_answer=False, lifetime=lifetime, search=False

@@ -235,9 +235,12 @@ class _Probe:
         writer = self.writer
         if writer is None:
             return
+        if self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline:
+            writer.transport.abort()  # no time left for a TLS close_notify exchange
+            return
         writer.close()
         try:
-            async with asyncio.timeout(self.limits.close_timeout):
+            async with asyncio.timeout_at(self._timeout_at(self.limits.close_timeout)):
                 await writer.wait_closed()
         except (OSError, TimeoutError):
             writer.transport.abort()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot.core.certs import CertificateParseError, describe
+from bot.core.evidence import AttemptEvidence, CertInfo, HostEvidence
 from bot.core.models import Diagnosis, Finding, fields_to_json
 
-_DIAGNOSE_KEYS = ("status", "reply_code", "reason")
+if TYPE_CHECKING:
+    from bot.check import CheckReport
 
 
 def finding_for_diagnose(finding: Finding) -> dict[str, Any]:
@@ -48,3 +52,72 @@ def diagnosis_to_json(diagnosis: Diagnosis) -> dict[str, Any]:
 def dumps(document: dict[str, Any]) -> str:
     # ensure_ascii keeps the output safe for any terminal or pipe; it stays valid JSON.
     return json.dumps(document, indent=2, ensure_ascii=True)
+
+
+def cert_to_json(info: CertInfo) -> dict[str, Any]:
+    return {
+        "subject": info.subject,
+        "subject_windows": info.subject_windows,
+        "issuer": info.issuer,
+        "issuer_windows": info.issuer_windows,
+        "sans": list(info.sans),
+        "not_before": info.not_before.isoformat(),
+        "not_after": info.not_after.isoformat(),
+        "thumbprint": info.sha1,
+        "sha256": info.sha256,
+        "serial": info.serial,
+        "key_type": info.key_type,
+        "key_bits": info.key_bits,
+        "signature_algorithm": info.signature_algorithm,
+        "self_signed": info.self_signed,
+    }
+
+
+def chain_to_json(chain: tuple[bytes, ...]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for der in chain:
+        try:
+            out.append(cert_to_json(describe(der)))
+        except CertificateParseError as exc:
+            out.append({"error": str(exc), "sha256": hashlib.sha256(der).hexdigest().upper()})
+    return out
+
+
+def attempt_to_json(attempt: AttemptEvidence) -> dict[str, Any]:
+    return {
+        "ip": attempt.ip,
+        "port": attempt.port,
+        "attempt": attempt.attempt,
+        "banner": attempt.banner,
+        "ehlo": list(attempt.ehlo_lines),
+        "starttls_offered": attempt.starttls_offered,
+        "starttls_reply": attempt.starttls_reply,
+        "tls_version": attempt.tls_version,
+        "cipher": attempt.cipher,
+        "chain": chain_to_json(attempt.chain),
+        "failed_step": attempt.failed_step.value if attempt.failed_step else None,
+        "failure": attempt.failure.value if attempt.failure else None,
+        "error": attempt.error,
+        "timings_ms": {k: round(v, 1) for k, v in attempt.timings_ms.items()},
+    }
+
+
+def host_to_json(host: HostEvidence) -> dict[str, Any]:
+    return {
+        "host": host.name,
+        "preference": host.preference,
+        "addresses": list(host.addresses),
+        "blocked": list(host.blocked),
+        "cname_chain": list(host.cname_chain),
+        "dns_error": host.dns_error,
+        "attempts": [attempt_to_json(a) for a in host.attempts],
+    }
+
+
+def check_to_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        "target": report.evidence.target,
+        "mx": [host_to_json(h) for h in report.evidence.hosts],
+        "findings": [finding_for_check(f) for f in report.findings],
+        "elapsed_ms": round(report.elapsed_ms, 1),
+    }

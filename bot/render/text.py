@@ -6,8 +6,14 @@ from __future__ import annotations
 import textwrap
 import unicodedata
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
+from bot.core.certs import CertificateParseError, describe
+from bot.core.evidence import AttemptEvidence, HostEvidence
 from bot.core.models import Diagnosis, Finding, Fix, Severity
+
+if TYPE_CHECKING:
+    from bot.check import CheckReport
 
 _LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "INFO "}
 _WIDTH = 100
@@ -39,26 +45,39 @@ def _wrap(text: str, indent: str) -> list[str]:
     return lines
 
 
+# Facts that repeat the summary or only matter in the JSON / evidence views.
+_QUIET_FACTS = frozenset(
+    {"sha256", "serial", "not_before", "chain", "problems", "detail", "sans_total",
+     "signature_algorithm", "subject", "issuer", "presented", "led"}
+)  # fmt: skip
+_MAX_FACT_CHARS = 300
+
+
 def _fact_lines(finding: Finding) -> list[str]:
-    if not finding.fields:
-        return []
-    parts = []
+    lines: list[str] = []
     for key, value in finding.fields.items():
+        if key in _QUIET_FACTS:
+            continue
         shown = ", ".join(value) if isinstance(value, tuple) else str(value)
-        parts.append(f"{key}={shown}")
-    return _wrap("Facts: " + "  ".join(parts), "    ")
+        if len(shown) > _MAX_FACT_CHARS:
+            shown = shown[:_MAX_FACT_CHARS] + "…"
+        lines.extend(_wrap(f"{key}: {shown}", "      "))
+    return ["    Facts:", *lines] if lines else []
 
 
-def _fix_lines(fixes: Iterable[Fix]) -> list[str]:
+def _fix_lines(fixes: Iterable[Fix], shown_scripts: set[str]) -> list[str]:
     lines: list[str] = []
     for number, fix in enumerate(fixes, start=1):
-        lines.extend(_wrap(f"Fix {number}: {fix.title}", "    "))
-        if fix.powershell:
+        repeated = fix.powershell is not None and fix.powershell in shown_scripts
+        note = " (same script as shown above)" if repeated else ""
+        lines.extend(_wrap(f"Fix {number}: {fix.title}{note}", "    "))
+        if fix.powershell and not repeated:
+            shown_scripts.add(fix.powershell)
             lines.extend("        " + printable(line) for line in fix.powershell.splitlines())
     return lines
 
 
-def finding_lines(finding: Finding) -> list[str]:
+def finding_lines(finding: Finding, shown_scripts: set[str] | None = None) -> list[str]:
     codes = " ".join(c for c in (finding.reply_code, finding.status) if c)
     where = " ".join(x for x in (finding.host, finding.ip) if x)
     head = f"{_LABEL[finding.severity]} {finding.id}"
@@ -69,14 +88,15 @@ def finding_lines(finding: Finding) -> list[str]:
     if finding.explanation:
         lines.extend(_wrap(finding.explanation, "    "))
     lines.extend(_fact_lines(finding))
-    lines.extend(_fix_lines(finding.fixes))
+    lines.extend(_fix_lines(finding.fixes, set() if shown_scripts is None else shown_scripts))
     if finding.probe:
         lines.append(printable(f"    Probe it live: mailflow check --host {finding.probe}"))
     return lines
 
 
 def render_findings(findings: Iterable[Finding]) -> str:
-    blocks = ["\n".join(finding_lines(f)) for f in findings]
+    shown_scripts: set[str] = set()
+    blocks = ["\n".join(finding_lines(f, shown_scripts)) for f in findings]
     return "\n\n".join(blocks)
 
 
@@ -87,3 +107,90 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
         return f"{head}\nNothing recognised: no mail-flow error found in this input.\n"
     noun = "finding" if count == 1 else "findings"
     return f"{head}, {count} {noun}\n\n{render_findings(diagnosis.findings)}\n"
+
+
+_SUBJECT_WIDTH = 44
+
+
+def _worst_by_address(findings: Iterable[Finding]) -> dict[tuple[str | None, str | None], Finding]:
+    worst: dict[tuple[str | None, str | None], Finding] = {}
+    for finding in findings:
+        key = (finding.host, finding.ip)
+        if key not in worst or finding.severity.rank < worst[key].severity.rank:
+            worst[key] = finding
+    return worst
+
+
+def _leaf_cells(attempt: AttemptEvidence) -> tuple[str, str]:
+    if not attempt.chain:
+        return "-", "-"
+    try:
+        leaf = describe(attempt.chain[0])
+    except CertificateParseError:
+        return "(unparseable certificate)", "-"
+    subject = leaf.subject_windows
+    if len(subject) > _SUBJECT_WIDTH:
+        subject = subject[: _SUBJECT_WIDTH - 1] + "…"
+    return subject, leaf.sha1
+
+
+def _attempt_verdict(attempt: AttemptEvidence, worst: Finding | None) -> str:
+    if worst is not None and worst.severity is not Severity.INFO:
+        return worst.id
+    if attempt.failure is not None:
+        step = attempt.failed_step.value if attempt.failed_step else "?"
+        return f"{attempt.failure.value} at {step}"
+    return "ok" if attempt.tls_ok else "-"
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _host_lines(
+    host: HostEvidence, worst: dict[tuple[str | None, str | None], Finding]
+) -> list[str]:
+    pref = f"MX {host.preference} " if host.preference is not None else ""
+    state = host.dns_error or f"{len(host.addresses)} address(es)"
+    lines = [printable(f"{pref}{host.name}: {state}")]
+    rows: list[tuple[str, ...]] = [
+        ("ADDRESS", "TRY", "TLS", "CERTIFICATE SUBJECT", "THUMBPRINT", "VERDICT")
+    ]
+    for attempt in host.attempts:
+        subject, thumb = _leaf_cells(attempt)
+        verdict = _attempt_verdict(attempt, worst.get((host.name, attempt.ip)))
+        rows.append(
+            (attempt.ip, str(attempt.attempt), attempt.tls_version or "-", subject, thumb, verdict)
+        )
+    rows.extend(
+        (ip, "-", "-", "-", "-", "target.blocked")
+        for ip in host.blocked
+        if not any(a.ip == ip for a in host.attempts)
+    )
+    if len(rows) > 1:
+        lines.extend(printable(line) for line in _table(rows))
+    return lines
+
+
+def render_check(report: CheckReport) -> str:
+    ev = report.evidence
+    lines = [
+        printable(
+            f"Target: {ev.target}  ({ev.source.value}, {len(ev.hosts)} host(s), "
+            f"{report.elapsed_ms:.0f} ms{', deadline reached' if ev.deadline_hit else ''})"
+        ),
+        "",
+    ]
+    worst = _worst_by_address(report.findings)
+    for host in ev.hosts:
+        lines.extend(_host_lines(host, worst))
+        lines.append("")
+    if report.findings:
+        lines.append(render_findings(report.findings))
+    else:
+        lines.append("No problems found: every address offered STARTTLS with a valid certificate.")
+    return "\n".join(lines) + "\n"

@@ -6,6 +6,8 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.core.domain import normalise_target
 from bot.core.evidence import FailureKind, MxSource, Step
 from bot.probe.engine import (
@@ -212,6 +214,7 @@ async def test_timed_out_address_is_not_retried() -> None:
     assert evidence.source is MxSource.IMPLICIT
     assert [(a.attempt, a.failure) for a in host.attempts] == [(1, FailureKind.TIMEOUT)]
     assert server.connections == 1
+    assert evidence.notes == ("127.0.0.60: not tried again after a timeout",)
 
 
 async def test_at_most_two_connections_per_address(pki: Pki, tmp_path: Path) -> None:
@@ -254,3 +257,56 @@ async def test_stopping_early_cancels_outstanding_probes() -> None:
         assert server.active == 0
     leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert leftovers == []
+
+
+async def test_probe_count_is_capped(pki: Pki, tmp_path: Path) -> None:
+    addresses = [f"127.0.3.{n}" for n in range(1, 7)]
+    zone: Zone = {"wide.test": {"A": addresses}}
+    port = free_common_port(addresses)
+    context = server_context(pki.leaf, tmp_path, "leaf")
+    servers = [RawServer(ScriptedSmtp(tls=context), ip, port) for ip in addresses]
+    async with FakeDnsServer(zone) as dns:
+        for server in servers:
+            await server.start()
+        try:
+            evidence = await run_check(request("wide.test", dns, port, attempts=2, max_probes=8))
+        finally:
+            for server in servers:
+                await server.stop()
+    attempts = evidence.hosts[0].attempts
+    assert len(attempts) == 8
+    assert {a.ip for a in attempts if a.attempt == 1} == set(addresses)  # first attempts first
+    assert evidence.notes == ("probe limit: 8 of 12 planned attempts were made",)
+    assert sum(s.connections for s in servers) == 8
+
+
+async def test_hanging_dns_ends_at_the_deadline() -> None:
+    async with FakeDnsServer({"hang.test": "HANG"}) as dns:
+        started = time.monotonic()
+        evidence = await run_check(request("hang.test", dns, 25, step_timeout=10, deadline=1.0))
+        elapsed = time.monotonic() - started
+    assert evidence.deadline_hit
+    assert evidence.source is MxSource.FAILED
+    assert evidence.dns_error == "timeout"
+    assert elapsed < 2.0
+
+
+async def test_ipv6_address_is_probed(pki: Pki, tmp_path: Path) -> None:
+    zone: Zone = {"v6.test": {"MX": ["10 mx.v6.test"]}, "mx.v6.test": {"AAAA": ["::1"]}}
+    try:
+        server = await RawServer(
+            ScriptedSmtp(tls=server_context(pki.leaf, tmp_path, "leaf")), "::1"
+        ).start()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        async with FakeDnsServer(zone) as dns:
+            blocked = await run_check(request("v6.test", dns, server.port))  # 127/8 only
+            allowed = await run_check(
+                request("v6.test", dns, server.port, allow_nets=parse_allow_nets(["::1/128"]))
+            )
+    finally:
+        await server.stop()
+    assert blocked.hosts[0].blocked == ("::1",)
+    assert [a.chain[0] for a in allowed.hosts[0].attempts] == [pki.leaf.der] * 2
+    assert server.connections == 2

@@ -50,3 +50,11 @@ def test_text_report_nothing_recognised() -> None:
 
 def test_printable_keeps_unicode_letters() -> None:
     assert printable("Zürich – 東京") == "Zürich – 東京"
+
+
+def test_repeated_fix_script_is_printed_once() -> None:
+    first = _finding(id="cert.self_signed")
+    second = _finding(id="cert.subject_mismatch")
+    out = render_diagnosis(Diagnosis(InputInfo("text", 5), (first, second)))
+    assert out.count("Get-X -Thumbprint 'AB'") == 1
+    assert "same script as shown above" in out

@@ -1,0 +1,207 @@
+"""Probe benchmark: fan-out (1 vs 24 addresses) and per-handshake cost vs `openssl s_client`.
+
+Run from the repository root:  python -m benchmarks.bench_probe
+
+Servers run in a separate process so that their CPU is not billed to the probe's event loop:
+a loopback DNS server and scripted SMTP/STARTTLS servers on 127.0.1.1-24 (one shared port)
+that wait LATENCY seconds before each reply, standing in for a network round trip (on bare
+loopback every step takes microseconds and a fan-out benchmark would only measure CPU), plus
+one server on 127.0.2.1 with no added latency for the handshake comparison.
+
+Targets (issue 3): 24 addresses within 1.5x the wall time of 1 address; our per-handshake time
+within 1.5x of `openssl s_client -starttls smtp` against the same server in the same run.
+A measurement, not a test: always exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import shutil
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing.queues import Queue
+from pathlib import Path
+
+from bot.core.domain import normalise_target
+from bot.probe.engine import CheckRequest, run_check
+from bot.probe.netpolicy import parse_allow_nets
+from bot.probe.resolver import parse_nameserver
+from bot.probe.smtp import probe_starttls
+from tests.fakes.certs import CertFactory
+from tests.fakes.dns_server import FakeDnsServer
+from tests.fakes.smtp_servers import RawServer, ScriptedSmtp, free_common_port, server_context
+
+ADDRESSES = 24
+LATENCY = 0.05  # seconds before each server reply
+FANOUT_RUNS = 7
+HANDSHAKE_RUNS = 20
+MX_NAME = "mx.bench.test"
+DIRECT_HOST = "127.0.2.1"
+
+
+def _addresses() -> list[str]:
+    return [f"127.0.1.{n}" for n in range(1, ADDRESSES + 1)]
+
+
+def _zone() -> dict[str, dict[str, list[str]]]:
+    return {
+        "one.bench.test": {"MX": ["10 mx1.bench.test"]},
+        "mx1.bench.test": {"A": _addresses()[:1]},
+        "many.bench.test": {"MX": ["10 mx24.bench.test"]},
+        "mx24.bench.test": {"A": _addresses()},
+    }
+
+
+def _serve(cert_dir: str, port: int, direct_port: int, ready: Queue[str]) -> None:
+    asyncio.run(_serve_forever(Path(cert_dir), port, direct_port, ready))
+
+
+async def _serve_forever(cert_dir: Path, port: int, direct_port: int, ready: Queue[str]) -> None:
+    # asyncio warns on every client close of a TLS stream ("eof_received() has no effect").
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_dir / "leaf.pem", cert_dir / "leaf.key")
+    servers = [
+        await RawServer(ScriptedSmtp(name=MX_NAME, tls=context, latency=LATENCY), ip, port).start()
+        for ip in _addresses()
+    ]
+    servers.append(
+        await RawServer(ScriptedSmtp(name=MX_NAME, tls=context), DIRECT_HOST, direct_port).start()
+    )
+    dns = await FakeDnsServer(_zone()).start()
+    ready.put(dns.address)
+    await asyncio.Event().wait()
+
+
+def _request(domain: str, dns_address: str, port: int) -> CheckRequest:
+    return CheckRequest(
+        target=normalise_target(domain),
+        port=port,
+        nameservers=(parse_nameserver(dns_address),),
+        allow_nets=parse_allow_nets(["127.0.0.0/8"]),
+        attempts=2,
+        step_timeout=10,
+    )
+
+
+async def _fanout(domain: str, dns_address: str, port: int) -> tuple[float, int, int]:
+    """Median wall time (s) of a whole check, attempts made, attempts that captured a chain."""
+    times: list[float] = []
+    made = ok = 0
+    for _ in range(FANOUT_RUNS):
+        started = time.perf_counter()
+        evidence = await run_check(_request(domain, dns_address, port))
+        times.append(time.perf_counter() - started)
+        attempts = [a for host in evidence.hosts for a in host.attempts]
+        made, ok = len(attempts), sum(a.tls_ok for a in attempts)
+    return statistics.median(times), made, ok
+
+
+async def _our_handshakes(port: int) -> tuple[float, int]:
+    times: list[float] = []
+    ok = 0
+    for _ in range(HANDSHAKE_RUNS):
+        started = time.perf_counter()
+        result = await probe_starttls(MX_NAME, DIRECT_HOST, port, step_timeout=10)
+        times.append(time.perf_counter() - started)
+        ok += result.tls_ok
+    return statistics.median(times), ok
+
+
+def _openssl_handshakes(openssl: str, port: int) -> tuple[float, int]:
+    command = [
+        openssl, "s_client", "-starttls", "smtp", "-connect", f"{DIRECT_HOST}:{port}",
+        "-servername", MX_NAME, "-brief",
+        # like our probe, verify nothing: do not spend time loading the system CA store
+        "-no-CAfile", "-no-CApath", "-no-CAstore",
+    ]  # fmt: skip
+    times: list[float] = []
+    ok = 0
+    for _ in range(HANDSHAKE_RUNS):
+        started = time.perf_counter()
+        done = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False
+        )
+        times.append(time.perf_counter() - started)
+        ok += b"CONNECTION ESTABLISHED" in done.stderr
+    return statistics.median(times), ok
+
+
+def _process_start(openssl: str) -> float:
+    times = []
+    for _ in range(HANDSHAKE_RUNS):
+        started = time.perf_counter()
+        subprocess.run([openssl, "version"], capture_output=True, timeout=30, check=False)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="bench-probe-"))
+    factory = CertFactory()
+    intermediate = factory.intermediate(factory.root_ca())
+    server_cert = factory.leaf(intermediate, [MX_NAME])
+    server_context(server_cert, work, "leaf")  # validates and writes leaf.pem / leaf.key
+    port = free_common_port(_addresses())
+    direct_port = free_common_port([DIRECT_HOST])
+    ctx = multiprocessing.get_context("spawn")
+    ready: Queue[str] = ctx.Queue()
+    server = ctx.Process(target=_serve, args=(str(work), port, direct_port, ready), daemon=True)
+    server.start()
+    try:
+        dns_address = ready.get(timeout=60)
+        asyncio.run(_report(dns_address, port, direct_port))
+    finally:
+        server.terminate()
+        server.join(10)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _verdict(ratio: float) -> str:
+    return f"{ratio:.2f}x (target <= 1.50x: {'met' if ratio <= 1.5 else 'NOT met'})"
+
+
+async def _report(dns_address: str, port: int, direct_port: int) -> None:
+    await run_check(_request("one.bench.test", dns_address, port))  # warm-up
+    one, one_made, one_ok = await _fanout("one.bench.test", dns_address, port)
+    many, many_made, many_ok = await _fanout("many.bench.test", dns_address, port)
+    print(
+        f"Fan-out: median of {FANOUT_RUNS} whole checks, attempts=2, "
+        f"{LATENCY * 1000:.0f} ms emulated latency before each server reply"
+    )
+    print(f"  1 address     {one * 1000:8.1f} ms   {one_ok}/{one_made} attempts captured a chain")
+    print(
+        f"  {ADDRESSES} addresses  {many * 1000:8.1f} ms   "
+        f"{many_ok}/{many_made} attempts captured a chain"
+    )
+    print(f"  ratio 24/1    {_verdict(many / one)}")
+
+    ours, ours_ok = await _our_handshakes(direct_port)
+    print(
+        f"\nOne STARTTLS dialogue against {DIRECT_HOST}:{direct_port}, "
+        f"median of {HANDSHAKE_RUNS}, no added latency"
+    )
+    print(f"  mailflow probe_starttls (in-process)     {ours * 1000:7.2f} ms   {ours_ok} ok")
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        print("  openssl s_client: not installed, comparison skipped")
+        return
+    theirs, theirs_ok = await asyncio.to_thread(_openssl_handshakes, openssl, direct_port)
+    spawn = await asyncio.to_thread(_process_start, openssl)
+    print(f"  openssl s_client -starttls smtp          {theirs * 1000:7.2f} ms   {theirs_ok} ok")
+    print(f"    of which process start ('openssl version') {spawn * 1000:5.2f} ms")
+    print(f"  ratio ours/openssl    {_verdict(ours / theirs)}")
+    if theirs > spawn:
+        print(f"  ratio ours/(openssl - process start)  {ours / (theirs - spawn):.2f}x (info)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

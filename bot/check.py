@@ -1,0 +1,57 @@
+"""Live check = probe (bot.probe.engine, I/O) + judgement (bot.core.findings, pure).
+
+Both the CLI and the Slack handlers call this module; it adds the analysis step to the
+engine's stream so callers can show progress and then the final report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.core.certs import load_trust_store
+from bot.core.evidence import CheckEvidence
+from bot.core.findings import analyse
+from bot.core.models import Finding, Severity
+from bot.probe.engine import CheckFinished, CheckRequest, ProbeUpdate
+from bot.probe.engine import iter_check as iter_probe
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    evidence: CheckEvidence
+    findings: tuple[Finding, ...]
+    elapsed_ms: float
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+
+async def iter_check(
+    request: CheckRequest, *, ca_file: Path | None = None, now: datetime | None = None
+) -> AsyncIterator[ProbeUpdate | CheckReport]:
+    """Yield the engine's progress updates as they happen, then one CheckReport."""
+    trust = await asyncio.to_thread(load_trust_store, ca_file)
+    async for update in iter_probe(request):
+        if isinstance(update, CheckFinished):
+            evidence = update.evidence
+            findings = analyse(evidence, trust=trust, now=now or datetime.now(UTC))
+            yield CheckReport(evidence, findings, evidence.elapsed_ms)
+        else:
+            yield update
+
+
+async def run_check(
+    request: CheckRequest, *, ca_file: Path | None = None, now: datetime | None = None
+) -> CheckReport:
+    report: CheckReport | None = None
+    async for update in iter_check(request, ca_file=ca_file, now=now):
+        if isinstance(update, CheckReport):
+            report = update
+    if report is None:  # the engine always ends with CheckFinished
+        raise RuntimeError("probe engine ended without a result")
+    return report
