@@ -7,21 +7,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.core.certs import load_trust_store
+from bot.check import CheckReport, iter_check
 from bot.core.domain import InvalidTarget, normalise_target
 from bot.core.evidence import CheckEvidence
-from bot.core.findings import analyse
-from bot.core.models import Diagnosis, Finding, InputInfo, Severity
-from bot.probe.engine import AttemptFinished, CheckRequest, DnsResolved, iter_check
+from bot.core.models import Diagnosis, Finding, InputInfo
+from bot.probe.engine import AttemptFinished, CheckRequest, DnsResolved
 from bot.settings import Settings
 
 MAX_EXPECTED_NAMES = 5
@@ -139,21 +136,8 @@ def domain_normalise(text: str, host_mode: bool = False) -> str:
         raise InvalidTargetError(str(exc)) from None
 
 
-@dataclass(frozen=True, slots=True)
-class ProbeReport:
-    """A finished live check: the evidence and its findings (most severe first)."""
-
-    evidence: CheckEvidence
-    findings: tuple[Finding, ...]
-    elapsed_ms: float
-
-    @property
-    def has_errors(self) -> bool:
-        return any(f.severity is Severity.ERROR for f in self.findings)
-
-
 class _RealCheck:
-    """The live probe (bot.probe.engine) streamed as progress, judged by bot.core.findings."""
+    """bot.check.iter_check (probe + analysis) streamed as CheckProgress, then CheckReport."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -173,22 +157,16 @@ class _RealCheck:
         )
 
     async def _stream(self, spec: CheckSpec) -> CheckStream:
-        request = self.request(spec)
-        ca_file = self._settings.ca_file
-        trust = await asyncio.to_thread(load_trust_store, Path(ca_file) if ca_file else None)
-        async for update in iter_check(request):
+        ca_file = Path(self._settings.ca_file) if self._settings.ca_file else None
+        async for update in iter_check(self.request(spec), ca_file=ca_file):
             if isinstance(update, DnsResolved):
                 hosts = len(update.evidence.hosts)
                 note = f"DNS: {hosts} mail host{'s' if hosts != 1 else ''}"
                 yield CheckProgress(0, update.planned_attempts, note)
             elif isinstance(update, AttemptFinished):
                 yield CheckProgress(update.done, update.planned, _attempt_note(update))
-            else:
-                evidence = update.evidence
-                findings = await asyncio.to_thread(
-                    analyse, evidence, trust=trust, now=datetime.now(UTC)
-                )
-                yield ProbeReport(evidence, findings, evidence.elapsed_ms)
+            elif isinstance(update, CheckReport):
+                yield update
 
 
 def _attempt_note(update: AttemptFinished) -> str:
