@@ -46,13 +46,13 @@ async def fetch_file_text(runtime: Runtime, file_id: str) -> tuple[str, str]:
             f"{name} is larger than 20 MB: please upload the relevant part.", tell_user=True
         )
     url = str(info.get("url_private_download") or info.get("url_private") or "")
-    if not _trusted_url(url, runtime.settings.slack_api_url):
+    if not trusted_download_url(url, runtime.settings.slack_api_url):
         raise FileRejectedError(f"{name}: unexpected download location", tell_user=False)
     data = await _download(runtime.http, url, runtime.settings.bot_token, name)
     return name, data.decode("utf-8-sig", errors="replace")
 
 
-def _trusted_url(url: str, api_url: str) -> bool:
+def trusted_download_url(url: str, api_url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return False

@@ -122,3 +122,15 @@ async def test_summary_lists_the_channel_timeline(bot: Bot) -> None:
     posts = await bot.api.wait_calls("chat.postMessage", 3)
     text = message_text(posts[-1])
     assert "timeline" in text and "contoso.com" in text and "error" in text
+
+
+async def test_allowlist_refuses_commands_in_other_channels(tmp_path: Path) -> None:
+    async with fake_api() as api:
+        settings = settings_for(api, tmp_path / "db", MAILFLOW_ALLOWED_CHANNELS="C0ALLOWED")
+        async with serve_bot(settings, api, scripted_engines()) as bot:
+            refused = await bot.command("contoso.com", channel_id="C0ELSEWHERE")
+            assert "not enabled in this channel" in refused.json()["text"]
+            allowed = await bot.command("contoso.com", channel_id="C0ALLOWED")
+            assert "Checking" in allowed.json()["text"]
+            await api.wait_calls("chat.postMessage", 2)
+            assert {p.get("channel") for p in api.posts()} == {"C0ALLOWED"}

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from bot.slack.dedupe import SeenKeys
+from bot.slack.files import trusted_download_url
 from bot.slack.ratelimit import RateLimiter
 from bot.slack.tasks import TaskRegistry
 
@@ -82,3 +83,17 @@ def test_rate_limiter_sliding_window(monkeypatch: pytest.MonkeyPatch) -> None:
     assert limiter.acquire("v") == 0
     clock[0] += 61
     assert limiter.acquire("u") == 0
+
+
+def test_file_downloads_only_from_slack_or_the_configured_api_host() -> None:
+    api = "http://127.0.0.1:8080/api/"
+    assert trusted_download_url(
+        "https://files.slack.com/files-pri/T1-F1/x.log", "https://slack.com/api/"
+    )
+    assert trusted_download_url("http://127.0.0.1:8080/files-pri/F1/x.log", api)
+    assert not trusted_download_url("http://127.0.0.1:9999/x.log", api)
+    assert not trusted_download_url("http://files.slack.com/x.log", "https://slack.com/api/")
+    assert not trusted_download_url(
+        "https://169.254.169.254/latest/meta-data", "https://slack.com/api/"
+    )
+    assert not trusted_download_url("file:///etc/passwd", api)
