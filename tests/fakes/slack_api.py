@@ -60,6 +60,8 @@ class FakeSlackApi:
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
+    _socket_outbox: asyncio.Queue[dict[str, Any]] | None = None
+    socket_connected: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
     base_url: str = ""
 
@@ -69,6 +71,7 @@ class FakeSlackApi:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{token}", self._response_url)
         app.router.add_get("/files-pri/{file_id}/{name}", self._download)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, 0)
@@ -76,6 +79,7 @@ class FakeSlackApi:
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base_url = f"http://{host}:{port}"
         self._changed = asyncio.Condition()
+        self._socket_outbox = asyncio.Queue()
         return self
 
     async def close(self) -> None:
@@ -146,6 +150,12 @@ class FakeSlackApi:
                 params.update(dict(await request.post()))
         auth = request.headers.get("Authorization")
         await self._record(Call(method, params, time.monotonic(), auth))
+        if method == "apps.connections.open":
+            if not (auth or "").startswith("Bearer xapp-"):
+                return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+            return web.json_response(
+                {"ok": True, "url": self.base_url.replace("http", "ws") + "/socket"}
+            )
         if method != "auth.test" and auth != f"Bearer {self.bot_token}":
             return web.json_response({"ok": False, "error": "not_authed"})
         failure = self._next_failure(method)
@@ -224,6 +234,33 @@ class FakeSlackApi:
             # Slack answers an unauthenticated download with its login page, not an error code.
             return web.Response(text="<html>sign in</html>", content_type="text/html")
         return web.Response(body=fake.content, content_type="text/plain")
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Deliver a Socket Mode envelope (events_api, slash_commands, interactive)."""
+        assert self._socket_outbox is not None
+        await self._socket_outbox.put(envelope)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        assert self._socket_outbox is not None
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
+        self.socket_connected.set()
+
+        async def deliver() -> None:
+            assert self._socket_outbox is not None
+            while True:
+                await ws.send_json(await self._socket_outbox.get())
+
+        sender = asyncio.create_task(deliver())
+        try:
+            async for message in ws:
+                if message.type.name == "TEXT":
+                    data = json.loads(message.data)
+                    await self._record(Call("socket_ack", data, time.monotonic()))
+        finally:
+            sender.cancel()
+        return ws
 
     async def _response_url(self, request: web.Request) -> web.Response:
         params = await request.json()
