@@ -134,3 +134,15 @@ async def test_allowlist_refuses_commands_in_other_channels(tmp_path: Path) -> N
             assert "Checking" in allowed.json()["text"]
             await api.wait_calls("chat.postMessage", 2)
             assert {p.get("channel") for p in api.posts()} == {"C0ALLOWED"}
+
+
+async def test_parent_message_shows_progress_before_the_result(
+    bot: Bot, check: ScriptedCheck
+) -> None:
+    check.delay = 1.2  # the second progress step arrives after the update interval
+    await bot.command("contoso.com")
+    await bot.api.wait_calls("chat.postMessage", 2, timeout=10)
+    updates = [message_text(u) for u in bot.api.of("chat.update")]
+    assert len(updates) >= 2
+    assert "1/1 addresses done" in updates[0]
+    assert "details in the thread" in updates[-1]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.core.models import Diagnosis
 from tests.blockkit import assert_valid_message
 from tests.fakes import slack_signing as signing
 from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, message_text
@@ -139,3 +141,19 @@ async def test_not_allowed_channel_is_ignored(tmp_path: Path) -> None:
             await settle()
             assert [p.get("channel") for p in api.of("chat.postMessage")] == ["C0ALLOWED"]
             assert posts
+
+
+async def test_a_crashing_diagnosis_is_reported_not_silent(tmp_path: Path) -> None:
+    def exploding(text: str) -> Diagnosis:
+        raise RuntimeError("parser bug")
+
+    engines = dataclasses.replace(scripted_engines(), diagnose=exploding)
+    async with (
+        fake_api() as api,
+        serve_bot(settings_for(api, tmp_path / "db"), api, engines) as bot,
+    ):
+        await bot.event(signing.message_event(TRACE, ts="1700000900.000100"))
+        posts = await api.wait_calls("chat.postMessage", 1)
+        assert "could not diagnose" in message_text(posts[0])
+        assert posts[0].get("thread_ts") == "1700000900.000100"
+        assert (await bot.healthz()).status == 200
