@@ -16,11 +16,13 @@ from typing import NoReturn
 from bot.check import CheckReport, iter_check
 from bot.core.certs import load_trust_store
 from bot.core.domain import InvalidTarget, normalise_name, normalise_target
+from bot.diagnosis import diagnose_input
+from bot.inputs import InputError
 from bot.probe.engine import AttemptFinished, CheckRequest
 from bot.probe.netpolicy import allow_nets_from_env, parse_allow_nets
 from bot.probe.resolver import nameservers_from_env, parse_nameservers
-from bot.render.jsonout import check_to_json, dumps
-from bot.render.text import printable, render_check
+from bot.render.jsonout import check_to_json, diagnosis_to_json, dumps
+from bot.render.text import printable, render_check, render_diagnosis
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 PROBE_TIMEOUT_ENV = "MAILFLOW_PROBE_TIMEOUT"
@@ -42,6 +44,15 @@ def _fail(message: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mailflow", description="Diagnose mail-flow and SMTP TLS incidents.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    diagnose = sub.add_parser(
+        "diagnose",
+        help="explain a pasted NDR, message trace, queue error or protocol log",
+        description="Diagnose an NDR, message-trace reason, queue error, DSN (.eml), Exchange "
+        "protocol log or Postfix/Exim log (files up to 200 MB, streamed).",
+    )
+    diagnose.add_argument("file", help="file to read, or - for standard input")
+    diagnose.add_argument("--json", action="store_true", help="print the JSON contract")
 
     check = sub.add_parser(
         "check",
@@ -180,6 +191,17 @@ def _progress_line(update: AttemptFinished) -> str:
     )
 
 
+def _diagnose(args: argparse.Namespace) -> int:
+    try:
+        diagnosis = diagnose_input(args.file)
+    except InputError as exc:
+        return _fail(str(exc))
+    print(dumps(diagnosis_to_json(diagnosis)) if args.json else render_diagnosis(diagnosis), end="")
+    if args.json:
+        print()
+    return EXIT_OK
+
+
 def _check(args: argparse.Namespace) -> int:
     try:
         request, ca_file = _check_request(args)
@@ -198,6 +220,8 @@ def _check(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "diagnose":
+            return _diagnose(args)
         return _check(args)
     except KeyboardInterrupt:
         return 130

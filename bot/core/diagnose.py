@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.core import names, powershell
@@ -36,6 +36,8 @@ _CERT_KINDS = frozenset({EventKind.CERT_PRESENTED, EventKind.REMOTE_CERT})
 _TRUE = frozenset({"true", "yes", "1"})
 _SPACES = re.compile(r" {2,}")
 _HEX_ESCAPE = re.compile(r"\+([0-9A-Fa-f]{2})")
+_STATUS_IN_TEXT = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+_REPLY_IN_TEXT = re.compile(r"\s*([245]\d\d)[ -]")
 # Placeholder shown in a fix whose value the input did not contain (quoted like any value).
 _HINTS = {
     "connector": "<SERVER\\Connector name>",
@@ -90,13 +92,20 @@ class RuleEngine:
             return
         self._remember_expected_name(event)
         status = parse(event.status)
-        rule = self._select(event, status)
+        rule: Rule | None
+        cause = self._cause(event, status)
+        if cause is not None:
+            event, status, rule = cause
+        else:
+            rule = self._select(event, status)
         if rule is not None:
             self._add(rule, event, status, event.fields, _weight(event))
 
     def findings(self) -> tuple[Finding, ...]:
+        """The findings so far, most severe first (certificates are judged once, here)."""
         for presented in self._presented.values():
             self._judge_certificate(presented)
+        self._presented.clear()
         built = [self._finding(group) for group in self._groups.values()]
         if self._dropped:
             built.append(self._truncation_finding())
@@ -105,31 +114,52 @@ class RuleEngine:
     # -- matching ------------------------------------------------------------------------
 
     def _select(self, event: MailEvent, status: EnhancedStatus | None) -> Rule | None:
-        text = _match_text(event)
-        key = (event.kind, event.source, event.status, event.reply_code, text, tuple(event.fields))
-        if key in self._memo:
-            return self._memo[key]
-        values = _string_fields(event.fields)
-        rule = self._first_rule(event, status, text, values)
-        if len(self._memo) >= _MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[key] = rule
-        return rule
+        """The first rule (in precedence order) that applies to `event`.
 
-    def _first_rule(
-        self,
-        event: MailEvent,
-        status: EnhancedStatus | None,
-        text: str,
-        values: Mapping[str, str],
-    ) -> Rule | None:
+        The answer depends on the event's kind, source, codes, text and which fields are
+        present, so it is memoised on those; rules that test field values are never memoised.
+        """
         candidates = self.knowledge.candidates_for(status, event.kind, event.source)
+        text = _match_text(event)
         if candidates.prefilter is not None and candidates.prefilter.search(text) is None:
             return None
-        for rule in candidates.rules:
-            if _applies(rule, event, status, text, values):
-                return rule
-        return None
+        present = tuple(name for name, value in event.fields.items() if value)
+        key = (event.kind, event.source, event.status, event.reply_code, text, present)
+        if not candidates.value_dependent and key in self._memo:
+            return self._memo[key]
+        values = _string_fields(event.fields)
+        rule = next(
+            (rule for rule in candidates.rules if _applies(rule, event, status, text, values)),
+            None,
+        )
+        if not candidates.value_dependent:
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = rule
+        return rule
+
+    def _cause(
+        self, event: MailEvent, status: EnhancedStatus | None
+    ) -> tuple[MailEvent, EnhancedStatus, Rule] | None:
+        """The last delivery error ([LED=...]) behind an expiry or a generic status, if a
+        specific rule knows it: "550 4.4.7 QUEUE.Expired" after 24 hours of "450 4.7.320
+        ... SubjectMismatch" is a certificate problem, not merely an expired message."""
+        led = event.fields.get("led")
+        if not isinstance(led, str) or not led:
+            return None
+        found = _STATUS_IN_TEXT.search(led[:MAX_MATCH_TEXT])
+        led_status = parse(found.group(1)) if found else None
+        if led_status is None or led_status == status:
+            return None
+        reply = _REPLY_IN_TEXT.match(led)
+        cause = replace(
+            event, text=led[:MAX_MATCH_TEXT], status=str(led_status),
+            reply_code=reply.group(1) if reply else event.reply_code,
+        )  # fmt: skip
+        rule = self._select(cause, led_status)
+        if rule is None or rule.check == "any_status":
+            return None
+        return cause, led_status, rule
 
     # -- aggregation ---------------------------------------------------------------------
 
@@ -208,7 +238,7 @@ class RuleEngine:
             if common:
                 facts["common_name"] = common
         expired = _expired_when_seen(facts)
-        internal_only = _flag(facts.get("exchange_online")) is False and not self._expected
+        internal_only = _peer_is_exchange_online(facts) is False and not self._expected
         checks = {
             "self_signed": self_signed and not internal_only,
             "expired": expired and not self_signed and not internal_only,
@@ -229,7 +259,7 @@ class RuleEngine:
         # cover; otherwise the event's own FQDN, unless the peers were not Exchange Online.
         candidates = sorted(self._expected)
         own = facts.get("fqdn")
-        peers_were_exo = _flag(facts.get("exchange_online")) is not False
+        peers_were_exo = _peer_is_exchange_online(facts) is not False
         if not candidates and isinstance(own, str) and own and peers_were_exo:
             candidates = [names.canonical(own)]
         if not candidates or not cert_names:
@@ -370,11 +400,20 @@ def _applies(
     return rule.not_text is None or rule.not_text.search(text) is None
 
 
+def _peer_is_exchange_online(facts: Mapping[str, FieldValue]) -> bool | None:
+    """Whether the peer of the session was Exchange Online: the parser's verdict, or the EHLO
+    name the peer announced (*.outbound.protection.outlook.com); None when unknown."""
+    ehlo = facts.get("remote_ehlo")
+    if isinstance(ehlo, str) and names.canonical(ehlo).endswith(".protection.outlook.com"):
+        return True
+    return _flag(facts.get("exchange_online"))
+
+
 def _capability_missing(facts: Mapping[str, FieldValue]) -> bool:
     """Exchange Online talked to a receive connector whose TlsDomainCapabilities lacks the
     hybrid capability (AcceptCloudServicesMail; AcceptOorgProtocol on Exchange 2010)."""
     capabilities = facts.get("capabilities")
-    if not isinstance(capabilities, str) or _flag(facts.get("exchange_online")) is not True:
+    if not isinstance(capabilities, str) or _peer_is_exchange_online(facts) is not True:
         return False
     lowered = capabilities.lower()
     return "acceptcloudservicesmail" not in lowered and "acceptoorgprotocol" not in lowered

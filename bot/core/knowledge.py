@@ -229,7 +229,7 @@ class Knowledge:
                     "|".join(f"(?:{rule.text.pattern})" for rule in rules if rule.text),
                     re.IGNORECASE,
                 )
-            found = Candidates(rules, prefilter)
+            found = Candidates(rules, prefilter, any(rule.field_patterns for rule in rules))
             if len(self._by_event) > 4096:
                 self._by_event.clear()
             self._by_event[key] = found
@@ -240,6 +240,7 @@ class Knowledge:
 class Candidates:
     rules: tuple[Rule, ...]
     prefilter: re.Pattern[str] | None
+    value_dependent: bool  # some rule tests a field's value (match.field)
 
 
 # ------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -128,7 +128,7 @@ async def run_check(request: CheckRequest) -> CheckEvidence:
     return evidence
 
 
-async def iter_check(request: CheckRequest) -> AsyncIterator[ProbeUpdate]:
+async def iter_check(request: CheckRequest) -> AsyncGenerator[ProbeUpdate, None]:
     """Yield DnsResolved, then AttemptFinished as each attempt completes, then CheckFinished."""
     loop = asyncio.get_running_loop()
     started_at = datetime.now(UTC)

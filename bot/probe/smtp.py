@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import socket
 import ssl
 import time
 import warnings
@@ -162,7 +163,10 @@ class _Probe:
 
     async def _connect(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(
-            self.record.ip, self.record.port, limit=self.limits.max_line_bytes
+            self.record.ip,
+            self.record.port,
+            limit=self.limits.max_line_bytes,
+            flags=socket.AI_NUMERICHOST,  # the checked address itself: never a DNS lookup
         )
 
     async def _command(self, line: str) -> Reply:
@@ -235,7 +239,11 @@ class _Probe:
         writer = self.writer
         if writer is None:
             return
-        if self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline:
+        task = asyncio.current_task()
+        out_of_time = self.deadline is not None and (
+            asyncio.get_running_loop().time() >= self.deadline
+        )
+        if out_of_time or (task is not None and task.cancelling()):
             writer.transport.abort()  # no time left for a TLS close_notify exchange
             return
         writer.close()

@@ -135,13 +135,14 @@ class ScriptedSmtp:
         return data.splitlines(keepends=True)
 
     def ehlo_reply(self) -> bytes:
-        return (
-            self.ehlo
-            or (
-                f"250-{self.name} Hello\r\n250-PIPELINING\r\n250-SIZE 36700160\r\n"
-                "250-8BITMIME\r\n250-STARTTLS\r\n250 SMTPUTF8\r\n"
-            ).encode()
+        """STARTTLS is offered when there is TLS to start, or a refusal to script."""
+        offer = self.tls is not None or not self.starttls_reply.startswith(b"220")
+        starttls = "250-STARTTLS\r\n" if offer else ""
+        default = (
+            f"250-{self.name} Hello\r\n250-PIPELINING\r\n250-SIZE 36700160\r\n"
+            f"250-8BITMIME\r\n{starttls}250 SMTPUTF8\r\n"
         )
+        return self.ehlo or default.encode()
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(self.latency)

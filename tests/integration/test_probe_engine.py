@@ -252,7 +252,7 @@ async def test_stopping_early_cancels_outstanding_probes() -> None:
         assert server.active == 2
         consumer.cancel()
         await asyncio.gather(consumer, return_exceptions=True)
-        await updates.aclose()  # type: ignore[attr-defined]
+        await updates.aclose()
         await asyncio.sleep(0.2)
         assert server.active == 0
     leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

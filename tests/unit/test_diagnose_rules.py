@@ -632,6 +632,19 @@ SAMPLES: list[tuple[str, str, list[MailEvent]]] = [
         ],
     ),
     (
+        "ndr.authentication_failed",
+        "text",
+        [
+            ev(
+                "550-5.7.1 Unauthenticated email from fabrikam.com is not accepted due to domain's DMARC policy. Please contact the administrator of fabrikam.com domain if this was a legitimate mail.",
+                "5.7.1",
+                "550",
+                POSTFIX,
+                sender="billing@fabrikam.com",
+            )
+        ],
+    ),
+    (
         "ndr.smtp_auth_required",
         "",
         [ev("530 5.7.57 Client not authenticated to send mail. [AM0PR01CA0001]", "5.7.57", "530")],
@@ -1456,3 +1469,47 @@ def test_hybrid_capability_check_needs_exchange_online_and_a_missing_capability(
     assert "-TlsDomainCapabilities 'mail.protection.outlook.com:AcceptCloudServicesMail'" in (
         finding.fixes[0].powershell or ""
     )
+
+
+def test_expiry_after_a_certificate_failure_reports_the_certificate_failure() -> None:
+    led_text = (
+        "450 4.7.320 Certificate validation failed [Message=SubjectMismatch] "
+        "[LastAttemptedServerName=hybrid.contoso.com] [LastAttemptedIP=203.0.113.5:25]"
+    )
+    expired = ev(
+        "550 4.4.7 QUEUE.Expired; message expired",
+        "4.4.7",
+        "550",
+        TRACE,
+        fqdn="hybrid.contoso.com",
+        led=led_text,
+        message="SubjectMismatch",
+    )
+    (finding,) = diagnose([expired])
+    assert finding.id == "exo.tls.subject_mismatch"
+    assert finding.status == "4.7.320" and finding.reply_code == "450"
+    # an LED that no specific rule knows leaves the expiry as it is
+    vague = replace(
+        expired, fields={**expired.fields, "led": "451 4.3.9 odd failure", "message": ""}
+    )
+    assert diagnose([vague])[0].id == "ndr.message_expired"
+    same = replace(expired, fields={**expired.fields, "led": "550 4.4.7 QUEUE.Expired"})
+    assert diagnose([same])[0].id == "ndr.message_expired"
+
+
+def test_exchange_online_is_also_recognised_by_the_peer_ehlo_name() -> None:
+    seen_by_exo = cert(
+        exchange_online="no", remote_ehlo="EUR05-AM6-obe.outbound.protection.outlook.com"
+    )
+    finding = diagnose([seen_by_exo])[0]
+    assert finding.id == "protocol.cert.self_signed"
+    internal = cert(exchange_online="no", remote_ehlo="SERVER2.corp.contoso.local")
+    assert diagnose([internal]) == ()
+
+
+def test_findings_can_be_asked_twice_without_double_counting() -> None:
+    engine = RuleEngine(K)
+    engine.feed(cert())
+    first = engine.findings()
+    assert first == engine.findings()
+    assert first[0].fields["occurrences"] == 1

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.domain import InvalidTarget, TargetKind, normalise_name, normalise_target
 
@@ -95,3 +99,26 @@ def test_host_mode_names_are_names() -> None:
 
 def test_normalise_name() -> None:
     assert normalise_name("Mail.Bücher.example.") == "mail.xn--bcher-kva.example"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_is_a_target_or_a_one_line_refusal(text: str) -> None:
+    try:
+        target = normalise_target(text, host_mode=True)
+    except InvalidTarget as exc:
+        assert "\n" not in str(exc)
+        assert len(str(exc)) < 200
+    else:
+        assert target.name == target.name.lower()
+        assert target.name.isascii()
+        assert not target.name.endswith(".")
+        assert len(target.name) <= 253
+
+
+def test_huge_input_is_refused_fast() -> None:
+    started = time.perf_counter()
+    for text in ("a." * 100_000, "@" * 1_000_000, "<" + "|" * 1_000_000 + ">"):
+        with pytest.raises(InvalidTarget):
+            normalise_target(text)
+    assert time.perf_counter() - started < 0.5
