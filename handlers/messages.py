@@ -14,10 +14,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.core.models import Diagnosis
 from bot.render import blocks
 from bot.render.mrkdwn import escape
 from bot.slack.engines import CheckSpec
-from bot.slack.files import FileRejectedError, fetch_file_text
+from bot.slack.files import FileRejectedError, fetch_file
 from bot.slack.poster import CannotPostError, Where
 from bot.slack.runtime import Runtime
 
@@ -99,6 +100,10 @@ async def diagnose_and_reply(runtime: Runtime, where: Where, text: str, *, sourc
     """Diagnose `text` and reply in the thread; False (and no reply) when nothing is
     recognised."""
     diagnosis = await asyncio.to_thread(runtime.engines.diagnose, text)
+    return await reply_with(runtime, where, diagnosis, source=source)
+
+
+async def reply_with(runtime: Runtime, where: Where, diagnosis: Diagnosis, *, source: str) -> bool:
     if not diagnosis.recognised:
         return False
     messages = blocks.diagnosis_messages(diagnosis, source=source, probe_value=probe_value)
@@ -124,11 +129,12 @@ async def _diagnose_file(runtime: Runtime, where: Where, file: dict[str, Any]) -
     if not file_id:
         return False
     try:
-        name, text = await fetch_file_text(runtime, file_id)
+        name, data = await fetch_file(runtime, file_id)
     except FileRejectedError as exc:
         if exc.tell_user:
             await runtime.poster.post(
                 where.channel, blocks.plain_message(escape(str(exc))), where.thread_ts
             )
         return exc.tell_user
-    return await diagnose_and_reply(runtime, where, text, source=f"the file {name}")
+    diagnosis = await asyncio.to_thread(runtime.engines.diagnose_file, data, name)
+    return await reply_with(runtime, where, diagnosis, source=f"the file {name}")

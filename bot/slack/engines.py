@@ -7,21 +7,24 @@
 
 from __future__ import annotations
 
-import importlib
+import io
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.check import CheckReport, iter_check
 from bot.core.domain import InvalidTarget, normalise_target
 from bot.core.evidence import CheckEvidence
-from bot.core.models import Diagnosis, Finding, InputInfo
+from bot.core.models import Diagnosis, Finding
+from bot.diagnosis import diagnose_chunks, diagnose_text
+from bot.inputs import InputStream
 from bot.probe.engine import AttemptFinished, CheckRequest, DnsResolved
 from bot.settings import Settings
 
 MAX_EXPECTED_NAMES = 5
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class InvalidTargetError(ValueError):
@@ -89,8 +92,16 @@ class CheckResult(Protocol):
 
 CheckStream = AsyncIterator[CheckProgress | CheckResult]
 DiagnoseFn = Callable[[str], Diagnosis]
+DiagnoseFileFn = Callable[[bytes, str], Diagnosis]
 CheckFn = Callable[[CheckSpec], CheckStream]
 NormaliseFn = Callable[[str, bool], str]  # (text, host_mode) -> A-label
+
+
+def diagnose_upload(data: bytes, name: str) -> Diagnosis:
+    """An uploaded file through the CLI's decoder (UTF-8, or UTF-16 with a BOM as Windows
+    PowerShell writes it) and the diagnosis core, streamed in chunks."""
+    stream = InputStream(io.BytesIO(data), name, MAX_UPLOAD_BYTES, close=True)
+    return diagnose_chunks(stream, lambda: stream.bytes_read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,33 +109,15 @@ class Engines:
     diagnose: DiagnoseFn  # sync and pure; the app runs it in a worker thread
     check: CheckFn
     normalise: NormaliseFn  # user text -> canonical target (A-label); raises InvalidTargetError
+    diagnose_file: DiagnoseFileFn = diagnose_upload  # (bytes, file name) -> Diagnosis
 
     @classmethod
     def real(cls, settings: Settings) -> Engines:
         return cls(
-            diagnose=_real_diagnose(),
+            diagnose=diagnose_text,
             check=_RealCheck(settings),
             normalise=domain_normalise,
         )
-
-
-def _optional_module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def _real_diagnose() -> DiagnoseFn:
-    module = _optional_module("bot.diagnosis")
-    if module is None:
-        return _diagnosis_unavailable
-    fn: DiagnoseFn = module.diagnose_text
-    return fn
-
-
-def _diagnosis_unavailable(text: str) -> Diagnosis:
-    return Diagnosis(InputInfo("unknown", len(text.encode())), ())
 
 
 def domain_normalise(text: str, host_mode: bool = False) -> str:

@@ -31,7 +31,8 @@ class FileRejectedError(Exception):
         self.tell_user = tell_user
 
 
-async def fetch_file_text(runtime: Runtime, file_id: str) -> tuple[str, str]:
+async def fetch_file(runtime: Runtime, file_id: str) -> tuple[str, bytes]:
+    """(file name, content) of an uploaded file, or FileRejectedError."""
     try:
         info = (await runtime.client.files_info(file=file_id))["file"]
     except SlackApiError as exc:
@@ -49,7 +50,7 @@ async def fetch_file_text(runtime: Runtime, file_id: str) -> tuple[str, str]:
     if not trusted_download_url(url, runtime.settings.slack_api_url):
         raise FileRejectedError(f"{name}: unexpected download location", tell_user=False)
     data = await _download(runtime.http, url, runtime.settings.bot_token, name)
-    return name, data.decode("utf-8-sig", errors="replace")
+    return name, data
 
 
 def trusted_download_url(url: str, api_url: str) -> bool:

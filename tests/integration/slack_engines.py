@@ -1,5 +1,6 @@
-"""Scripted engines for tests of the Slack plumbing itself (acks, dedupe, fallbacks, tarpit
-benchmark). Tests of what the bot *says* about real servers use the real engines."""
+"""A scripted probe for tests of the Slack plumbing itself (acks, dedupe, fallbacks, buttons,
+watch bookkeeping); the diagnosis engine here is the real one. Tests of what the bot says about
+real servers (tests/integration/test_slack_live.py) use the real probe too."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence, MxSource
-from bot.core.models import Diagnosis, Finding, Fix, InputInfo, Severity
+from bot.core.models import Finding, Fix, Severity
+from bot.diagnosis import diagnose_text
 from bot.slack.engines import CheckProgress, CheckResult, CheckSpec, Engines, domain_normalise
 from tests.fakes.certs import CertFactory
 
@@ -22,30 +24,6 @@ class FakeReport:
     @property
     def has_errors(self) -> bool:
         return any(f.severity is Severity.ERROR for f in self.findings)
-
-
-def ndr_diagnose(text: str) -> Diagnosis:
-    """Recognises 4.7.320 trace reasons, echoing the FQDN the text names (as the real core does)."""
-    if "4.7.320" not in text:
-        return Diagnosis(InputInfo("text", len(text.encode())), ())
-    fqdn = (
-        text.split("LastAttemptedServerName=", 1)[-1].split("]", 1)[0]
-        if "LastAttemptedServerName=" in text
-        else "mail.contoso.com"
-    )
-    finding = Finding(
-        "trace.tls_cert_validation",
-        Severity.ERROR,
-        f"Exchange Online could not validate the certificate of {fqdn}",
-        "The receiving server presented a certificate that does not cover its name.",
-        fields={"fqdn": fqdn},
-        fixes=(Fix("Bind the right certificate", "Get-ExchangeCertificate -Thumbprint 'AB'"),),
-        status="4.7.320",
-        reply_code="450",
-        reason="securityerror",
-        probe="mail.contoso.com",
-    )
-    return Diagnosis(InputInfo("message_trace", len(text.encode())), (finding,))
 
 
 def _evidence(spec: CheckSpec, healthy: bool) -> CheckEvidence:
@@ -104,5 +82,5 @@ class ScriptedCheck:
 
 def scripted_engines(check: ScriptedCheck | None = None) -> Engines:
     return Engines(
-        diagnose=ndr_diagnose, check=check or ScriptedCheck(), normalise=domain_normalise
+        diagnose=diagnose_text, check=check or ScriptedCheck(), normalise=domain_normalise
     )

@@ -8,6 +8,7 @@ operator would do it: MAILFLOW_NAMESERVERS, MAILFLOW_ALLOW_NETS, MAILFLOW_CA_FIL
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -135,3 +136,35 @@ async def test_watch_resumes_after_restart_and_reports_the_fix(world: World, pki
         assert fixed.get("thread_ts") in status_ts
         assert not await bot.app.runtime.store.active_watches()
         await asyncio.sleep(0.1)
+
+
+async def test_hostile_certificate_subject_is_escaped(world: World, pki: Pki) -> None:
+    hostile = pki.factory.self_signed("<!channel> & <@U0BOSS>", ["mx.example.test"], index=7)
+    world.smtp.tls = server_context(hostile, world.tmp, "hostile")
+    async with serve_bot(world.settings, world.api) as bot:
+        await bot.command("example.test")
+        await thread_replies(bot)
+        thread = next(p for p in bot.api.posts() if p.get("thread_ts"))
+        value = next(
+            e["value"]
+            for b in thread.get("blocks")
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "mailflow_evidence"
+        )
+        payload = {
+            "type": "block_actions",
+            "user": {"id": "U0ALICE"},
+            "channel": {"id": "C0INCIDENT"},
+            "message": {"ts": "1700000999.000100", "thread_ts": thread.get("thread_ts")},
+            "response_url": bot.api.response_url("evidence"),
+            "actions": [{"action_id": "mailflow_evidence", "value": value, "type": "button"}],
+        }
+        await bot.interact(payload)
+        await bot.api.wait_calls("chat.postMessage", 3)
+        for call in bot.api.posts() + bot.api.of("chat.update"):
+            sent = json.dumps([call.get("text"), call.get("blocks")])
+            assert "<!channel>" not in sent and "<@U0BOSS>" not in sent
+            assert_valid_message(call.params)
+        everything = json.dumps([p.get("blocks") for p in bot.api.posts()])
+        assert "&lt;!channel&gt;" in everything  # shown, but inert

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -84,9 +85,21 @@ async def test_channel_mention_in_pasted_text_comes_back_escaped(bot: Bot) -> No
     hostile = TRACE.replace("mail.contoso.com]", "<!channel> & <@U0BOSS>]", 1)
     await bot.event(signing.message_event(hostile))
     posts = await bot.api.wait_calls("chat.postMessage", 1)
-    sent = str(posts[0].get("text")) + str(posts[0].get("blocks"))
-    assert "&lt;!channel&gt;" in sent
+    sent = json.dumps([posts[0].get("text"), posts[0].get("blocks")])
     assert "<!channel>" not in sent and "<@U0BOSS>" not in sent
+    assert "&amp;" in sent and " & " not in sent  # what survives of the paste is escaped
+
+
+async def test_hostile_file_name_comes_back_escaped(bot: Bot) -> None:
+    upload = bot.api.add_file("<!channel> & <!here>.log", TRACE.encode())
+    event = signing.message_event(
+        "", subtype="file_share", files=[bot.api.file_event_entry(upload)]
+    )
+    await bot.event(event)
+    posts = await bot.api.wait_calls("chat.postMessage", 1)
+    sent = json.dumps([posts[0].get("text"), posts[0].get("blocks")])
+    assert "&lt;!channel&gt; &amp; &lt;!here&gt;.log" in sent
+    assert "<!channel>" not in sent and "<!here>" not in sent
 
 
 async def test_edits_deletions_and_bot_messages_are_ignored(bot: Bot) -> None:
@@ -157,3 +170,14 @@ async def test_a_crashing_diagnosis_is_reported_not_silent(tmp_path: Path) -> No
         assert "could not diagnose" in message_text(posts[0])
         assert posts[0].get("thread_ts") == "1700000900.000100"
         assert (await bot.healthz()).status == 200
+
+
+async def test_utf16_upload_from_windows_powershell_is_decoded(bot: Bot) -> None:
+    content = "\ufeffIdentity: EXCH01\\Hybrid\r\nLastError: " + TRACE + "\r\n"
+    upload = bot.api.add_file("get-queue.txt", content.encode("utf-16-le"))
+    event = signing.message_event(
+        "", subtype="file_share", files=[bot.api.file_event_entry(upload)]
+    )
+    await bot.event(event)
+    posts = await bot.api.wait_calls("chat.postMessage", 1)
+    assert "exo.tls.subject_mismatch" in message_text(posts[0])
