@@ -6,7 +6,6 @@ variable; `mailflow serve` prints it and exits 2. Nothing else reads `os.environ
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -15,8 +14,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from bot.probe.netpolicy import Network
-from bot.probe.resolver import Nameserver
+from bot.probe.netpolicy import Network, parse_allow_nets
+from bot.probe.resolver import Nameserver, parse_nameservers
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
@@ -179,25 +178,12 @@ def _api_url(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def _nameserver(item: str) -> Nameserver:
-    if item.startswith("["):  # [IPv6]:port
-        host, sep, port = item[1:].partition("]:")
-        if not sep:
-            host, port = item[1:].rstrip("]"), "53"
-    elif item.count(":") == 1:
-        host, port = item.split(":")
-    else:
-        host, port = item, "53"
-    ip = ipaddress.ip_address(host)  # raises ValueError with a useful text
-    return Nameserver(str(ip), _port(port))
-
-
 def _nameservers(value: str) -> tuple[Nameserver, ...]:
-    return tuple(_nameserver(item) for item in _items(value))
+    return parse_nameservers(_items(value))  # the same syntax as `mailflow check --nameserver`
 
 
 def _networks(value: str) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(item, strict=False) for item in _items(value))
+    return parse_allow_nets(_items(value))  # the same syntax as `mailflow check --allow-net`
 
 
 def _readable_file(value: str) -> str:
