@@ -453,7 +453,7 @@ def _dns_line(evidence: CheckEvidence) -> str:
 
 def progress_message(label: str, done: int, total: int | None, note: str = "") -> Message:
     count = f"{done}/{total}" if total else f"{done}"
-    text = f":hourglass_flowing_sand: Checking *{escape(label)}*… {count} addresses done"
+    text = f":hourglass_flowing_sand: Checking *{escape(label)}*… {count} connections done"
     if note:
         text += f"\n{escape(truncate(note, 300))}"
     return Message(f"Checking {label}… {count}", (section(text),))

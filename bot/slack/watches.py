@@ -81,7 +81,8 @@ class WatchManager:
     async def stop(self, channel: str, label_or_target: str) -> Watch | None:
         for watch in await self._store.active_watches(channel):
             spec = CheckSpec.from_json(watch.spec)
-            if label_or_target in (watch.label, spec.target):
+            names = {watch.label, spec.target, f"host={spec.target}" if spec.host_mode else ""}
+            if label_or_target in names:
                 await self.stop_watch(watch, by="stopped by request")
                 return watch
         return None

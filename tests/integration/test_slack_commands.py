@@ -144,5 +144,5 @@ async def test_parent_message_shows_progress_before_the_result(
     await bot.api.wait_calls("chat.postMessage", 2, timeout=10)
     updates = [message_text(u) for u in bot.api.of("chat.update")]
     assert len(updates) >= 2
-    assert "1/1 addresses done" in updates[0]
+    assert "1/1 connections done" in updates[0]
     assert "details in the thread" in updates[-1]

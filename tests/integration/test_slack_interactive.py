@@ -126,6 +126,11 @@ async def test_stop_ends_a_watch(bot: Bot, check: ScriptedCheck) -> None:
     calls = len(check.calls)
     await asyncio.sleep(0.6)
     assert len(check.calls) == calls
+    check.broken.add("mail.contoso.com")
+    await bot.command("watch host=mail.contoso.com")
+    await bot.api.wait_for(lambda calls: len(check.calls) >= 2, timeout=5)
+    by_host = await bot.command("stop host=mail.contoso.com")
+    assert "Stopped" in by_host.json()["text"]
     missing = await bot.command("stop fabrikam.com")
     assert "No active watch" in missing.json()["text"]
 
