@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -72,3 +73,21 @@ async def test_retried_event_posts_once(bot: Bot) -> None:
     assert retry.status == 200 and again.status == 200
     await asyncio.sleep(0.5)
     assert len(bot.api.of("chat.postMessage")) == 1
+
+
+async def test_url_verification_challenge_is_answered(bot: Bot) -> None:
+    body = json.dumps(
+        {"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY", "type": "url_verification"}
+    )
+    reply = await bot.raw(signing.sign(bot.secret, body, "application/json"))
+    assert reply.status == 200
+    assert "3eZbrw1aBm2rZgRNFdxV2595E9CY" in reply.body
+
+
+async def test_unknown_path_and_oversized_body_are_refused(bot: Bot) -> None:
+    async with bot.http.post(bot.url + "/elsewhere", data=b"x") as response:
+        assert response.status in (404, 405)
+    big = signing.slash_command(
+        bot.secret, "x" * (2 * 1024 * 1024), response_url=bot.api.response_url()
+    )
+    assert (await bot.raw(big)).status == 413
