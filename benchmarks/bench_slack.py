@@ -43,6 +43,7 @@ TARPIT_ZONE = "tarpit.test"
 TARPIT_IP = "127.0.0.9"
 HEALTHZ_SAMPLERS = 4  # concurrent GET /healthz loops during the measured phase
 CHILD_FLAG = "--child"
+CHILD_COMMAND = [sys.executable, "-m", "benchmarks.bench_slack", CHILD_FLAG]
 
 
 # -- the bot, in a child process ----------------------------------------------------------------
@@ -70,7 +71,7 @@ async def bot_process(
     }
     env.pop("SLACK_APP_TOKEN", None)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.bench_slack", CHILD_FLAG,
+        *CHILD_COMMAND,
         env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -36,6 +36,7 @@ class Runtime:
         self.seen = SeenKeys()
         self.evidence = EvidenceCache()
         self._http: aiohttp.ClientSession | None = None
+        self._api_session: aiohttp.ClientSession | None = None
         self._poster: Poster | None = None
         self._checks: CheckRunner | None = None
         self._watches: WatchManager | None = None
@@ -50,6 +51,10 @@ class Runtime:
             return
         await self.store.open()
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        # One pooled session for every Web API call (slack_sdk otherwise opens a new connection,
+        # and a new TLS handshake with Slack, per call); bolt's per-request clients share it.
+        self._api_session = aiohttp.ClientSession()
+        self.client.session = self._api_session
         self._poster = Poster(self.client, self._http)
         self._checks = CheckRunner(self.engines, self._poster, self.store, self.evidence)
         self._watches = WatchManager(
@@ -61,6 +66,10 @@ class Runtime:
         await self.tasks.aclose()
         if self._http is not None:
             await self._http.close()
+        if self._api_session is not None:
+            self.client.session = None
+            await self._api_session.close()
+            self._api_session = None
         await self.store.close()
         self._poster = self._checks = self._watches = None
         self._http = None
