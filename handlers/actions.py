@@ -6,13 +6,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.render import blocks
+from bot.render import blocks, replies
 from bot.render.blocks import ActionId, Message
-from bot.render.mrkdwn import escape
 from bot.slack.engines import CheckSpec
 from bot.slack.poster import CannotPostError, Where
 from bot.slack.runtime import Runtime
-from handlers.common import Ack, rate_limited_message, start_check
+from handlers.common import Ack, start_check
 
 __all__ = ["ActionId", "register"]
 
@@ -45,9 +44,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         elif where.user:
             await runtime.poster.ephemeral(where.channel, where.user, message)
 
-    async def tell(where: Where, text: str) -> None:
-        await tell_message(where, blocks.plain_message(text))
-
     @app.action(ActionId.RERUN.value)
     @app.action(ActionId.PROBE_NOW.value)
     async def rerun(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -67,7 +63,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         wait = runtime.limiter.acquire(where.user)
         if wait > 0:
-            message = rate_limited_message(runtime.limiter.limit, wait)
+            message = replies.rate_limited(runtime.limiter.limit, wait)
             runtime.tasks.spawn(tell_message(where, message), name="refusal")
             return
 
@@ -75,8 +71,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             try:
                 answer = await runtime.watches.start(where, spec)
             except CannotPostError:
-                answer = "I cannot post in this channel: invite me with /invite @mailflow."
-            await tell(where, escape(answer))
+                answer = replies.watch_cannot_post()
+            await tell_message(where, answer)
 
         runtime.tasks.spawn(start(), name=f"watch {spec.label}")
 
@@ -95,7 +91,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
         async def show() -> None:
             if kept is None:
-                await tell(where, "That evidence is no longer in memory: press Re-run.")
+                await tell_message(where, replies.evidence_expired())
                 return
             for message in blocks.evidence_messages(kept.label, kept.evidence):
                 await runtime.poster.tell(where, message)

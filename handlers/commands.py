@@ -6,12 +6,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.render import blocks
-from bot.render.mrkdwn import escape, inline_code
+from bot.render import blocks, replies
 from bot.slack.commands import Check, Help, Stop, Summary, UsageError, Watch, parse_command
 from bot.slack.poster import CannotPostError, Where
 from bot.slack.runtime import Runtime
-from handlers.common import Ack, channel_not_allowed_message, rate_limited_message, start_check
+from handlers.common import Ack, start_check
 
 COMMAND = "/tlscheck"
 
@@ -32,7 +31,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         if isinstance(parsed, Help):
             await ack(**blocks.usage_message().as_kwargs())
         elif not runtime.settings.channel_allowed(where.channel):
-            await ack(**channel_not_allowed_message().as_kwargs())
+            await ack(**replies.channel_not_allowed().as_kwargs())
         elif isinstance(parsed, Check):
             await ack(**start_check(runtime, where, parsed.spec).message.as_kwargs())
         elif isinstance(parsed, Watch):
@@ -48,21 +47,17 @@ async def _watch(runtime: Runtime, ack: Ack, where: Where, command: Watch) -> No
     assert where.user is not None
     wait = runtime.limiter.acquire(where.user)
     if wait > 0:
-        await ack(**rate_limited_message(runtime.limiter.limit, wait).as_kwargs())
+        await ack(**replies.rate_limited(runtime.limiter.limit, wait).as_kwargs())
         return
-    await ack(
-        **blocks.plain_message(
-            f":eyes: Starting to watch {inline_code(command.spec.label)}…"
-        ).as_kwargs()
-    )
+    await ack(**replies.watch_starting(command.spec.label).as_kwargs())
 
     async def start() -> None:
         try:
             answer = await runtime.watches.start(where, command.spec)
         except CannotPostError:
-            answer = "I cannot post in this channel, so I cannot keep a watch status here."
+            answer = replies.watch_cannot_post()
         if where.response_url:
-            await runtime.poster.respond(where.response_url, blocks.plain_message(escape(answer)))
+            await runtime.poster.respond(where.response_url, answer)
 
     runtime.tasks.spawn(start(), name=f"watch start {command.spec.label}")
 
@@ -70,10 +65,9 @@ async def _watch(runtime: Runtime, ack: Ack, where: Where, command: Watch) -> No
 async def _stop(runtime: Runtime, ack: Ack, where: Where, command: Stop) -> None:
     stopped = await runtime.watches.stop(where.channel, command.target)
     if stopped is None:
-        text = f"No active watch of {inline_code(command.target)} in this channel."
+        await ack(**replies.no_such_watch(command.target).as_kwargs())
     else:
-        text = f":octagonal_sign: Stopped watching {inline_code(stopped.label)}."
-    await ack(**blocks.plain_message(text).as_kwargs())
+        await ack(**replies.watch_stopped(stopped.label).as_kwargs())
 
 
 async def _summary(runtime: Runtime, where: Where) -> None:

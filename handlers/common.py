@@ -6,28 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.render import blocks
+from bot.render import blocks, replies
 from bot.render.blocks import Message
-from bot.render.mrkdwn import inline_code
 from bot.slack.engines import CheckSpec
 from bot.slack.poster import CannotPostError, Where
 from bot.slack.runtime import Runtime
 
 Ack = Callable[..., Awaitable[Any]]
-
-
-def rate_limited_message(limit: int, wait: float) -> Message:
-    return blocks.plain_message(
-        f":hourglass: You have started {limit} checks in the last minute. "
-        f"Please try again in {max(1, round(wait))} s."
-    )
-
-
-def channel_not_allowed_message() -> Message:
-    return blocks.plain_message(
-        ":no_entry: mailflow-bot is not enabled in this channel. "
-        "Ask an admin to add it to MAILFLOW_ALLOWED_CHANNELS, or DM me."
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,20 +24,14 @@ class Started:
 def start_check(runtime: Runtime, where: Where, spec: CheckSpec) -> Started:
     """Start a live check in the background (never waits for it)."""
     if not runtime.settings.channel_allowed(where.channel):
-        return Started(False, channel_not_allowed_message())
+        return Started(False, replies.channel_not_allowed())
     key = spec.key(where.channel)
     if runtime.tasks.running(key):
-        return Started(
-            False,
-            blocks.plain_message(
-                f":repeat: A check of {inline_code(spec.label)} is already running in this "
-                "channel; its results will appear in its thread."
-            ),
-        )
+        return Started(False, replies.already_running(spec.label))
     if where.user is not None:
         wait = runtime.limiter.acquire(where.user)
         if wait > 0:
-            return Started(False, rate_limited_message(runtime.limiter.limit, wait))
+            return Started(False, replies.rate_limited(runtime.limiter.limit, wait))
 
     async def report(exc: BaseException) -> None:
         await runtime.poster.tell(
@@ -62,7 +41,7 @@ def start_check(runtime: Runtime, where: Where, spec: CheckSpec) -> Started:
     runtime.tasks.spawn(
         _checked(runtime, where, spec), name=f"check {spec.label}", key=key, on_error=report
     )
-    return Started(True, blocks.plain_message(f":mag: Checking {inline_code(spec.label)}…"))
+    return Started(True, replies.checking(spec.label))
 
 
 async def _checked(runtime: Runtime, where: Where, spec: CheckSpec) -> None:
@@ -71,10 +50,4 @@ async def _checked(runtime: Runtime, where: Where, spec: CheckSpec) -> None:
     except CannotPostError:
         # No response_url to fall back to (a button or shortcut): tell the user privately.
         if where.user:
-            await runtime.poster.ephemeral(
-                where.channel,
-                where.user,
-                blocks.plain_message(
-                    ":information_source: I cannot post here. Invite me with `/invite @mailflow`."
-                ),
-            )
+            await runtime.poster.ephemeral(where.channel, where.user, replies.cannot_post_here())

@@ -15,8 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.core.models import Diagnosis
-from bot.render import blocks
-from bot.render.mrkdwn import escape
+from bot.render import blocks, replies
 from bot.slack.engines import CheckSpec
 from bot.slack.files import FileRejectedError, fetch_file
 from bot.slack.poster import CannotPostError, Where
@@ -75,9 +74,7 @@ async def _dispatch(
     runtime.tasks.spawn(
         _diagnose_message(runtime, where, event, answer_chat=is_dm or mentioned),
         name=f"diagnose {channel}/{ts}",
-        on_error=lambda exc: runtime.poster.tell(
-            where, blocks.plain_message(":boom: Sorry, I could not diagnose that message.")
-        ),
+        on_error=lambda exc: runtime.poster.tell(where, replies.diagnosis_failed()),
     )
 
 
@@ -91,9 +88,7 @@ async def _diagnose_message(
     for file in (event.get("files") or [])[:MAX_FILES]:
         answered = await _diagnose_file(runtime, where, file) or answered
     if not answered and answer_chat:
-        await runtime.poster.post(
-            where.channel, blocks.plain_message(blocks.DM_HELP), where.thread_ts
-        )
+        await runtime.poster.post(where.channel, replies.dm_help(), where.thread_ts)
 
 
 async def diagnose_and_reply(runtime: Runtime, where: Where, text: str, *, source: str) -> bool:
@@ -133,7 +128,7 @@ async def _diagnose_file(runtime: Runtime, where: Where, file: dict[str, Any]) -
     except FileRejectedError as exc:
         if exc.tell_user:
             await runtime.poster.post(
-                where.channel, blocks.plain_message(escape(str(exc))), where.thread_ts
+                where.channel, replies.file_problem(str(exc)), where.thread_ts
             )
         return exc.tell_user
     diagnosis = await asyncio.to_thread(runtime.engines.diagnose_file, data, name)

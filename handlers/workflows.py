@@ -7,7 +7,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.render import blocks
+from bot.render import blocks, replies
+from bot.render.blocks import Message
 from bot.slack.checks import run_to_end, status_word
 from bot.slack.engines import CheckSpec, InvalidTargetError
 from bot.slack.poster import Where
@@ -39,9 +40,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
         async def job() -> None:
             if not await diagnose_and_reply(runtime, where, text, source="that message"):
-                await _private(
-                    runtime, where, "I did not recognise a mail-flow error in that message."
-                )
+                await _private(runtime, where, replies.not_recognised())
 
         runtime.tasks.spawn(job(), name="diagnose shortcut")
 
@@ -83,8 +82,7 @@ async def _publish_home(runtime: Runtime, user: str) -> None:
     await runtime.client.views_publish(user_id=user, view=blocks.home_view(recent[::-1]))
 
 
-async def _private(runtime: Runtime, where: Where, text: str) -> None:
-    message = blocks.plain_message(text)
+async def _private(runtime: Runtime, where: Where, message: Message) -> None:
     if where.response_url:
         await runtime.poster.respond(where.response_url, message)
     elif where.user:

@@ -538,12 +538,6 @@ USAGE = """*Usage:* `/tlscheck <domain | address | host=NAME> [expect=NAME,...]`
 Paste an NDR, message-trace reason, queue error or protocol log in a channel I am in (or DM me)
 and I answer in its thread."""
 
-DM_HELP = (
-    "Hi! Paste an NDR, a message-trace reason, a queue error or protocol-log lines here and I "
-    "will diagnose them, or upload a .txt/.log/.csv/.eml file. For a live TLS check use "
-    "`/tlscheck contoso.com`."
-)
-
 
 def usage_message(problem: str | None = None) -> Message:
     text = USAGE if problem is None else f":warning: {escape(truncate(problem, 300))}\n{USAGE}"

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from bot.core.evidence import CheckEvidence
 from bot.core.models import Severity
-from bot.render import blocks
+from bot.render import blocks, replies
 from bot.render.blocks import Message
 from bot.slack.engines import CheckProgress, CheckResult, CheckSpec, Engines
-from bot.slack.poster import INVITE_HINT, CannotPostError, Poster, Where
+from bot.slack.poster import CannotPostError, Poster, Where
 from bot.slack.store import Store
 
 log = logging.getLogger("mailflow.checks")
@@ -134,7 +134,7 @@ class CheckRunner:
 
     async def _respond_all(self, where: Where, messages: list[Message]) -> None:
         assert where.response_url is not None
-        hint = blocks.plain_message(INVITE_HINT)
+        hint = replies.invite_hint()
         for message in [hint, *messages]:
             await self._poster.respond(where.response_url, message)
 

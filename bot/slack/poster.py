@@ -21,11 +21,6 @@ log = logging.getLogger("mailflow.poster")
 CANNOT_POST = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot"}
 )
-INVITE_HINT = (
-    ":information_source: I am not a member of this conversation, so only you can see this. "
-    "Invite me with `/invite @mailflow` (or add the app in the channel settings) to get the "
-    "results in a thread everyone can see."
-)
 RESPONSE_URL_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 

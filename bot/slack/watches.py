@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.core.models import Finding
-from bot.render import blocks
+from bot.render import blocks, replies
 from bot.render.blocks import Message
 from bot.slack.checks import error_ids, run_to_end
 from bot.slack.engines import CheckSpec, Engines
@@ -45,11 +45,11 @@ class WatchManager:
         self._tasks = tasks
         self._interval = interval
 
-    async def start(self, where: Where, spec: CheckSpec) -> str:
-        """Start watching; returns a one-line answer for the user."""
+    async def start(self, where: Where, spec: CheckSpec) -> Message:
+        """Start watching; returns the answer for the user."""
         for active in await self._store.active_watches(where.channel):
             if active.label == spec.label:
-                return f"I am already watching {spec.label} in this channel."
+                return replies.already_watching(spec.label)
         watch_id = await self._store.add_watch(
             channel=where.channel,
             user=where.user,
@@ -68,7 +68,7 @@ class WatchManager:
         watch = await self._store.watch(watch_id)
         assert watch is not None
         self._spawn(watch)
-        return f"Watching {spec.label}: I will post in the thread when the errors clear."
+        return replies.watch_started(spec.label)
 
     async def resume_all(self) -> int:
         watches = await self._store.active_watches()
