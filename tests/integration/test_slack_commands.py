@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.blockkit import assert_valid_message
+from tests.fakes import slack_signing as signing
 from tests.fakes.slack_api import message_text
 from tests.integration.slack_engines import ScriptedCheck, scripted_engines
 from tests.integration.slack_harness import Bot, fake_api, serve_bot, settings_for
+from tests.integration.test_slack_messages import TRACE
 
 
 @pytest.fixture
@@ -116,12 +118,19 @@ async def test_failing_engine_reports_an_error_not_silence(bot: Bot, check: Scri
 async def test_summary_lists_the_channel_timeline(bot: Bot) -> None:
     await bot.command("contoso.com")
     await bot.api.wait_calls("chat.postMessage", 2)
-    await asyncio.sleep(0.2)
+    await bot.event(signing.message_event(TRACE))
+    await bot.api.wait_calls("chat.postMessage", 3)
+    await bot.idle()
+    await bot.command("summary", channel_id="C0OTHER")  # another channel: its own timeline
+    other = (await bot.api.wait_calls("chat.postMessage", 4))[-1]
+    assert "No checks" in message_text(other)
     reply = await bot.command("summary")
     assert reply.status == 200
-    posts = await bot.api.wait_calls("chat.postMessage", 3)
+    posts = await bot.api.wait_calls("chat.postMessage", 5)
     text = message_text(posts[-1])
     assert "timeline" in text and "contoso.com" in text and "error" in text
+    assert "diagnosis" in text and "message_trace" in text
+    assert text.index("check") < text.index("diagnosis")  # oldest first
 
 
 async def test_allowlist_refuses_commands_in_other_channels(tmp_path: Path) -> None:
