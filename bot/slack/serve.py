@@ -6,16 +6,29 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
+from collections.abc import Mapping
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack.app import MailflowApp, build_app
 from bot.slack.engines import Engines
 from bot.slack.http import EVENTS_PATH, build_web_app
 
 log = logging.getLogger("mailflow.serve")
+
+
+def serve_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """`mailflow serve`: settings from the environment; a bad setting is one line on stderr and
+    exit code 2."""
+    try:
+        settings = Settings.from_env(environ)
+    except SettingsError as exc:
+        print(f"mailflow serve: {exc}", file=sys.stderr)
+        return 2
+    return serve(settings)
 
 
 def serve(settings: Settings, engines: Engines | None = None) -> int:
