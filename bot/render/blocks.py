@@ -586,9 +586,29 @@ def watch_stop_button(label: str, watch_id: int) -> Block:
     return actions([button(f"Stop watching {label}", ActionId.STOP_WATCH, str(watch_id))])
 
 
+def presented_now(evidence: CheckEvidence) -> list[str]:
+    """One raw line per address: the leaf certificate it presents now."""
+    lines: dict[tuple[str, str], str] = {}
+    for host in evidence.hosts:
+        for attempt in host.attempts:
+            if attempt.chain and (host.name, attempt.ip) not in lines:
+                cert = describe_certificate(attempt.chain[0])
+                lines[(host.name, attempt.ip)] = (
+                    f"{host.name} {attempt.ip} now presents {truncate(cert.subject, 200)} "
+                    f"(SHA-1 {cert.sha1})"
+                )
+    return list(lines.values())
+
+
 def fixed_message(
-    label: str, minutes: int, cleared: Sequence[str], remaining: Sequence[str]
+    label: str,
+    minutes: int,
+    cleared: Sequence[str],
+    remaining: Sequence[str],
+    evidence: CheckEvidence | None = None,
 ) -> Message:
+    """ "Fixed after N min" with what changed: the errors that cleared and what each address
+    presents now."""
     text = f":tada: *{escape(label)}* fixed after {minutes} min."
     if cleared:
         text += "\nCleared: " + ", ".join(inline_code(item, 80) for item in cleared[:20])
@@ -596,7 +616,11 @@ def fixed_message(
         text += "\nStill reported (not errors): " + ", ".join(
             inline_code(item, 80) for item in remaining[:20]
         )
-    return Message(f"{label} fixed after {minutes} min", (section(text),))
+    blocks_: list[Block] = text_sections(text)
+    now = presented_now(evidence) if evidence is not None else []
+    if now:
+        blocks_.extend(code_sections("*Now presented:*", "\n".join(now[:40])))
+    return Message(f"{label} fixed after {minutes} min", tuple(blocks_[:MAX_BLOCKS]))
 
 
 def home_view(recent: Sequence[TimelineEntry]) -> dict[str, Any]:

@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.core.models import Finding
 from bot.render import blocks, replies
 from bot.render.blocks import Message
 from bot.slack.checks import error_ids, run_to_end
-from bot.slack.engines import CheckSpec, Engines
+from bot.slack.engines import CheckResult, CheckSpec, Engines
 from bot.slack.poster import CannotPostError, Poster, Where
 from bot.slack.store import Store, Watch, WatchState
 from bot.slack.tasks import TaskRegistry
@@ -134,7 +132,7 @@ class WatchManager:
             else:
                 await self._store.watch_checked(watch.id)
             if not errors:
-                await self._fixed(watch, baseline, result.findings)
+                await self._fixed(watch, baseline, result)
                 return
             last = f"{blocks.counts_text(result.findings)} ({', '.join(errors)[:300]})"
             await self._update_status(watch, checks, last)
@@ -142,14 +140,16 @@ class WatchManager:
         if await self._store.end_watch(watch.id, WatchState.EXPIRED, "still failing after 24 h"):
             await self._update_status(watch, checks, "gave up after 24 h: still failing")
 
-    async def _fixed(self, watch: Watch, baseline: list[str], findings: Sequence[Finding]) -> None:
+    async def _fixed(self, watch: Watch, baseline: list[str], result: CheckResult) -> None:
         minutes = round((time.time() - watch.started_at) / 60)
-        remaining = sorted({f.id for f in findings})
+        remaining = sorted({f.id for f in result.findings})
         outcome = f"fixed after {minutes} min" if baseline else "no errors at the first check"
         if not await self._store.end_watch(watch.id, WatchState.FIXED, outcome):
             return  # stopped meanwhile
         if baseline:
-            message = blocks.fixed_message(watch.label, minutes, baseline, remaining)
+            message = blocks.fixed_message(
+                watch.label, minutes, baseline, remaining, result.evidence
+            )
         else:
             message = blocks.nothing_to_watch_message(watch.label)
         thread = Where(watch.channel, watch.user_id, thread_ts=watch.reply_thread)

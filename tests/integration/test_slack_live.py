@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 
 from bot.settings import Settings
 from tests.blockkit import assert_valid_message
@@ -132,6 +133,9 @@ async def test_watch_resumes_after_restart_and_reports_the_fix(world: World, pki
         fixed = next(p for p in world.api.posts() if "fixed after" in message_text(p))
         assert re.search(r"fixed after \d+ min", message_text(fixed))
         assert "cert.self_signed" in message_text(fixed)  # what changed
+        assert "now presents CN=mx.example.test" in message_text(fixed)
+        assert pki.leaf.cert.fingerprint(hashes.SHA1()).hex().upper() in message_text(fixed)
+        assert_valid_message(fixed.params)
         status_ts = {u.get("ts") for u in world.api.of("chat.update")}
         assert fixed.get("thread_ts") in status_ts
         assert not await bot.app.runtime.store.active_watches()
