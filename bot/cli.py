@@ -147,7 +147,7 @@ def _check_request(args: argparse.Namespace) -> tuple[CheckRequest, Path | None]
     nameservers = parse_nameservers(args.nameserver) if args.nameserver else nameservers_from_env()
     allow = parse_allow_nets(args.allow_net) + allow_nets_from_env()
     timeout = args.timeout or _env_seconds(PROBE_TIMEOUT_ENV, 10.0)
-    ca_text = os.environ.get(CA_FILE_ENV, "")
+    ca_text = os.environ.get(CA_FILE_ENV, "").strip()
     ca_file = args.ca_file or (Path(ca_text) if ca_text else None)
     request = CheckRequest(
         target=target,
@@ -205,9 +205,13 @@ def _diagnose(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     try:
         request, ca_file = _check_request(args)
-        load_trust_store(ca_file)  # fail fast on an unreadable --ca-file
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
+    try:
+        load_trust_store(ca_file)  # fail fast on an unreadable CA file
+    except (ValueError, OSError) as exc:
+        origin = "--ca-file" if args.ca_file else CA_FILE_ENV
+        return _fail(f"{origin}: {exc}")
     progress = not args.json and sys.stderr.isatty()
     report = asyncio.run(_run_check(request, ca_file, progress))
     print(

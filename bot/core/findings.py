@@ -114,7 +114,10 @@ class _Collector:
         )  # fmt: skip
 
     def fix(
-        self, key: str, facts: Mapping[str, str], values: Mapping[str, str] | None = None
+        self,
+        key: str,
+        facts: Mapping[str, str],
+        values: Mapping[str, powershell.ScriptValue] | None = None,
     ) -> Fix:
         merged = dict(self.common)
         merged.update(facts)
@@ -373,7 +376,11 @@ def _cert_facts(
 
 def _renew_fixes(out: _Collector, name: str, names: Sequence[str], targets: str) -> list[Fix]:
     return [
-        out.fix("exchange_renew", {"name": name, "names": ", ".join(names)}, {"name": name}),
+        out.fix(
+            "exchange_renew",
+            {"name": name, "names": ", ".join(names)},
+            {"name": name, "names": tuple(names)},
+        ),
         out.fix("exchange_bind_by_name", {"name": name, "targets": targets}, {"name": name}),
     ]
 

@@ -279,6 +279,18 @@ def test_subject_mismatch_with_expected_name_and_exchange_online_fixes() -> None
     assert "New-ExchangeCertificate -GenerateRequest" in joined
 
 
+def test_renewal_request_covers_every_name_it_promises() -> None:
+    finding = cert_finding(chain(GOOD, INTER), "cert.subject_mismatch",
+                           expected_names=("smtp.fabrikam.com", "hybrid.contoso.com"))  # fmt: skip
+    renew = next(f for f in finding.fixes if "New-ExchangeCertificate" in (f.powershell or ""))
+    assert renew.powershell is not None
+    promised = f"{HOST}, smtp.fabrikam.com, hybrid.contoso.com"
+    assert promised in renew.title
+    assert f"$names = @('{HOST}', 'smtp.fabrikam.com', 'hybrid.contoso.com')" in renew.powershell
+    assert '-SubjectName "CN=$name" -DomainName $names ' in renew.powershell
+    assert f"$name = '{HOST}'" in renew.powershell
+
+
 def test_expired_certificate() -> None:
     old = F.leaf(INTER, [HOST], not_before=NOW - dt.timedelta(days=100), days_valid=90, index=60)
     finding = cert_finding(chain(old, INTER), "cert.expired")
