@@ -126,7 +126,13 @@ class RuleEngine:
         text = _match_text(event)
         if candidates.prefilter is not None and candidates.prefilter.search(text) is None:
             return None
-        present = tuple(name for name, value in event.fields.items() if value)
+        fields = event.fields
+        # rules with `requires` care whether a field is empty; the others only about names
+        present = (
+            tuple(name for name, value in fields.items() if value)
+            if candidates.presence_dependent
+            else tuple(fields)
+        )
         key = (event.kind, event.source, event.status, event.reply_code, text, present)
         if not candidates.value_dependent and key in self._memo:
             return self._memo[key]
@@ -183,7 +189,7 @@ class RuleEngine:
             rule.id,
             rule.variant,
             str(status or ""),
-            *(_group_value(name, facts, status) for name in rule.group_by),
+            *[_group_value(name, facts, status) for name in rule.group_by],
         )
         group = self._groups.get(key)
         timestamp = facts.get("last_seen") or facts.get("timestamp")
@@ -546,6 +552,9 @@ def _capped_fields(fields: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
 
 
 def _group_value(name: str, facts: Mapping[str, FieldValue], status: EnhancedStatus | None) -> str:
+    value = facts.get(name)
+    if type(value) is str:  # the common case first: grouping runs once per event
+        return value[:MAX_FIELD_CHARS].lower()
     if name == "status":
         return str(status or "")
     if name in ("recipient_domain", "sender_domain"):
