@@ -1516,3 +1516,9 @@ def test_findings_can_be_asked_twice_without_double_counting() -> None:
     first = engine.findings()
     assert first == engine.findings()
     assert first[0].fields["occurrences"] == 1
+
+
+def test_exim_tls_required_line() -> None:
+    line = "== kim@fabrikam.com R=dnslookup T=remote_smtp defer (-38) H=mx.fabrikam.com [198.51.100.7]: a TLS session is required, but the server did not offer TLS support"
+    event = ev(line, source=InputKind.EXIM, kind=EventKind.TLS_FAILURE, fqdn="mx.fabrikam.com")
+    assert diagnose([event])[0].id == "mta.tls.not_offered"

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.diagnose import findings_from_events
 from bot.core.models import Finding, Severity
@@ -163,3 +165,10 @@ def test_a_megabyte_of_noise_is_quick_and_silent() -> None:
     start = time.perf_counter()
     assert diagnose_text(noise) == ()
     assert time.perf_counter() - start < 2.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=2000))
+def test_any_text_diagnoses_without_raising(text: str) -> None:
+    for finding in diagnose_text(text):
+        assert finding.summary and "\n" not in finding.summary
