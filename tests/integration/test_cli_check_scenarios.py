@@ -227,10 +227,14 @@ async def test_idn_target_is_checked_as_its_a_label(
         by_mail = await check_json(
             "info@BÜCHER.example", *net(dns, smtp.port), "--ca-file", str(ca_file)
         )
+        _, text, _ = await mailflow(
+            "check", "bücher.example", *net(dns, smtp.port), "--ca-file", str(ca_file)
+        )
     assert code == 0, ids(doc)
     assert doc["target"] == "xn--bcher-kva.example" == by_mail[1]["target"]
     assert doc["mx"][0]["host"] == "mx.xn--bcher-kva.example"
     assert doc["findings"] == [] and by_mail[0] == 0
+    assert text.startswith("Target: xn--bcher-kva.example (bücher.example)")
 
 
 # --- certificates -----------------------------------------------------------------------------
