@@ -322,6 +322,7 @@ def test_self_signed_without_a_healthy_server_finds_the_certificate_by_name() ->
     assert "Set-ReceiveConnector -TlsCertificateName $tlsName" in script
     assert "'mail.protection.outlook.com:AcceptCloudServicesMail'" in script
     assert "Restart-Service MSExchangeFrontEndTransport" in script
+    assert 'Write-Output "Default Frontend TlsCertificateName is now: $tlsName"' in script
 
 
 def test_untrusted_private_ca() -> None:
