@@ -570,11 +570,13 @@ def _blocked_finding(host: HostEvidence, out: _Collector) -> None:
     ))  # fmt: skip
     if not blocked:
         return
-    addresses = ", ".join(blocked)
+    why = dict(zip(host.blocked, host.blocked_reasons, strict=False))
+    reasons = tuple(f"{ip} ({why[ip]})" if why.get(ip) else ip for ip in blocked)
     out.add(
         "target.blocked", host.name, blocked[0] if len(blocked) == 1 else None,
-        {"addresses": addresses}, {"addresses": tuple(blocked)},
-        [out.fix("allow_net", {"addresses": addresses})],
+        {"addresses": _clean(", ".join(reasons))},
+        {"addresses": tuple(blocked), "reasons": reasons},
+        [out.fix("allow_net", {"addresses": ", ".join(blocked)})],
     )  # fmt: skip
 
 
