@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.core.certs import CertificateParseError, describe
+from bot.core.domain import display_name
 from bot.core.evidence import AttemptEvidence, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, Severity
 
@@ -202,9 +203,11 @@ def _host_lines(
 
 def render_check(report: CheckReport) -> str:
     ev = report.evidence
+    shown = display_name(ev.target)
+    target = ev.target if shown == ev.target else f"{ev.target} ({shown})"
     lines = [
         printable(
-            f"Target: {ev.target}  ({ev.source.value}, {len(ev.hosts)} host(s), "
+            f"Target: {target}  ({ev.source.value}, {len(ev.hosts)} host(s), "
             f"{report.elapsed_ms:.0f} ms{', deadline reached' if ev.deadline_hit else ''})"
         ),
         "",

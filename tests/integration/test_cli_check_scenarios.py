@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.fakes.smtp_servers import (
     AiosmtpdServer,
     Handler,
     RawServer,
+    ScriptedSmtp,
     free_common_port,
     hostile_421_greeting,
     hostile_drip_banner,
@@ -225,10 +227,14 @@ async def test_idn_target_is_checked_as_its_a_label(
         by_mail = await check_json(
             "info@BÜCHER.example", *net(dns, smtp.port), "--ca-file", str(ca_file)
         )
+        _, text, _ = await mailflow(
+            "check", "bücher.example", *net(dns, smtp.port), "--ca-file", str(ca_file)
+        )
     assert code == 0, ids(doc)
     assert doc["target"] == "xn--bcher-kva.example" == by_mail[1]["target"]
     assert doc["mx"][0]["host"] == "mx.xn--bcher-kva.example"
     assert doc["findings"] == [] and by_mail[0] == 0
+    assert text.startswith("Target: xn--bcher-kva.example (bücher.example)")
 
 
 # --- certificates -----------------------------------------------------------------------------
@@ -436,3 +442,65 @@ async def test_hostile_server_through_the_cli_ends_within_its_timeout(case: str)
     assert "\x1b" not in text and "\x1b" not in err and "Traceback" not in err
     for attempt in doc["mx"][0]["attempts"]:
         assert len(attempt["banner"] or "") < 70_000
+
+
+async def test_long_chain_and_many_sans_are_judged_quickly(
+    pki: Pki, tmp_path: Path, ca_file: Path
+) -> None:
+    issuer = pki.root
+    for n in range(39):
+        issuer = pki.factory.intermediate(issuer, f"Hostile CA {n}", index=30)
+    long_chain = pki.factory.leaf(issuer, ["mx.long.test"], index=55)
+    sans = ["mx.sans.test"] + [f"n{i}.sans.test" for i in range(4999)]
+    many_sans = pki.factory.leaf(pki.intermediate, sans, index=56)
+    zone: Zone = {"mx.long.test": {"A": ["127.0.0.43"]}, "mx.sans.test": {"A": ["127.0.0.44"]}}
+    async with (
+        FakeDnsServer(zone) as dns,
+        RawServer(ScriptedSmtp(tls=server_context(long_chain, tmp_path, "long")), "127.0.0.43")
+        as long_server,
+        RawServer(ScriptedSmtp(tls=server_context(many_sans, tmp_path, "sans")), "127.0.0.44")
+        as sans_server,
+    ):  # fmt: skip
+        started = time.monotonic()
+        long_code, long_doc = await check_json(
+            "--host", "mx.long.test", *net(dns, long_server.port), "--ca-file", str(ca_file),
+            "--timeout", "2",
+        )  # fmt: skip
+        sans_code, sans_doc = await check_json(
+            "--host", "mx.sans.test", *net(dns, sans_server.port), "--ca-file", str(ca_file),
+            "--timeout", "2",
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert elapsed < 10
+    assert sans_code == 0 and sans_doc["findings"] == []
+    assert len(sans_doc["mx"][0]["attempts"][0]["chain"][0]["sans"]) == 5000
+    assert long_code == 1
+    attempt = long_doc["mx"][0]["attempts"][0]
+    assert attempt["chain_presented"] == 40 and len(attempt["chain"]) == 10
+    (problem,) = long_doc["findings"]
+    # Not "chain incomplete": the issuer may be among the 30 certificates beyond the cap.
+    assert problem["id"] == "cert.untrusted"
+    assert problem["fields"]["chain_presented"] == 40
+    assert "sent 40 certificates; only the first 10 were examined" in problem["explanation"]
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1 is deprecated")
+async def test_tls_1_0_server_is_outdated(pki: Pki, tmp_path: Path, ca_file: Path) -> None:
+    context = server_context(pki.leaf, tmp_path, "tls10")
+    try:
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("ALL:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        pytest.skip("this OpenSSL cannot serve TLS 1.0")
+    zone: Zone = {"mx.example.test": {"A": ["127.0.0.45"]}}
+    async with FakeDnsServer(zone) as dns, RawServer(ScriptedSmtp(tls=context), "127.0.0.45") as s:
+        code, doc = await check_json(
+            "--host", "mx.example.test", *net(dns, s.port), "--ca-file", str(ca_file)
+        )
+    if doc["mx"][0]["attempts"][0]["failure"] == "tls":
+        pytest.skip("TLS 1.0 is disabled in this OpenSSL build")
+    assert code == 1
+    outdated = finding(doc, "tls.protocol_outdated")
+    assert outdated["fields"]["tls_version"] == "TLSv1"
+    assert "SCHANNEL" in scripts(outdated)
