@@ -188,3 +188,27 @@ def test_ndr_in_slack_with_mentions_and_crlf() -> None:
     _, [event] = run(text)
     assert event.fields["recipient"] == "megan.bowen@contoso.com"
     assert event.status == "5.1.1"
+
+
+def test_exchange_delay_notification_with_remote_server_and_component_code() -> None:
+    text = (
+        "Delivery is delayed to these recipients or groups:\n\n"
+        "lee.gu@fabrikam.example (lee.gu@fabrikam.example)\n\n"
+        "Diagnostic information for administrators:\n\n"
+        "Generating server: SERVER2.corp.contoso.com\n\n"
+        "lee.gu@fabrikam.example\n"
+        "11/20/2026 2:07:22 PM - Remote Server at fabrikam.example returned '451 4.4.0 "
+        "SMTPSEND.SuspiciousRemoteServerError; remote server disconnected abruptly; retry will "
+        "be delayed'\n"
+    )
+    _, [event] = run(text)
+    assert (event.status, event.reply_code) == ("4.4.0", "451")
+    assert event.fields["remote_server"] == "fabrikam.example"
+    assert event.fields["timestamp"] == "11/20/2026 2:07:22 PM"
+    assert event.fields["exchange_code"] == "SMTPSEND.SuspiciousRemoteServerError"
+    assert event.fields["recipient"] == "lee.gu@fabrikam.example"
+
+
+def test_component_code_of_the_outlook_sample() -> None:
+    _, [event] = run(example("ndr-outlook-5.1.1.txt"))
+    assert event.fields["exchange_code"] == "RESOLVER.ADR.RecipNotFound"

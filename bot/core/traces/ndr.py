@@ -27,6 +27,8 @@ _ADDRESS_LINE = re.compile(rf"<?({_ADDR})>?(?: \(({_ADDR})\))?|[^<>()@]{{1,200}}
 _OPENERS: tuple[tuple[re.Pattern[str], InputKind, str], ...] = (
     (re.compile(r"Delivery has failed to these recipients or groups", re.I), InputKind.NDR,
      "exchange"),
+    (re.compile(r"Delivery is delayed to these recipients or groups", re.I), InputKind.NDR,
+     "exchange"),
     (re.compile(rf"Your message to ({_ADDR}) couldn.t be delivered", re.I), InputKind.NDR,
      "exchange"),
     (re.compile(r"Your message couldn.t be delivered", re.I), InputKind.NDR, "exchange"),
@@ -41,7 +43,8 @@ _OPENERS: tuple[tuple[re.Pattern[str], InputKind, str], ...] = (
 )  # fmt: skip
 # Cheap test before the patterns above: each opener holds one of these (lower case).
 _OPENER_HINTS = (
-    "delivery has failed", "be delivered", "mail system at host", "created automatically",
+    "delivery has failed", "delivery is delayed", "be delivered", "mail system at host",
+    "created automatically",
     "address not found", "message not delivered", "delivery incomplete", "message blocked",
     "following recipient",
 )  # fmt: skip
@@ -66,7 +69,13 @@ _LABEL_FIELDS = {
     "original message id": "message_id",
     "network message id": "network_message_id",
 }
-_REMOTE_RETURNED = re.compile(r"Remote Server returned '(.{1,4000})'", re.I)
+# "Remote Server returned '550 5.1.1 ...'", or in a delay notification
+# "9/11/2026 2:07:22 PM - Remote Server at fabrikam.example returned '451 4.4.0 ...'".
+_REMOTE_RETURNED = re.compile(
+    r"(?:(\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d:\d\d(?: [AP]M)?) - )?"
+    r"Remote Server (?:at ([\w.-]{1,253}) )?returned '(.{1,4000})'",
+    re.I,
+)
 _HEADERS = re.compile(r"Original message headers", re.I)
 _HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z0-9-]{0,60}):[ \t]{0,8}(.{0,2000})")
 _POSTFIX_RECIPIENT = re.compile(rf"<({_ADDR})>(?: \(expanded from <({_ADDR})>\))?: (.{{0,4000}})")
@@ -202,7 +211,11 @@ class BounceParser:
             return True
         returned = _REMOTE_RETURNED.search(stripped)
         if returned:
-            self._set_error(report, report.current, returned.group(1))
+            if returned.group(1):
+                report.common.setdefault("timestamp", returned.group(1))
+            if returned.group(2):
+                report.common.setdefault("remote_server", returned.group(2))
+            self._set_error(report, report.current, returned.group(3), only_if_empty=True)
             return True
         label = _LABEL.match(stripped)
         if label and (label.group(2).strip() or label.group(1).lower() == "error"):

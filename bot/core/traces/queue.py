@@ -37,6 +37,7 @@ _QUEUE_SIGNATURES = (
     "STARTTLS is required to send mail",
     "Failed to connect. Winsock error code",
     "Unable to connect to remote server",
+    "SMTPSEND.",
 )
 EOP_QUEUE_STATUSES = frozenset({"4.4.312", "4.4.315", "4.4.316", "4.4.317", "4.4.318", "4.7.320"})
 

@@ -12,6 +12,11 @@ from bot.core.traces.events import EventKind, InputKind, MailEvent
 from bot.core.traces.lines import MAX_ITEMS, MAX_TEXT, clip
 
 _REPORTS = (InputKind.NDR, InputKind.BOUNCE)
+# The Exchange component code in an error text: RESOLVER.ADR.RecipNotFound, QUEUE.Expired, ...
+_EXCHANGE_CODE = re.compile(
+    r"\b(?:RESOLVER|STOREDRV|SMTPSEND|SMTPSUBMIT|ROUTING|QUEUE|CAT|AMBIENT|DNS)\.[A-Za-z][\w.]{0,80}"
+    r"(?<!\.)"
+)
 # Sources whose events are merged by code alone (the first text is kept): free text and bare
 # queue errors are read from arbitrary lines, whose wording around the code varies.
 _BY_CODE = frozenset({InputKind.TEXT, InputKind.QUEUE})
@@ -73,6 +78,10 @@ class EventSink:
     ) -> None:
         values = clean_fields(fields or {})
         text = clip(text, MAX_TEXT)
+        if "." in text:
+            component = _EXCHANGE_CODE.search(text)
+            if component:
+                values.setdefault("exchange_code", component.group(0))
         self.kinds.add(source)
         key = (
             source.value,
