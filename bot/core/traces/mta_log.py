@@ -72,6 +72,17 @@ _EXIM_TLS = (
 )
 
 
+_POSTFIX_HINTS = ("status=", "TLS", "SSL", "certificate", "reject", " said: ", "STARTTLS")
+
+
+def _postfix_worth_reading(message: str) -> bool:
+    """Most Postfix lines (connect, cleanup, qmgr, sent) tell nothing about errors."""
+    for hint in _POSTFIX_HINTS:  # noqa: SIM110 - faster than any() over a generator
+        if hint in message:
+            return True
+    return False
+
+
 class MtaLogParser:
     def __init__(self, sink: EventSink) -> None:
         self._sink = sink
@@ -89,6 +100,8 @@ class MtaLogParser:
     # -- Postfix ---------------------------------------------------------------------------------
     def _postfix(self, line: str, program: str, message: str) -> None:
         self._sink.seen(InputKind.POSTFIX)
+        if "status=sent" in message or not _postfix_worth_reading(message):
+            return
         base: dict[str, FieldValue] = {"mta": "postfix", "program": f"postfix/{program}"}
         stamp = _SYSLOG_TIME.match(line)
         if stamp:

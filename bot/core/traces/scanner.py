@@ -145,8 +145,8 @@ class _LineScanner:
         self._chain = (
             self._dsn.feed,
             MessageTraceParser(sink).feed,
-            self._bounces.feed,
             MtaLogParser(sink).feed,
+            self._bounces.feed,
             self._queue.feed,
             FreeTextParser(sink).feed,
         )
@@ -170,7 +170,7 @@ class _LineScanner:
 
     def _dispatch(self, line: str) -> None:
         if not line.strip():
-            for parser in self._chain[:3]:  # blank lines end DSN groups and report paragraphs
+            for parser in self._chain[:4]:  # blank lines end DSN groups and report paragraphs
                 parser(line)
             return
         for parser in self._chain:
