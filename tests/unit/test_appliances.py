@@ -75,7 +75,7 @@ def test_matching_is_linear_on_huge_subjects() -> None:
     huge = replace(cert, subject="x" * 1_000_000, subject_windows="y" * 1_000_000)
     started = time.perf_counter()
     assert match_appliance(huge) is None
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 2.0  # blow-up guard; speed: benchmarks/
 
 
 def write(tmp_path: Path, text: str) -> Path:

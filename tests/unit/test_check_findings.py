@@ -454,7 +454,7 @@ def test_five_thousand_san_certificate_is_analysed_quickly() -> None:
     started = time.perf_counter()
     findings = run(check(host(attempts), expected_names=("smtp.fabrikam.com",)))
     elapsed = time.perf_counter() - started
-    assert elapsed < 10.0, elapsed
+    assert elapsed < 10.0, elapsed  # blow-up guard; speed: benchmarks/
     mismatch = [f for f in findings if f.id == "cert.subject_mismatch"]
     assert len(mismatch) == 24
     assert len(mismatch[0].fields["sans"]) == 20  # type: ignore[arg-type]

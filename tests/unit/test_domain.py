@@ -135,4 +135,4 @@ def test_huge_input_is_refused_fast() -> None:
     for text in ("a." * 100_000, "@" * 1_000_000, "<" + "|" * 1_000_000 + ">"):
         with pytest.raises(InvalidTarget):
             normalise_target(text)
-    assert time.perf_counter() - started < 5.0
+    assert time.perf_counter() - started < 5.0  # blow-up guard; speed: benchmarks/

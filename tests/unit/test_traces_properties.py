@@ -111,7 +111,7 @@ def test_one_megabyte_of_noise_is_fast_and_quiet(noise: str) -> None:
     start = time.perf_counter()
     result = scan([noise])
     events = list(result)
-    assert time.perf_counter() - start < 5.0
+    assert time.perf_counter() - start < 5.0  # blow-up guard; speed: benchmarks/
     assert events == []
 
 
@@ -119,7 +119,7 @@ def test_one_megabyte_of_real_errors_is_fast() -> None:
     text = (example("ndr-outlook-5.1.1.txt") + example("postfix-tls.log")) * 120
     start = time.perf_counter()
     events = list(scan([text[: 1024 * 1024]]))
-    assert time.perf_counter() - start < 5.0
+    assert time.perf_counter() - start < 5.0  # blow-up guard; speed: benchmarks/
     assert events
 
 
