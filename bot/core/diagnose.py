@@ -56,6 +56,23 @@ _HINTS = {
 }
 
 
+# Names parsers use for a fact the contract has a name for (`fields` of a finding): the twin is
+# left out when it repeats the contract's value, and renamed when the contract's name is absent.
+FIELD_TWINS = {
+    "msg": "message",
+    "remote_server": "fqdn",
+    "remote_mta": "fqdn",
+    "remote_host": "fqdn",
+    "last_attempted_server": "fqdn",
+    "outbound_proxy_target_hostname": "fqdn",
+    "last_attempted_ip": "ip",
+    "outbound_proxy_target_ip": "ip",
+    "reporting_mta": "generating_server",
+    "original_recipient": "recipient",
+    "count": "occurrences",
+}
+
+
 @dataclass(slots=True)
 class _Group:
     """One finding under construction: the first event's facts plus a count."""
@@ -314,6 +331,7 @@ class RuleEngine:
                 fields[derived] = values[derived]
         if group.last_timestamp and group.last_timestamp != fields.get("timestamp"):
             fields["last_timestamp"] = group.last_timestamp
+        fields = _without_twins(fields)
         text_values = {k: _one_line(v)[:MAX_TEMPLATE_VALUE] for k, v in values.items()}
         return Finding(
             id=rule.id,
@@ -702,6 +720,28 @@ def _certificate_names(facts: Mapping[str, FieldValue]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _without_twins(fields: dict[str, FieldValue]) -> dict[str, FieldValue]:
+    """`fields` with each fact once, under the contract's name (see `FIELD_TWINS`)."""
+    tidy: dict[str, FieldValue] = {}
+    for name, value in fields.items():
+        canonical = FIELD_TWINS.get(name)
+        if canonical is None:
+            tidy[name] = value
+            continue
+        known = fields.get(canonical)
+        if known is None and canonical not in tidy:
+            tidy[canonical] = value
+        elif not _same_fact(known if known is not None else tidy[canonical], value):
+            tidy[name] = value
+    return tidy
+
+
+def _same_fact(one: FieldValue, other: FieldValue) -> bool:
+    if isinstance(one, str) and isinstance(other, str):
+        return one.strip().rstrip(".").casefold() == other.strip().rstrip(".").casefold()
+    return one == other
+
+
 def _one_line(value: str) -> str:
     return "".join(" " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in value)
 
@@ -711,6 +751,7 @@ def _tidy(text: str) -> str:
 
 
 __all__ = [
+    "FIELD_TWINS",
     "MAX_FINDINGS",
     "TRUNCATED_ID",
     "RuleEngine",

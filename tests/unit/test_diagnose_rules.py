@@ -415,6 +415,54 @@ SAMPLES: list[tuple[str, str, list[MailEvent]]] = [
         ],
     ),
     (
+        "mta.tls.certificate_verification_failed",
+        "opportunistic",
+        [
+            ev(
+                "Untrusted TLS connection established to mx.fabrikam.com[198.51.100.7]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+                source=POSTFIX,
+                kind=EventKind.TLS_FAILURE,
+                fqdn="mx.fabrikam.com",
+            )
+        ],
+    ),
+    (
+        "mta.tls.certificate_verification_failed",
+        "",
+        [
+            ev(
+                "TLS error on connection to mx.fabrikam.com [198.51.100.7] (gnutls_handshake): The certificate is NOT trusted. The certificate issuer is unknown.",
+                source=InputKind.EXIM,
+                kind=EventKind.TLS_FAILURE,
+                fqdn="mx.fabrikam.com",
+            )
+        ],
+    ),
+    (
+        "mta.tls.not_offered",
+        "ehlo_reply",
+        [
+            ev(
+                "STARTTLS not advertised in the EHLO reply",
+                source=TEXT,
+                kind=EventKind.TLS_FAILURE,
+                fqdn="mx.fabrikam.com",
+            )
+        ],
+    ),
+    (
+        "exo.tls.starttls_stripped",
+        "",
+        [
+            ev(
+                "EHLO reply with keywords masked by SMTP inspection: 250 XXXXXXXA, 250 XXXXXXXB",
+                source=PLOG,
+                kind=EventKind.TLS_FAILURE,
+                fqdn="mail.contoso.com",
+            )
+        ],
+    ),
+    (
         "mta.tls.not_offered",
         "",
         [

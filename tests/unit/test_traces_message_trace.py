@@ -17,7 +17,8 @@ def test_subject_mismatch_trace_sample() -> None:
     fields = dict(event.fields)
     assert fields["message"] == "SubjectMismatch"
     assert fields["msg"] == "SubjectMismatch"
-    assert fields["fqdn"] == fields["server"] == "hybrid.contoso.com"
+    assert fields["fqdn"] == fields["last_attempted_server"] == "hybrid.contoso.com"
+    assert "server" not in fields  # `server` names an Exchange server, not the host tried
     assert fields["ip"] == fields["last_attempted_ip"] == "198.51.100.25"
     assert fields["port"] == "25"
     assert fields["lrt"] == "11/20/2026 8:29:03 AM"
@@ -81,4 +82,4 @@ def test_trace_pasted_in_slack_with_markup() -> None:
     )
     _, [event] = run(text)
     assert event.fields["fqdn"] == "hybrid.contoso.com"
-    assert event.fields["server"] == "hybrid.contoso.com"
+    assert event.fields["last_attempted_server"] == "hybrid.contoso.com"

@@ -31,6 +31,21 @@ _REPLY_PHRASE = re.compile(
 )  # matched against lower-cased text
 
 
+# A dotted number that chat uses for something else: "version 5.7.1", "section 4.2.5",
+# "ticket #5.4.1", "at 4.5.3 %", "the 4.4.7 release", "4.2.2 style". Matched against the
+# lower-cased text just before / just after a bare status code.
+_NOT_A_CODE_BEFORE = re.compile(
+    r"(?:\bv|version|\bver\.?|release|build|patch|update|section|sect\.|chapter|\bch\.|§|ticket"
+    r"|issue|item|step|figure|\bfig\.|table|page|paragraph|\bpara\.|clause|article|rule"
+    r"|\bno\.|number|\brfc ?\d{1,5})\s{0,3}#?$"
+)
+_NOT_A_CODE_AFTER = re.compile(
+    r"\s{0,3}(?:%|percent|release|released|version|update|patch|build|style|edition|series"
+    r"|beta|alpha|\brc\d?\b)"
+)
+_AROUND = 24  # characters looked at on each side of a bare status code
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     reply_code: str | None
@@ -59,6 +74,17 @@ def looks_like_reply_text(text: str) -> bool:
     return _REPLY_PHRASE.search(text.lower()) is not None
 
 
+def _reads_as_status(text: str, match: re.Match[str]) -> bool:
+    """A bare status code counts when it is not a version, section or ticket number, and the
+    text is about mail or the words after the code read like a server's reply
+    ("5.7.708 Service unavailable. Access denied")."""
+    before = text[max(0, match.start() - _AROUND) : match.start()].lower()
+    after = text[match.end() : match.end() + _AROUND].lower()
+    if _NOT_A_CODE_BEFORE.search(before) or _NOT_A_CODE_AFTER.match(after):
+        return False
+    return has_mail_context(text) or looks_like_reply_text(text[match.end() : match.end() + 200])
+
+
 def free_text_error(text: str) -> Reply | None:
     """A reply/status in free text that is plausibly a mail-delivery error, or None.
 
@@ -70,7 +96,7 @@ def free_text_error(text: str) -> Reply | None:
     if pair and (pair.group(1)[0] in "45" or pair.group(2)[0] in "45"):
         return Reply(pair.group(1), pair.group(2))
     for match in STATUS.finditer(text):
-        if match.group(1)[0] in "45" and has_mail_context(text):
+        if match.group(1)[0] in "45" and _reads_as_status(text, match):
             return Reply(None, match.group(1))
     lead = LEADING_REPLY.match(text)
     if lead and lead.group(1)[0] in "45":

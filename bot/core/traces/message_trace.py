@@ -26,7 +26,7 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _ENDPOINT = re.compile(r"^\[?([0-9A-Fa-f.:]{2,45}?)\]?(?::(\d{1,5}))?$")
 
 _BRACE_NAMES = {"LED": "led", "MSG": "msg", "FQDN": "fqdn", "IP": "ip", "LRT": "lrt"}
-_BRACKET_NAMES = {"Message": "message", "LastAttemptedServerName": "server"}
+_BRACKET_NAMES = {"Message": "message", "LastAttemptedServerName": "last_attempted_server"}
 
 
 def is_trace(line: str) -> bool:
@@ -78,8 +78,8 @@ class MessageTraceParser:
             return False
         main = led.split("[", 1)[0].strip() if led else str(fields.get("msg", line))
         reply = find_reply(main)
-        if not fields.get("fqdn") and fields.get("server"):
-            fields["fqdn"] = fields["server"]
+        if not fields.get("fqdn") and fields.get("last_attempted_server"):
+            fields["fqdn"] = fields["last_attempted_server"]
         if not fields.get("ip") and fields.get("last_attempted_ip"):
             fields["ip"] = fields["last_attempted_ip"]
         if not fields.get("message") and fields.get("msg"):

@@ -38,7 +38,13 @@ _CERT_FAILED = re.compile(
 )
 _NOT_OFFERED = re.compile(r"TLS is required, but (?:was not offered by )?host ([\w.-]{1,253})"
                           r"\[([0-9A-Fa-f.:]{2,45})\](.{0,1000})")  # fmt: skip
+_UNTRUSTED = "Untrusted TLS connection established"
+_MAX_HOSTS = 500  # hosts remembered for the untrusted-connection bookkeeping
 _POSTFIX_TLS = (
+    _UNTRUSTED,
+    "server certificate not trusted",
+    "Server certificate not trusted",
+    "server certificate not verified",
     "TLS library problem",
     "SSL_accept error",
     "SSL_connect error",
@@ -66,10 +72,14 @@ _EXIM_TLS_ERROR = re.compile(
 )
 _EXIM_TLS = (
     "a TLS session is required, but the server did not offer TLS support",
-    "TLS session: (certificate verification failed)",
+    "TLS session: (",
+    "SSL verify error",
     "certificate verification failed",
+    "TLS error on connection",
     "TLS session required",
 )
+# Exim names the host a certificate was checked for at the end: H="mx.fabrikam.example".
+_EXIM_VERIFY_HOST = re.compile(r'\bH="([\w.-]{1,253})"')
 
 
 _POSTFIX_HINTS = ("status=", "TLS", "SSL", "certificate", "reject", " said: ", "STARTTLS")
@@ -86,6 +96,16 @@ def _postfix_worth_reading(message: str) -> bool:
 class MtaLogParser:
     def __init__(self, sink: EventSink) -> None:
         self._sink = sink
+        # "Untrusted TLS connection established" is only worth a finding of its own when the
+        # log holds no certificate failure for that host (with a verify policy both appear).
+        self._untrusted: dict[str, tuple[str, dict[str, FieldValue]]] = {}
+        self._failed_hosts: set[str] = set()
+
+    def finish(self) -> None:
+        for host, (message, fields) in self._untrusted.items():
+            if host not in self._failed_hosts:
+                self._tls_failure(InputKind.POSTFIX, message, fields)
+        self._untrusted.clear()
 
     def feed(self, line: str) -> bool:
         if "postfix" in line:
@@ -164,7 +184,10 @@ class MtaLogParser:
                         fields["ip"] = endpoint.group(2)
                         if endpoint.group(1) != "unknown":
                             fields["remote_server"] = endpoint.group(1)
-                    self._tls_failure(InputKind.POSTFIX, message, fields)
+                    if phrase != _UNTRUSTED:
+                        self._tls_failure(InputKind.POSTFIX, message, fields)
+                    elif len(self._untrusted) < _MAX_HOSTS:
+                        self._untrusted.setdefault(str(fields.get("ip", "")), (message, fields))
                     return True
         return False
 
@@ -188,6 +211,10 @@ class MtaLogParser:
             fields.update(remote_server=said.group(1), ip=said.group(2))
             if said.group(4):
                 fields["smtp_command"] = said.group(4)
+        if "ip" not in fields:
+            endpoint = _ENDPOINT.search(text)
+            if endpoint:
+                fields.update(remote_server=endpoint.group(1), ip=endpoint.group(2))
         status = values.get("dsn")
         if "TLS is required" in text or "certificate" in text.lower() or "TLS" in text:
             fields["tls_error"] = text
@@ -229,9 +256,12 @@ class MtaLogParser:
         host = _EXIM_HOST.search(rest)
         for phrase in _EXIM_TLS:
             if phrase in rest:
-                fields = {**base, "tls_error": phrase}
+                fields = {**base, "tls_error": rest[rest.index(phrase) :]}
+                verified = _EXIM_VERIFY_HOST.search(rest)
                 if host:
                     fields.update(remote_server=host.group(1), ip=host.group(2))
+                elif verified:
+                    fields["remote_server"] = verified.group(1)
                 if delivery:
                     fields["recipient"] = delivery.group(2)
                 self._tls_failure(InputKind.EXIM, rest, fields)
@@ -254,6 +284,16 @@ class MtaLogParser:
         return True
 
     # -- events ----------------------------------------------------------------------------------
+    def _note_certificate_failure(self, fields: dict[str, FieldValue]) -> None:
+        error, ip = fields.get("tls_error"), fields.get("ip")
+        if (
+            isinstance(error, str)
+            and isinstance(ip, str)
+            and "certificate" in error.lower()
+            and len(self._failed_hosts) < _MAX_HOSTS
+        ):
+            self._failed_hosts.add(ip)
+
     def _smtp_error(
         self,
         source: InputKind,
@@ -262,6 +302,7 @@ class MtaLogParser:
         status: str | None = None,
     ) -> None:
         reply = find_reply(text)
+        self._note_certificate_failure(fields)
         if "remote_server" in fields:
             fields.setdefault("fqdn", fields["remote_server"])
         self._sink.add(
@@ -275,6 +316,7 @@ class MtaLogParser:
 
     def _tls_failure(self, source: InputKind, text: str, fields: dict[str, FieldValue]) -> None:
         reply = find_reply(text)
+        self._note_certificate_failure(fields)
         if fields.get("remote_server"):
             fields.setdefault("fqdn", fields["remote_server"])
         self._sink.add(

@@ -86,7 +86,9 @@ _GMAIL_RESPONSE = re.compile(
     re.I,
 )
 _GMAIL_RECIPIENT = re.compile(
-    rf"(?:wasn.t delivered to|problem delivering your message to|delivered to) ({_ADDR})", re.I
+    rf"(?:wasn.t delivered to|problem delivering your message to|delivered to|Your message to)"
+    rf" ({_ADDR})",
+    re.I,
 )
 _GMAIL_REJECTED_BY = re.compile(
     r"rejected by the server for the recipient domain ([\w.-]{1,253}) by ([\w.-]{1,253}?)\.?"
@@ -216,6 +218,7 @@ class BounceParser:
             if returned.group(2):
                 report.common.setdefault("remote_server", returned.group(2))
             self._set_error(report, report.current, returned.group(3), only_if_empty=True)
+            self._remote_response(report, returned.group(3))
             return True
         label = _LABEL.match(stripped)
         if label and (label.group(2).strip() or label.group(1).lower() == "error"):
@@ -257,7 +260,7 @@ class BounceParser:
             return True
         gmail = _GMAIL_RECIPIENT.search(stripped)
         if gmail:
-            report.current = gmail.group(1)
+            report.current = gmail.group(1).rstrip(".")
             self._entry(report, gmail.group(1))
             return True
         rejected = _GMAIL_REJECTED_BY.search(stripped)
@@ -303,6 +306,7 @@ class BounceParser:
 
     # -- entries --------------------------------------------------------------------------------
     def _entry(self, report: _Report, recipient: str) -> _Entry | None:
+        recipient = recipient.rstrip(".")  # the end of a sentence is no part of the address
         key = recipient.lower()
         entry = report.entries.get(key)
         if entry is None and len(report.entries) < _MAX_ENTRIES:
@@ -319,6 +323,14 @@ class BounceParser:
             return
         if not (only_if_empty and entry.text):
             entry.text = text
+
+    @staticmethod
+    def _remote_response(report: _Report, text: str) -> None:
+        """What the remote server answered ("Remote Server returned '...'"), kept for the
+        recipient it belongs to when the NDR's own error line says something else."""
+        entry = report.entries.get(report.current.lower()) if report.current else None
+        if entry is not None and text.strip() != entry.text.strip():
+            entry.fields.setdefault("remote_response", text)
 
     def _end_paragraph(self, report: _Report) -> None:
         text = " ".join(report.paragraph or [])

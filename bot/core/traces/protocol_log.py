@@ -28,6 +28,7 @@ from types import MappingProxyType
 
 from bot.core.models import FieldValue
 from bot.core.traces.codes import find_reply
+from bot.core.traces.ehlo import MASKED
 from bot.core.traces.events import EventKind, InputKind, MailEvent
 from bot.core.traces.lines import MAX_ITEMS, MAX_LINE, clip
 from bot.core.traces.message_trace import split_endpoint
@@ -38,6 +39,7 @@ MAX_CERTS = 500  # distinct (connector, certificate) pairs
 MAX_FAILURES = 500  # distinct (connector, TLS error) pairs
 LOOKBACK = 128 * 1024  # characters of earlier records searched for a session's greetings
 MAX_LOOKUPS = 50  # sessions per observation whose greetings are looked up
+_MAX_WORDS = 100  # words of a record's data searched for masked keywords
 _CERT_TYPES = ("Sending certificate", "Remote certificate", "Received certificate")
 _VALIDATED = "Validated received certificate"
 _DETAIL = {
@@ -50,8 +52,9 @@ _DETAIL = {
 _EXO_SUFFIXES = (".protection.outlook.com", ".outlook.com")
 _HEX = frozenset("0123456789abcdefABCDEF")
 # A record is split into fields only when it holds one of these: certificates, TLS domain
-# capabilities, TLS failures and enhanced status codes (4xx/5xx replies).
-_NEEDLES = ("ertificate", "TlsDomainCapabilities", "negotiation failed")
+# capabilities, TLS failures, enhanced status codes (4xx/5xx replies) and keywords or commands
+# masked by SMTP inspection on a firewall (XXXXXXXA instead of STARTTLS).
+_NEEDLES = ("ertificate", "TlsDomainCapabilities", "negotiation failed", "XXXX")
 _CLASS_4_OR_5 = re.compile(r" [45]\.")  # one regex pass beats two str.find passes here
 # The record shape, `YYYY-MM-DDTHH:MM:SS.fffZ,`: "-" at 4, "T" at 10, "Z," at 23 (is_record);
 # _NON_RECORD finds a line that does not have it.
@@ -208,6 +211,13 @@ class ProtocolLogParser:
             code = data[:3]
             if code[:1] in {"4", "5"} and code.isdigit() and data[3:4] in {" ", "-", ""}:
                 self._error_reply(parts, event, data, window, start)
+            elif "XXXX" in data:
+                masked = masked_text(data)
+                if masked:
+                    if event == "<" and data.startswith("250"):  # the peer's EHLO reply
+                        session = self._session(parts)
+                        session.remote_name = session.remote_name or data[3:].split()[0]
+                    self._error_reply(parts, event, masked, window, start, EventKind.TLS_FAILURE)
         else:
             self._tls_record(parts, window, start, line)
 
@@ -355,7 +365,8 @@ class ProtocolLogParser:
                 session.log_type, session.local_name = "send", name
         elif data[:3] == "220" and data[3:4] in {" ", "-"}:
             name = data[4:].strip().split(" ", 1)[0].split(",", 1)[0]
-            if not name or name[:1].isdigit():  # "220 2.0.0 SMTP server ready" after STARTTLS
+            # "220 2.0.0 SMTP server ready" after STARTTLS; "220 *****" behind SMTP inspection
+            if not name or not name[:1].isalpha():
                 return
             if event == ">":
                 session.log_type, session.local_name = "receive", name
@@ -363,8 +374,14 @@ class ProtocolLogParser:
                 session.log_type, session.remote_name = "send", name
 
     # -- errors --------------------------------------------------------------------------------
-    def _error_reply(
-        self, parts: list[str], event: str, data: str, window: str, start: int
+    def _error_reply(  # noqa: PLR0917 - the record and where it was found
+        self,
+        parts: list[str],
+        event: str,
+        data: str,
+        window: str,
+        start: int,
+        kind: EventKind = EventKind.SMTP_ERROR,
     ) -> None:
         stamp, connector = parts[0], parts[1]
         session = self._session(parts)
@@ -387,7 +404,7 @@ class ProtocolLogParser:
         }
         self._errors.add(
             InputKind.PROTOCOL_LOG,
-            EventKind.SMTP_ERROR,
+            kind,
             data,
             status=reply.status,
             reply_code=reply.reply_code,
@@ -608,6 +625,21 @@ def _needle_spans(text: str, offset: int) -> list[tuple[int, int]]:
             end = text.find("\n", found)
             spans[line_start] = size if end < 0 else end
     return sorted(spans.items())
+
+
+def masked_text(data: str) -> str | None:
+    """The event text for an EHLO reply or a command whose keywords SMTP inspection replaced
+    with X's (`250  mail.contoso.com Hello [..] SIZE 37748736 XXXXXXXA ...`, or the client's
+    `XXXXXXXX` where STARTTLS was), or None when nothing is masked."""
+    words = [word.strip("'\"") for word in data.split()[:_MAX_WORDS]]
+    masked = [word for word in words if MASKED.fullmatch(word)]
+    if not masked:
+        return None
+    if data.startswith("250"):
+        return "EHLO reply with keywords masked by SMTP inspection: " + ", ".join(
+            f"250 {word}" for word in masked
+        )
+    return f"Command masked by SMTP inspection (STARTTLS hidden): {' '.join(masked)}"
 
 
 def _csv_fields(line: str) -> list[str] | None:

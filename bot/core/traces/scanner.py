@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from bot.core.models import FieldValue
 from bot.core.traces.dsn import MAX_EML, DsnParser, looks_like_message, message_lines
+from bot.core.traces.ehlo import EhloReplyParser
 from bot.core.traces.events import InputKind, MailEvent
 from bot.core.traces.lines import split_lines, strip_decoration, unslack
 from bot.core.traces.message_trace import MessageTraceParser
@@ -142,12 +143,14 @@ class _LineScanner:
         self._powershell = PowerShellOutput(self._queue.record)
         self._dsn = DsnParser(sink)
         self._bounces = BounceParser(sink)
+        self._mta = MtaLogParser(sink)
         self._chain = (
             self._dsn.feed,
             MessageTraceParser(sink).feed,
-            MtaLogParser(sink).feed,
+            self._mta.feed,
             self._bounces.feed,
             self._queue.feed,
+            EhloReplyParser(sink).feed,
             FreeTextParser(sink).feed,
         )
 
@@ -182,4 +185,5 @@ class _LineScanner:
             self._dispatch(logical)
         self._dsn.finish()
         self._bounces.finish()
+        self._mta.finish()
         self._protocol.finish()
