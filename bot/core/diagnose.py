@@ -171,10 +171,12 @@ class RuleEngine:
         knows it. "550 4.4.7 QUEUE.Expired" after 24 hours of "450 4.7.320 ... SubjectMismatch"
         ([LED=...]) is a certificate problem, and "451 4.4.0 Primary target IP address responded
         with: 421 4.4.1 Connection timed out" is a time-out, not merely a 4.4.0."""
+        if status is not None and not _is_wrapper(status):
+            return None  # "450 4.4.317 ... [Message=451 5.7.3 ...]": the outer code is the story
         led = event.fields.get("led")
         if isinstance(led, str) and led:
             inner = led[:MAX_MATCH_TEXT]
-        elif status is not None and _is_wrapper(status):
+        elif status is not None:
             inner = event.text[:MAX_MATCH_TEXT]
         else:
             return None

@@ -136,6 +136,53 @@ def test_send_protocol_log_with_masked_ehlo_reply() -> None:
     assert "remote_host" not in finding.fields  # the same fact as fqdn
 
 
+SEND_WITHOUT_STARTTLS = (
+    SEND_LOG_HEADER
+    + """\
+2026-11-20T08:10:00.200Z,Outbound to Office 365,08DE0A1B2C3D4E61,1,10.20.0.12:41022,52.101.40.26:25,+,,
+2026-11-20T08:10:00.300Z,Outbound to Office 365,08DE0A1B2C3D4E61,2,10.20.0.12:41022,52.101.40.26:25,<,220 partner.fabrikam.example ESMTP ready,
+2026-11-20T08:10:00.310Z,Outbound to Office 365,08DE0A1B2C3D4E61,3,10.20.0.12:41022,52.101.40.26:25,>,EHLO hybrid.contoso.com,
+2026-11-20T08:10:00.400Z,Outbound to Office 365,08DE0A1B2C3D4E61,4,10.20.0.12:41022,52.101.40.26:25,<,250  partner.fabrikam.example Hello [198.51.100.25] SIZE 157286400 PIPELINING DSN ENHANCEDSTATUSCODES 8BITMIME BINARYMIME CHUNKING SMTPUTF8,
+2026-11-20T08:10:00.410Z,Outbound to Office 365,08DE0A1B2C3D4E61,5,10.20.0.12:41022,52.101.40.26:25,>,MAIL FROM:<adele.vance@contoso.com> SIZE=2048,
+"""
+)
+
+SEND_WITH_STARTTLS = (
+    SEND_LOG_HEADER
+    + """\
+2026-11-20T08:10:00.200Z,Outbound to Office 365,08DE0A1B2C3D4E62,1,10.20.0.12:41022,52.101.40.26:25,+,,
+2026-11-20T08:10:00.300Z,Outbound to Office 365,08DE0A1B2C3D4E62,2,10.20.0.12:41022,52.101.40.26:25,<,220 BN8NAM12FT012.mail.protection.outlook.com Microsoft ESMTP MAIL Service ready,
+2026-11-20T08:10:00.310Z,Outbound to Office 365,08DE0A1B2C3D4E62,3,10.20.0.12:41022,52.101.40.26:25,>,EHLO hybrid.contoso.com,
+2026-11-20T08:10:00.400Z,Outbound to Office 365,08DE0A1B2C3D4E62,4,10.20.0.12:41022,52.101.40.26:25,<,250  BN8NAM12FT012.mail.protection.outlook.com Hello [198.51.100.25] SIZE 157286400 PIPELINING DSN ENHANCEDSTATUSCODES STARTTLS 8BITMIME BINARYMIME CHUNKING SMTPUTF8,
+2026-11-20T08:10:00.410Z,Outbound to Office 365,08DE0A1B2C3D4E62,5,10.20.0.12:41022,52.101.40.26:25,>,STARTTLS,
+2026-11-20T08:10:00.450Z,Outbound to Office 365,08DE0A1B2C3D4E62,6,10.20.0.12:41022,52.101.40.26:25,<,220 2.0.0 SMTP server ready,
+2026-11-20T08:10:00.520Z,Outbound to Office 365,08DE0A1B2C3D4E62,7,10.20.0.12:41022,52.101.40.26:25,>,EHLO hybrid.contoso.com,
+2026-11-20T08:10:00.600Z,Outbound to Office 365,08DE0A1B2C3D4E62,8,10.20.0.12:41022,52.101.40.26:25,<,250  BN8NAM12FT012.mail.protection.outlook.com Hello [198.51.100.25] SIZE 157286400 PIPELINING DSN ENHANCEDSTATUSCODES AUTH LOGIN XOAUTH2 8BITMIME BINARYMIME CHUNKING SMTPUTF8,
+2026-11-20T08:10:00.610Z,Outbound to Office 365,08DE0A1B2C3D4E62,9,10.20.0.12:41022,52.101.40.26:25,>,MAIL FROM:<adele.vance@contoso.com> SIZE=2048,
+"""
+)
+
+
+def test_send_protocol_log_with_ehlo_reply_lacking_starttls() -> None:
+    finding = only(SEND_WITHOUT_STARTTLS)
+    assert (finding.id, finding.severity) == ("mta.tls.not_offered", Severity.WARNING)
+    assert finding.fields["fqdn"] == "partner.fabrikam.example"
+    assert finding.fields["connector"] == "Outbound to Office 365"
+    assert finding.probe == "partner.fabrikam.example"
+
+
+def test_ehlo_reply_after_starttls_is_not_a_missing_starttls() -> None:
+    assert diagnose(SEND_WITH_STARTTLS) == ()
+    # the same session in a bigger log, interleaved with another one, whatever the chunking
+    other = SEND_WITHOUT_STARTTLS.split("\n", 5)[5]
+    lines = SEND_WITH_STARTTLS.splitlines(keepends=True)
+    mixed = "".join(lines[:6]) + other + "".join(lines[6:])
+    for size in (7, 64, 4096):
+        chunks = [mixed[i : i + size] for i in range(0, len(mixed), size)]
+        findings = findings_from_events(scan(chunks))
+        assert [f.fields["fqdn"] for f in findings] == ["partner.fabrikam.example"]
+
+
 def test_receive_protocol_log_with_masked_starttls_command() -> None:
     log = (
         "#Log-type: SMTP Receive Protocol Log\n"
@@ -149,6 +196,19 @@ def test_receive_protocol_log_with_masked_starttls_command() -> None:
     findings = diagnose(log)
     assert {f.id for f in findings} == {"exo.tls.starttls_stripped"}
     assert all(f.fields["server"] == "SERVER1" for f in findings)
+
+
+def test_exchange_online_trace_4_4_317_keeps_its_own_code() -> None:
+    finding = only(
+        "Reason: [{LED=450 4.4.317 Cannot connect to remote server [Message=451 5.7.3 STARTTLS is required to send mail] "
+        "[LastAttemptedServerName=mail.contoso.com] [LastAttemptedIP=203.0.113.5:25]};{FQDN=mail.contoso.com};{IP=203.0.113.5}]"
+    )
+    assert (finding.id, finding.status, finding.reason) == (
+        "exo.connector.tls_required_not_offered",
+        "4.4.317",
+        "failedstarttls",
+    )
+    assert finding.fields["fqdn"] == "mail.contoso.com"
 
 
 # -- Postfix / Exim TLS lines -----------------------------------------------------------------

@@ -16,6 +16,7 @@ something in front of it) does not offer TLS.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.core.models import FieldValue
@@ -35,13 +36,27 @@ _EXTENSIONS = frozenset(
 _MAX_REPLY_LINES = 60
 
 
+NOT_ADVERTISED = "STARTTLS not advertised in the EHLO reply"
+_MASKED_PREFIX = "EHLO reply with keywords masked by SMTP inspection: "
+
+
+def ehlo_problem(keywords: Sequence[str]) -> str | None:
+    """What is wrong with an EHLO reply whose lines start with `keywords` (upper case), as an
+    event text: masked keywords, or ESMTP extensions without STARTTLS; None when nothing is."""
+    masked = [keyword for keyword in keywords if MASKED.fullmatch(keyword)]
+    if masked:
+        return _MASKED_PREFIX + ", ".join(f"250 {keyword}" for keyword in masked)
+    if "STARTTLS" in keywords:
+        return None
+    extensions = sum(1 for k in keywords if k in _EXTENSIONS or k.startswith("AUTH"))
+    return NOT_ADVERTISED if extensions >= 2 else None
+
+
 @dataclass(slots=True)
 class _Reply:
-    lines: int = 0
     fqdn: str = ""
-    masked: list[str] = field(default_factory=list)
-    extensions: int = 0
-    starttls: bool = False
+    keywords: list[str] = field(default_factory=list)
+    masked: list[str] = field(default_factory=list)  # the masked lines as pasted
 
 
 class EhloReplyParser:
@@ -71,28 +86,22 @@ class EhloReplyParser:
             greeting = _GREETING.match(text)
             if greeting:
                 reply.fqdn = greeting.group(1)
-        reply.lines += 1
         keyword = text.split(" ", 1)[0].upper()
+        reply.keywords.append(keyword)
         if MASKED.fullmatch(keyword):
             reply.masked.append(f"250{match.group(1)}{text}")
-        elif keyword == "STARTTLS":
-            reply.starttls = True
-        elif keyword in _EXTENSIONS or keyword.startswith("AUTH"):
-            reply.extensions += 1
-        if last or reply.lines >= _MAX_REPLY_LINES:
+        if last or len(reply.keywords) >= _MAX_REPLY_LINES:
             self._reply = None
             self._report(reply)
         return True
 
     def _report(self, reply: _Reply) -> None:
+        text = ehlo_problem(reply.keywords)
+        if text is None:
+            return
         fields: dict[str, FieldValue] = {"fqdn": reply.fqdn}
         if reply.masked:
             fields["masked_keywords"] = tuple(reply.masked)
             if self._banner_masked:
                 fields["banner"] = "masked with asterisks"
-            text = f"EHLO reply with keywords masked by SMTP inspection: {' '.join(reply.masked)}"
-        elif not reply.starttls and reply.extensions >= 2:
-            text = "STARTTLS not advertised in the EHLO reply"
-        else:
-            return
         self._sink.add(InputKind.TEXT, EventKind.TLS_FAILURE, text, fields=fields)

@@ -28,7 +28,7 @@ from types import MappingProxyType
 
 from bot.core.models import FieldValue
 from bot.core.traces.codes import find_reply
-from bot.core.traces.ehlo import MASKED
+from bot.core.traces.ehlo import MASKED, NOT_ADVERTISED, ehlo_problem
 from bot.core.traces.events import EventKind, InputKind, MailEvent
 from bot.core.traces.lines import MAX_ITEMS, MAX_LINE, clip
 from bot.core.traces.message_trace import split_endpoint
@@ -39,7 +39,8 @@ MAX_CERTS = 500  # distinct (connector, certificate) pairs
 MAX_FAILURES = 500  # distinct (connector, TLS error) pairs
 LOOKBACK = 128 * 1024  # characters of earlier records searched for a session's greetings
 MAX_LOOKUPS = 50  # sessions per observation whose greetings are looked up
-_MAX_WORDS = 100  # words of a record's data searched for masked keywords
+_MAX_WORDS = 100  # words of a record's data searched for EHLO keywords
+_MAX_SESSION_RECORDS = 60  # earlier records of a session searched for STARTTLS
 _CERT_TYPES = ("Sending certificate", "Remote certificate", "Received certificate")
 _VALIDATED = "Validated received certificate"
 _DETAIL = {
@@ -54,7 +55,8 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 # A record is split into fields only when it holds one of these: certificates, TLS domain
 # capabilities, TLS failures, enhanced status codes (4xx/5xx replies) and keywords or commands
 # masked by SMTP inspection on a firewall (XXXXXXXA instead of STARTTLS).
-_NEEDLES = ("ertificate", "TlsDomainCapabilities", "negotiation failed", "XXXX")
+# A multi-line reply received in a send log (",<,250  "): the peer's EHLO reply.
+_NEEDLES = ("ertificate", "TlsDomainCapabilities", "negotiation failed", "XXXX", ",<,250  ")
 _CLASS_4_OR_5 = re.compile(r" [45]\.")  # one regex pass beats two str.find passes here
 # The record shape, `YYYY-MM-DDTHH:MM:SS.fffZ,`: "-" at 4, "T" at 10, "Z," at 23 (is_record);
 # _NON_RECORD finds a line that does not have it.
@@ -211,12 +213,11 @@ class ProtocolLogParser:
             code = data[:3]
             if code[:1] in {"4", "5"} and code.isdigit() and data[3:4] in {" ", "-", ""}:
                 self._error_reply(parts, event, data, window, start)
+            elif event == "<" and data.startswith("250"):
+                self._ehlo_reply(parts, data, window, start)
             elif "XXXX" in data:
-                masked = masked_text(data)
+                masked = masked_command(data)
                 if masked:
-                    if event == "<" and data.startswith("250"):  # the peer's EHLO reply
-                        session = self._session(parts)
-                        session.remote_name = session.remote_name or data[3:].split()[0]
                     self._error_reply(parts, event, masked, window, start, EventKind.TLS_FAILURE)
         else:
             self._tls_record(parts, window, start, line)
@@ -410,6 +411,38 @@ class ProtocolLogParser:
             reply_code=reply.reply_code,
             fields=fields,
         )
+
+    def _ehlo_reply(self, parts: list[str], data: str, window: str, start: int) -> None:
+        """The peer's EHLO reply in a send log (one record, its lines joined by spaces):
+        keywords masked by SMTP inspection, or no STARTTLS before TLS was started."""
+        words = data[3:].split()[:_MAX_WORDS]
+        problem = ehlo_problem([word.upper() for word in words])
+        if problem is None or not words:
+            return
+        if problem == NOT_ADVERTISED and self._tls_started(parts[2], window, start):
+            return  # the EHLO reply after STARTTLS no longer offers it
+        session = self._session(parts)
+        session.remote_name = session.remote_name or words[0]
+        self._error_reply(parts, "<", problem, window, start, EventKind.TLS_FAILURE)
+
+    @staticmethod
+    def _tls_started(session_id: str, window: str, start: int) -> bool:
+        """Whether an earlier record of the session (within LOOKBACK) shows STARTTLS."""
+        low = max(0, start - LOOKBACK)
+        key = f",{session_id},"
+        position = start
+        for _ in range(_MAX_SESSION_RECORDS):
+            found = window.rfind(key, low, position)
+            if found < 0:
+                return False
+            line_end = window.find("\n", found)
+            record = window[found : line_end if line_end >= 0 else len(window)]
+            if "STARTTLS" in record or ",<,220 2.0.0" in record:
+                return True
+            if ",+," in record:  # the session's first record
+                return False
+            position = max(low, window.rfind("\n", low, found) + 1)
+        return False
 
     # -- certificates and TLS --------------------------------------------------------------------
     def _tls_record(self, parts: list[str], window: str, start: int, line: str) -> None:
@@ -627,18 +660,16 @@ def _needle_spans(text: str, offset: int) -> list[tuple[int, int]]:
     return sorted(spans.items())
 
 
-def masked_text(data: str) -> str | None:
-    """The event text for an EHLO reply or a command whose keywords SMTP inspection replaced
-    with X's (`250  mail.contoso.com Hello [..] SIZE 37748736 XXXXXXXA ...`, or the client's
-    `XXXXXXXX` where STARTTLS was), or None when nothing is masked."""
-    words = [word.strip("'\"") for word in data.split()[:_MAX_WORDS]]
-    masked = [word for word in words if MASKED.fullmatch(word)]
+def masked_command(data: str) -> str | None:
+    """The event text for a command whose keyword SMTP inspection replaced with X's (the
+    client's `XXXXXXXX` where STARTTLS was), or None when nothing is masked."""
+    masked = [
+        word.strip("'\"")
+        for word in data.split()[:_MAX_WORDS]
+        if MASKED.fullmatch(word.strip("'\""))
+    ]
     if not masked:
         return None
-    if data.startswith("250"):
-        return "EHLO reply with keywords masked by SMTP inspection: " + ", ".join(
-            f"250 {word}" for word in masked
-        )
     return f"Command masked by SMTP inspection (STARTTLS hidden): {' '.join(masked)}"
 
 
