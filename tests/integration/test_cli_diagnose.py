@@ -62,3 +62,32 @@ def test_unreadable_input_is_a_one_line_error_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_a_file_over_200_mb_is_refused_before_reading(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.log"
+    with huge.open("wb") as handle:
+        handle.truncate(200 * 1024 * 1024 + 1)  # sparse: costs no disk space
+    result = mailflow("diagnose", str(huge), "--json")
+    assert result.returncode == 2
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
+    assert "larger than 200 MB" in result.stderr
+
+
+def test_crlf_ehlo_reply_from_stdin_names_smtp_inspection() -> None:
+    reply = (
+        "220 ****************************************\r\n"
+        "EHLO test.fabrikam.com\r\n"
+        "250-mail.contoso.com Hello [203.0.113.9]\r\n"
+        "250-SIZE 37748736\r\n"
+        "250-PIPELINING\r\n"
+        "250-XXXXXXXA\r\n"
+        "250 XXXXXXXB\r\n"
+    )
+    result = mailflow("diagnose", "-", "--json", stdin=reply.encode())
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    [finding] = report["findings"]
+    assert finding["id"] == "exo.tls.starttls_stripped"
+    assert finding["fields"]["fqdn"] == "mail.contoso.com"
+    assert finding["probe"] == "mail.contoso.com"

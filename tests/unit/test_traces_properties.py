@@ -37,6 +37,9 @@ TOKENS = [
     "2026-11-20 09:00:02 1rXyZa-0004Qm-2B ** ", "TLS error on connection to ",
     "<!channel>", "<mailto:a@b.example|a@b.example>", "&lt;", "```", "> ", "é", "中",
     "From: x@y\nMIME-Version: 1.0\nContent-Type: multipart/report; boundary=\"q\"\n\n--q\n",
+    "250-", "250 ", "250  ", "<-  250-", "XXXXXXXA", "STARTTLS", "SIZE 1", "PIPELINING", "8BITMIME",
+    "220 *****", ",<,250  h.example Hello [1.2.3.4] ", "XXXXXXXX,", "H=\"mx.example\"",
+    "SSL verify error: ", "Untrusted TLS connection established to ", "TLS session: (",
 ]  # fmt: skip
 
 texts = st.lists(st.one_of(st.sampled_from(TOKENS), st.text(max_size=12)), max_size=60).map("".join)
