@@ -468,6 +468,8 @@ def test_a_twin_that_says_something_else_is_kept() -> None:
         "On 2024-05-06 at 08:10 we had 550 people reading their email",
         "Our SMTP relay handles 421 messages per minute",
         "the relay at 10.5.1.1 and 192.168.4.4 answers on port 25",
+        "the 5.1.1 meaning in our contract",
+        "what does release 5.7.1 mean",
     ],
 )
 def test_chat_about_mail_with_numbers_raises_no_alarm(text: str) -> None:
@@ -485,6 +487,11 @@ def test_chat_about_mail_with_numbers_raises_no_alarm(text: str) -> None:
         ),
         ("the smtp server said 5.6.9 for that one", "5.6.9"),
         ("bounce came back with status 4.3.2 this morning", "4.3.2"),
+        ("5.7.509", "5.7.509"),
+        ("`550 5.7.509`", "5.7.509"),
+        ("what does 5.7.509 mean?", "5.7.509"),
+        ("can you explain 4.4.316", "4.4.316"),
+        ("we got error code 4.7.500 again", "4.7.500"),
     ],
 )
 def test_codes_in_free_text_get_at_least_their_meaning(text: str, status: str) -> None:

@@ -44,6 +44,11 @@ _NOT_A_CODE_AFTER = re.compile(
     r"|beta|alpha|\brc\d?\b)"
 )
 _AROUND = 24  # characters looked at on each side of a bare status code
+_PUNCTUATION = " \t`'\"?!.:;()[]*_"
+_ASKS_MEANING = re.compile(
+    r"\bwhat(?:'s| is| does)\b.{0,40}\bmean|\bmeaning of\b|\bexplain\b"
+    r"|(?:error|status|ndr|bounce) code"
+)  # matched against lower-cased text
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,8 @@ def _reads_as_status(text: str, match: re.Match[str]) -> bool:
     after = text[match.end() : match.end() + _AROUND].lower()
     if _NOT_A_CODE_BEFORE.search(before) or _NOT_A_CODE_AFTER.match(after):
         return False
+    if text.strip(_PUNCTUATION) == match.group(1) or _ASKS_MEANING.search(text.lower()):
+        return True  # "5.7.509" alone, or "what does 5.7.509 mean?"
     return has_mail_context(text) or looks_like_reply_text(text[match.end() : match.end() + 200])
 
 
