@@ -286,6 +286,21 @@ def test_postfix_deferred_because_tls_not_offered_names_the_host() -> None:
     assert finding.fields["recipient"] == "a@fabrikam.example"
 
 
+def test_postfix_deferred_after_a_failed_handshake_is_a_tls_finding() -> None:
+    finding = only(
+        "Nov 20 09:00:05 mx1 postfix/smtp[2212]: 4QbC2x1yZ: to=<megan.bowen@contoso.com>, relay=hybrid.contoso.com[198.51.100.25]:25, delay=1, delays=0/0/1/0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)"
+    )
+    assert (finding.id, finding.status, finding.reason) == (
+        "tls.negotiation_failed",
+        "4.7.5",
+        "failedstarttls",
+    )
+    assert (finding.fields["fqdn"], finding.fields["recipient"]) == (
+        "hybrid.contoso.com",
+        "megan.bowen@contoso.com",
+    )
+
+
 # -- NDRs and bounces -------------------------------------------------------------------------
 
 EXO_NDR = """\

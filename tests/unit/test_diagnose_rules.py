@@ -415,6 +415,20 @@ SAMPLES: list[tuple[str, str, list[MailEvent]]] = [
         ],
     ),
     (
+        "tls.negotiation_failed",
+        "mta_deferred",
+        [
+            ev(
+                "Cannot start TLS: handshake failure",
+                "4.7.5",
+                source=POSTFIX,
+                fqdn="mx.fabrikam.com",
+                ip="198.51.100.7",
+                tls_error="Cannot start TLS: handshake failure",
+            )
+        ],
+    ),
+    (
         "mta.tls.certificate_verification_failed",
         "opportunistic",
         [
