@@ -373,6 +373,31 @@ def test_on_premises_ndr_hash_form() -> None:
     assert finding.fields["exchange_code"] == "RESOLVER.ADR.RecipNotFound"
 
 
+def test_on_premises_ndr_with_a_long_imceaex_recipient() -> None:
+    legacy = (
+        "IMCEAEX-_o=ContosoCorp_ou=Exchange+20Administrative+20Group+20+28FYDIBOHF23SPDLT+29"
+        "_cn=Recipients_cn=5f1c0a7e9b2d4c8e8a3b6d1f0e2c4a9b-lee.gu@contoso.com"
+    )
+    findings = diagnose(
+        "Delivery has failed to these recipients or groups:\n\n"
+        "Diagnostic information for administrators:\n\n"
+        "Generating server: EX2016.corp.contoso.com\n\n"
+        "megan.bowen@contoso.com\n"
+        "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##\n\n"
+        f"{legacy}\n"
+        "#550 5.1.1 RESOLVER.ADR.ExRecipNotFound; not found ##\n"
+    )
+    by_id = {f.id: f for f in findings}
+    assert set(by_id) == {"ndr.recipient_not_found", "ndr.recipient_not_found_legacy_dn"}
+    legacy_dn = by_id["ndr.recipient_not_found_legacy_dn"]
+    assert len(legacy) > 64 and legacy_dn.fields["recipient"] == legacy
+    assert legacy_dn.fields["x500_address"] == (
+        "X500:/o=ContosoCorp/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+        "/cn=Recipients/cn=5f1c0a7e9b2d4c8e8a3b6d1f0e2c4a9b-lee.gu"
+    )
+    assert by_id["ndr.recipient_not_found"].fields["recipient"] == "megan.bowen@contoso.com"
+
+
 @pytest.mark.parametrize(
     ("text", "expected", "recipient"),
     [

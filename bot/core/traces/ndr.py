@@ -20,8 +20,13 @@ _IDLE_LINES = 80  # a report ends this many lines after the last line that belon
 _MAX_ENTRIES = 200
 
 _ADDR = r"[\w.!#$%&'*+/=?^`|~-]{1,64}@[\w-]{1,63}\.[\w.-]{1,253}"
+# IMCEAEX-... recipients carry a whole legacyExchangeDN in the local part (only ever matched
+# anchored, so the longer repetition costs nothing on long lines).
+_LEGACY_ADDR = r"IMCEA[A-Z]{2,8}-[\w.!#$%&'*+/=?^`|~-]{1,320}@[\w-]{1,63}\.[\w.-]{1,253}"
 _ADDRESS = re.compile(_ADDR)
-_ADDRESS_LINE = re.compile(rf"<?({_ADDR})>?(?: \(({_ADDR})\))?|[^<>()@]{{1,200}} \(({_ADDR})\)")
+_ADDRESS_LINE = re.compile(
+    rf"<?({_LEGACY_ADDR}|{_ADDR})>?(?: \(({_ADDR})\))?|[^<>()@]{{1,200}} \(({_ADDR})\)"
+)
 
 # Lines that open a report: (pattern, source, mta).
 _OPENERS: tuple[tuple[re.Pattern[str], InputKind, str], ...] = (
