@@ -211,6 +211,20 @@ def test_exchange_online_trace_4_4_317_keeps_its_own_code() -> None:
     assert finding.fields["fqdn"] == "mail.contoso.com"
 
 
+def test_exchange_relay_refusal_5_7_54_is_a_relay_finding() -> None:
+    finding = only(
+        "2026-11-20T08:10:00.400Z,SERVER2\\Default Frontend SERVER2,08DE0A1B2C3D4E64,7,10.20.0.12:25,"
+        "203.0.113.239:41022,>,550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain,\n"
+    )
+    assert (finding.id, finding.status, finding.reason) == (
+        "ndr.unable_to_relay",
+        "5.7.54",
+        "norelaying",
+    )
+    assert "5.7.54" in finding.summary and "5.7.1" not in finding.summary
+    assert finding.fields["connector"] == "SERVER2\\Default Frontend SERVER2"
+
+
 # -- Postfix / Exim TLS lines -----------------------------------------------------------------
 
 
