@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the JSON contract")
 
+    sub.add_parser(
+        "serve",
+        help="run the Slack bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)",
+        description="Run the Slack bot. Settings come from the environment (see the README).",
+    )
+
     return parser
 
 
@@ -147,7 +153,7 @@ def _check_request(args: argparse.Namespace) -> tuple[CheckRequest, Path | None]
     nameservers = parse_nameservers(args.nameserver) if args.nameserver else nameservers_from_env()
     allow = parse_allow_nets(args.allow_net) + allow_nets_from_env()
     timeout = args.timeout or _env_seconds(PROBE_TIMEOUT_ENV, 10.0)
-    ca_text = os.environ.get(CA_FILE_ENV, "")
+    ca_text = os.environ.get(CA_FILE_ENV, "").strip()
     ca_file = args.ca_file or (Path(ca_text) if ca_text else None)
     request = CheckRequest(
         target=target,
@@ -205,9 +211,13 @@ def _diagnose(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     try:
         request, ca_file = _check_request(args)
-        load_trust_store(ca_file)  # fail fast on an unreadable --ca-file
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
+    try:
+        load_trust_store(ca_file)  # fail fast on an unreadable CA file
+    except (ValueError, OSError) as exc:
+        origin = "--ca-file" if args.ca_file else CA_FILE_ENV
+        return _fail(f"{origin}: {exc}")
     progress = not args.json and sys.stderr.isatty()
     report = asyncio.run(_run_check(request, ca_file, progress))
     print(
@@ -217,11 +227,20 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if report.has_errors else EXIT_OK
 
 
+def _serve() -> int:
+    # Imported here: the Slack stack is heavy and not needed by check/diagnose.
+    from bot.slack.serve import serve_from_env  # noqa: PLC0415
+
+    return serve_from_env()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "diagnose":
             return _diagnose(args)
+        if args.command == "serve":
+            return _serve()
         return _check(args)
     except KeyboardInterrupt:
         return 130

@@ -284,7 +284,8 @@ def _parse_uncached(der: bytes) -> _Parsed:
             subject, issuer = cert.subject, cert.issuer
             not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
             serial = cert.serial_number
-    except (ValueError, TypeError) as exc:
+            cert.version  # noqa: B018  # an unknown version number only raises when read
+    except (ValueError, TypeError, x509.InvalidVersion) as exc:
         raise CertificateParseError(
             f"not a DER X.509 certificate ({_short(str(exc), 80)})"
         ) from exc
@@ -741,23 +742,29 @@ def _parse_chain(chain: Sequence[bytes]) -> tuple[list[_Parsed], list[ChainProbl
 
 
 def assess_chain(
-    chain: Sequence[bytes], names: Sequence[str], trust: TrustStore, now: dt.datetime
+    chain: Sequence[bytes],
+    names: Sequence[str],
+    trust: TrustStore,
+    now: dt.datetime,
+    *,
+    presented: int = 0,
 ) -> ChainAssessment:
     """Judge a presented chain (DER, leaf first) for every name it must cover. Never raises on
-    hostile chains."""
+    hostile chains. `presented` is how many certificates the server sent when the caller kept
+    only the first ones (the probe caps what it stores)."""
     now = _aware(now)
     wanted = _dedupe_names(names)
     parsed, parse_problems = _parse_chain(chain)
+    sent = max(len(chain), presented)
+    examined = min(len(chain), MAX_CHAIN)
     notes: list[str] = []
-    if len(chain) > MAX_CHAIN:
+    if sent > examined:
         notes.append(
-            f"the server sent {len(chain)} certificates; only the first {MAX_CHAIN} were examined"
+            f"the server sent {sent} certificates; only the first {examined} were examined"
         )
     if not parsed:
         nothing = parse_problems or [ChainProblem(UNTRUSTED, "no certificate was presented")]
-        return ChainAssessment(
-            (), len(chain), wanted, (), wanted, (), tuple(nothing), notes=tuple(notes)
-        )
+        return ChainAssessment((), sent, wanted, (), wanted, (), tuple(nothing), notes=tuple(notes))
     leaf = parsed[0]
     covered = tuple(n for n in wanted if _covers(leaf, n))
     mismatched = tuple(n for n in wanted if n not in covered)
@@ -778,11 +785,18 @@ def assess_chain(
         anchor = windows_name(walk.anchor.subject)
     if not verified:
         trust_problem, missing = _trust_problem(parsed, walk, trust, now, problems)
+        if missing is not None and sent > examined:
+            # The issuer may well be among the certificates beyond the cap: not "not sent".
+            detail = (
+                f"the server sent {sent} certificates; no trusted root was reached within "
+                f"the first {examined}"
+            )
+            trust_problem, missing = ChainProblem(UNTRUSTED, detail, walk.index), None
         if trust_problem is not None:
             problems.append(trust_problem)
     return ChainAssessment(
         certs=tuple(p.info for p in parsed),
-        presented=len(chain),
+        presented=sent,
         names=wanted,
         covered=covered,
         mismatched=mismatched,

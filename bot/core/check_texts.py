@@ -80,7 +80,7 @@ FIX_CONTRACTS: Mapping[str, FixContract] = MappingProxyType(
             {"thumbprint", "healthy_ip", "targets"}, {"thumbprint"}
         ),
         "exchange_bind_by_name": _fix({"name", "targets"}, {"name"}),
-        "exchange_renew": _fix({"name", "names"}, {"name"}),
+        "exchange_renew": _fix({"name", "names"}, {"name", "names"}),
         "hybrid_configuration": _fix({"name"}, {"name"}),
         "exchange_online_connector": _fix({"name"}, {"host", "name"}),
         "exchange_intermediate": _fix({"issuer"}, {"issuer"}),
@@ -174,7 +174,10 @@ class CheckTexts:
         return fill(self.notes[key], facts)
 
     def fix(
-        self, key: str, facts: Mapping[str, object], values: Mapping[str, str] | None = None
+        self,
+        key: str,
+        facts: Mapping[str, object],
+        values: Mapping[str, powershell.ScriptValue] | None = None,
     ) -> Fix:
         """A Fix whose script has every value quoted by bot.core.powershell."""
         text = self.fixes[key]

@@ -71,8 +71,15 @@ def normalise_target(text: str, *, host_mode: bool = False) -> Target:
 
 def normalise_name(text: str) -> str:
     """A-label form of a bare host name (for --expect-name values); raises InvalidTarget."""
-    target = normalise_target(text)
+    target = normalise_target(text, host_mode=True)
+    if target.is_ip:
+        raise InvalidTarget(f"{_echo(text.strip())} is an IP address; expected a host name")
     return target.name
+
+
+def display_name(name: str) -> str:
+    """The U-label form of an A-label name, for humans (the name itself when not an IDN)."""
+    return _display(name)
 
 
 def _extract_name(raw: str) -> tuple[str, TargetKind]:

@@ -114,7 +114,10 @@ class _Collector:
         )  # fmt: skip
 
     def fix(
-        self, key: str, facts: Mapping[str, str], values: Mapping[str, str] | None = None
+        self,
+        key: str,
+        facts: Mapping[str, str],
+        values: Mapping[str, powershell.ScriptValue] | None = None,
     ) -> Fix:
         merged = dict(self.common)
         merged.update(facts)
@@ -373,7 +376,11 @@ def _cert_facts(
 
 def _renew_fixes(out: _Collector, name: str, names: Sequence[str], targets: str) -> list[Fix]:
     return [
-        out.fix("exchange_renew", {"name": name, "names": ", ".join(names)}, {"name": name}),
+        out.fix(
+            "exchange_renew",
+            {"name": name, "names": ", ".join(names)},
+            {"name": name, "names": tuple(names)},
+        ),
         out.fix("exchange_bind_by_name", {"name": name, "targets": targets}, {"name": name}),
     ]
 
@@ -563,11 +570,13 @@ def _blocked_finding(host: HostEvidence, out: _Collector) -> None:
     ))  # fmt: skip
     if not blocked:
         return
-    addresses = ", ".join(blocked)
+    why = dict(zip(host.blocked, host.blocked_reasons, strict=False))
+    reasons = tuple(f"{ip} ({why[ip]})" if why.get(ip) else ip for ip in blocked)
     out.add(
         "target.blocked", host.name, blocked[0] if len(blocked) == 1 else None,
-        {"addresses": addresses}, {"addresses": tuple(blocked)},
-        [out.fix("allow_net", {"addresses": addresses})],
+        {"addresses": _clean(", ".join(reasons))},
+        {"addresses": tuple(blocked), "reasons": reasons},
+        [out.fix("allow_net", {"addresses": ", ".join(blocked)})],
     )  # fmt: skip
 
 
@@ -597,7 +606,7 @@ def _host_findings(
     _blocked_finding(host, out)
     names = _names_for(host, evidence)
     starttls: dict[str, _StartTls] = {}
-    assessed: dict[tuple[bytes, ...], ChainAssessment] = {}
+    assessed: dict[tuple[tuple[bytes, ...], int], ChainAssessment] = {}
     presented: list[_Presented] = []
     for attempt in host.attempts:
         if attempt.failure is FailureKind.BLOCKED:
@@ -605,13 +614,15 @@ def _host_findings(
         _failure_finding(host, attempt, out)
         _protocol_findings(host, attempt, out, starttls)
         if attempt.chain:
-            chain = tuple(attempt.chain)
-            if chain not in assessed:
-                assessed[chain] = assess_chain(chain, names, trust, now)
-            if assessed[chain].leaf is not None:
-                presented.append(_Presented(attempt.ip, attempt.attempt, assessed[chain]))
+            key = (tuple(attempt.chain), attempt.chain_presented)
+            if key not in assessed:
+                assessed[key] = assess_chain(
+                    key[0], names, trust, now, presented=attempt.chain_presented
+                )
+            if assessed[key].leaf is not None:
+                presented.append(_Presented(attempt.ip, attempt.attempt, assessed[key]))
             else:
-                for problem in assessed[chain].problems:
+                for problem in assessed[key].problems:
                     out.add(problem.id, host.name, attempt.ip, {"detail": _clean(problem.detail),
                             "subject": "unreadable certificate", "issuer": "unknown"},
                             {"detail": problem.detail})  # fmt: skip

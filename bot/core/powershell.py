@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 # Characters PowerShell's tokenizer accepts as a single quote.
 _SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
@@ -38,6 +38,11 @@ def quote(value: str) -> str:
     return f"'{escaped}'"
 
 
+def quote_array(values: Iterable[str]) -> str:
+    """Return `values` as a PowerShell array of inert single-quoted literals: @('a', 'b')."""
+    return "@(" + ", ".join(quote(value) for value in values) + ")"
+
+
 def thumbprint(value: str) -> str:
     """Normalise a certificate thumbprint (SHA-1 hex, any case, spaces or colons allowed)."""
     compact = re.sub(r"[\s:]", "", value[:200]).upper()
@@ -56,15 +61,19 @@ def placeholders(template: str) -> set[str]:
     return set(_PLACEHOLDER.findall(template))
 
 
-def render(template: str, values: Mapping[str, str]) -> str:
-    """Fill `{{name}}` placeholders with quoted literals.
+ScriptValue = str | tuple[str, ...]
+
+
+def render(template: str, values: Mapping[str, ScriptValue]) -> str:
+    """Fill `{{name}}` placeholders with quoted literals (a tuple becomes an array literal).
 
     Templates are trusted text from config/knowledge; values never are. A placeholder without a
     value raises KeyError, so the knowledge loader can reject templates that could not be filled.
     """
 
     def substitute(match: re.Match[str]) -> str:
-        return quote(values[match.group(1)])
+        value = values[match.group(1)]
+        return quote_array(value) if isinstance(value, tuple) else quote(value)
 
     return _PLACEHOLDER.sub(substitute, template)
 

@@ -85,16 +85,20 @@ def chain_to_json(chain: tuple[bytes, ...]) -> list[dict[str, Any]]:
 
 def attempt_to_json(attempt: AttemptEvidence) -> dict[str, Any]:
     return {
+        "host": attempt.host,
         "ip": attempt.ip,
         "port": attempt.port,
         "attempt": attempt.attempt,
         "banner": attempt.banner,
+        "banner_code": attempt.banner_code,
+        "ehlo_code": attempt.ehlo_code,
         "ehlo": list(attempt.ehlo_lines),
         "starttls_offered": attempt.starttls_offered,
         "starttls_reply": attempt.starttls_reply,
         "tls_version": attempt.tls_version,
         "cipher": attempt.cipher,
         "chain": chain_to_json(attempt.chain),
+        "chain_presented": attempt.chain_presented,
         "failed_step": attempt.failed_step.value if attempt.failed_step else None,
         "failure": attempt.failure.value if attempt.failure else None,
         "error": attempt.error,
@@ -108,8 +112,10 @@ def host_to_json(host: HostEvidence) -> dict[str, Any]:
         "preference": host.preference,
         "addresses": list(host.addresses),
         "blocked": list(host.blocked),
+        "blocked_reasons": list(host.blocked_reasons),
         "cname_chain": list(host.cname_chain),
         "dns_error": host.dns_error,
+        "dns_warnings": list(host.dns_warnings),
         "attempts": [attempt_to_json(a) for a in host.attempts],
     }
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.core.certs import CertificateParseError, describe
-from bot.core.evidence import AttemptEvidence, HostEvidence
+from bot.core.domain import display_name
+from bot.core.evidence import AttemptEvidence, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, Severity
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ _MAX_FACT_CHARS = 300
 def _fact_lines(finding: Finding) -> list[str]:
     lines: list[str] = []
     for key, value in finding.fields.items():
-        if key in _QUIET_FACTS:
+        if key in _QUIET_FACTS or (key == "attempts" and isinstance(value, int) and value <= 1):
             continue
         shown = ", ".join(value) if isinstance(value, tuple) else str(value)
         if len(shown) > _MAX_FACT_CHARS:
@@ -79,7 +80,7 @@ def _fix_lines(fixes: Iterable[Fix], shown_scripts: set[str]) -> list[str]:
 
 def finding_lines(finding: Finding, shown_scripts: set[str] | None = None) -> list[str]:
     codes = " ".join(c for c in (finding.reply_code, finding.status) if c)
-    where = " ".join(x for x in (finding.host, finding.ip) if x)
+    where = " ".join(dict.fromkeys(x for x in (finding.host, finding.ip) if x))
     head = f"{_LABEL[finding.severity]} {finding.id}"
     for extra in (codes, where, f"({finding.reason})" if finding.reason else ""):
         if extra:
@@ -112,13 +113,14 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
 _SUBJECT_WIDTH = 44
 
 
-def _worst_by_address(findings: Iterable[Finding]) -> dict[tuple[str | None, str | None], Finding]:
-    worst: dict[tuple[str | None, str | None], Finding] = {}
+_AddressKey = tuple[str | None, str | None]
+
+
+def _by_address(findings: Iterable[Finding]) -> dict[_AddressKey, list[Finding]]:
+    grouped: dict[_AddressKey, list[Finding]] = {}
     for finding in findings:
-        key = (finding.host, finding.ip)
-        if key not in worst or finding.severity.rank < worst[key].severity.rank:
-            worst[key] = finding
-    return worst
+        grouped.setdefault((finding.host, finding.ip), []).append(finding)
+    return grouped
 
 
 def _leaf_cells(attempt: AttemptEvidence) -> tuple[str, str]:
@@ -134,9 +136,23 @@ def _leaf_cells(attempt: AttemptEvidence) -> tuple[str, str]:
     return subject, leaf.sha1
 
 
-def _attempt_verdict(attempt: AttemptEvidence, worst: Finding | None) -> str:
-    if worst is not None and worst.severity is not Severity.INFO:
-        return worst.id
+def _concerns(finding: Finding, attempt: AttemptEvidence, thumbprint: str) -> bool:
+    """Whether an address's finding describes this attempt: attempts of one address may differ
+    (a load balancer, a failure on one try), and findings are aggregated per address."""
+    if finding.severity is Severity.INFO:
+        return False
+    shown = finding.fields.get("thumbprint")
+    if shown is not None and shown != thumbprint:
+        return False  # a certificate this attempt was not shown
+    if "failure" in finding.fields and attempt.failure is None:
+        return False  # another attempt failed
+    return not (finding.id == "smtp.starttls_missing" and attempt.starttls_offered)
+
+
+def _attempt_verdict(attempt: AttemptEvidence, thumbprint: str, found: list[Finding]) -> str:
+    relevant = [f for f in found if _concerns(f, attempt, thumbprint)]
+    if relevant:
+        return min(relevant, key=lambda f: f.severity.rank).id
     if attempt.failure is not None:
         step = attempt.failed_step.value if attempt.failed_step else "?"
         return f"{attempt.failure.value} at {step}"
@@ -151,18 +167,27 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     ]
 
 
+def _host_label(host: HostEvidence, source: MxSource) -> str:
+    if source is MxSource.IMPLICIT:
+        return f"implicit MX (no MX record) {host.name}"
+    if source is MxSource.HOST:
+        return f"host {host.name}"
+    return f"MX {host.preference} {host.name}" if host.preference is not None else host.name
+
+
 def _host_lines(
-    host: HostEvidence, worst: dict[tuple[str | None, str | None], Finding]
+    host: HostEvidence, source: MxSource, found: dict[_AddressKey, list[Finding]]
 ) -> list[str]:
-    pref = f"MX {host.preference} " if host.preference is not None else ""
     state = host.dns_error or f"{len(host.addresses)} address(es)"
-    lines = [printable(f"{pref}{host.name}: {state}")]
+    if host.cname_chain:
+        state += f", via CNAME {' -> '.join(host.cname_chain)}"
+    lines = [printable(f"{_host_label(host, source)}: {state}")]
     rows: list[tuple[str, ...]] = [
         ("ADDRESS", "TRY", "TLS", "CERTIFICATE SUBJECT", "THUMBPRINT", "VERDICT")
     ]
     for attempt in host.attempts:
         subject, thumb = _leaf_cells(attempt)
-        verdict = _attempt_verdict(attempt, worst.get((host.name, attempt.ip)))
+        verdict = _attempt_verdict(attempt, thumb, found.get((host.name, attempt.ip), []))
         rows.append(
             (attempt.ip, str(attempt.attempt), attempt.tls_version or "-", subject, thumb, verdict)
         )
@@ -178,16 +203,18 @@ def _host_lines(
 
 def render_check(report: CheckReport) -> str:
     ev = report.evidence
+    shown = display_name(ev.target)
+    target = ev.target if shown == ev.target else f"{ev.target} ({shown})"
     lines = [
         printable(
-            f"Target: {ev.target}  ({ev.source.value}, {len(ev.hosts)} host(s), "
+            f"Target: {target}  ({ev.source.value}, {len(ev.hosts)} host(s), "
             f"{report.elapsed_ms:.0f} ms{', deadline reached' if ev.deadline_hit else ''})"
         ),
         "",
     ]
-    worst = _worst_by_address(report.findings)
+    found = _by_address(report.findings)
     for host in ev.hosts:
-        lines.extend(_host_lines(host, worst))
+        lines.extend(_host_lines(host, ev.source, found))
         lines.append("")
     if report.findings:
         lines.append(render_findings(report.findings))

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from bot.check import CheckReport, iter_check
 from bot.core.domain import InvalidTarget, normalise_target
 from bot.core.evidence import CheckEvidence
 from bot.core.models import Diagnosis, Finding
-from bot.diagnosis import diagnose_chunks, diagnose_text
-from bot.inputs import InputStream
+from bot.diagnosis import diagnose_bytes, diagnose_text
+from bot.inputs import InputError
 from bot.probe.engine import AttemptFinished, CheckRequest, DnsResolved
 from bot.settings import Settings
 
@@ -100,8 +99,9 @@ NormaliseFn = Callable[[str, bool], str]  # (text, host_mode) -> A-label
 def diagnose_upload(data: bytes, name: str) -> Diagnosis:
     """An uploaded file through the CLI's decoder (UTF-8, or UTF-16 with a BOM as Windows
     PowerShell writes it) and the diagnosis core, streamed in chunks."""
-    stream = InputStream(io.BytesIO(data), name, MAX_UPLOAD_BYTES, close=True)
-    return diagnose_chunks(stream, lambda: stream.bytes_read)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InputError(f"{name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    return diagnose_bytes(data, name)
 
 
 @dataclass(frozen=True, slots=True)

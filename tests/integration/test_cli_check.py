@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,9 +17,12 @@ from tests.integration.conftest import Pki
 REPO = Path(__file__).resolve().parents[2]
 
 
-async def mailflow(*args: str) -> tuple[int, str, str]:
+async def mailflow(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run `python -m bot ARGS` with the caller's MAILFLOW_* variables removed, plus `env`."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MAILFLOW_")}
+    environ.update(env or {})
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=REPO,
+        sys.executable, "-m", "bot", *args, cwd=REPO, env=environ,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
@@ -78,7 +82,7 @@ async def test_private_targets_are_refused_without_connecting(tmp_path: Path) ->
 
     zone: Zone = {
         "internal.test": {"MX": ["10 mx.internal.test"]},
-        "mx.internal.test": {"A": ["127.0.0.9"]},
+        "mx.internal.test": {"A": ["127.0.0.9"], "AAAA": ["::ffff:127.0.0.9"]},
     }
     async with FakeDnsServer(zone) as dns, RawServer(listener, "127.0.0.9") as trap:
         code, out, _ = await mailflow(
@@ -93,6 +97,7 @@ async def test_private_targets_are_refused_without_connecting(tmp_path: Path) ->
     assert code == 1
     findings = json.loads(out)["findings"]
     assert [f["id"] for f in findings if f["severity"] == "error"] == ["target.blocked"]
+    assert findings[0]["fields"]["addresses"] == ["127.0.0.9", "::ffff:127.0.0.9"]
     assert connections == []
 
 

@@ -6,10 +6,13 @@ service on its own 127.0.0.x address with its own TLS settings.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from bot.core.certs import describe
 from bot.core.domain import normalise_target
 from bot.probe.engine import CheckRequest, run_check
 from bot.probe.netpolicy import parse_allow_nets
@@ -19,6 +22,7 @@ from tests.fakes.dns_server import FakeDnsServer
 from tests.fakes.postfix import PostfixInstance, SmtpdService, postfix_unavailable
 from tests.fakes.smtp_servers import free_common_port
 from tests.integration.conftest import Pki
+from tests.integration.test_cli_check import mailflow
 
 pytestmark = [
     pytest.mark.postfix,
@@ -103,3 +107,41 @@ async def test_whole_check_over_postfix(postfix: PostfixInstance, pki: Pki) -> N
         "connect from unknown[127.0.0.1]" in postfix.log_text()
         or "connect from" in postfix.log_text()
     )
+
+
+async def test_mailflow_check_judges_each_postfix_scenario(
+    postfix: PostfixInstance, pki: Pki, tmp_path: Path
+) -> None:
+    """The four Postfix scenarios through the real CLI: findings, not just captured chains."""
+    ca_file = tmp_path / "root.pem"
+    ca_file.write_bytes(pki.root.pem)
+    zone = {
+        "fabrikam.test": {
+            "MX": [
+                "10 mx.example.test", "20 exch01.example.test",
+                "30 mail.example.test", "40 plain.example.test",
+            ]
+        },
+        "mx.example.test": {"A": [VALID]},
+        "exch01.example.test": {"A": [SELF_SIGNED]},
+        "mail.example.test": {"A": [NO_INTERMEDIATE]},
+        "plain.example.test": {"A": [PLAIN]},
+    }  # fmt: skip
+    async with FakeDnsServer(zone) as dns:
+        code, out, err = await mailflow(
+            "check", "fabrikam.test", "--json", "--nameserver", dns.address,
+            "--allow-net", "127.0.0.0/8", "--port", str(postfix.port), "--ca-file", str(ca_file),
+        )  # fmt: skip
+    assert code == 1, err
+    doc = json.loads(out)
+    found = {(f["host"], f["id"]) for f in doc["findings"]}
+    assert not any(host == "mx.example.test" for host, _ in found), found  # the valid chain
+    assert ("exch01.example.test", "cert.self_signed") in found
+    assert {i for h, i in found if h == "mail.example.test"} == {"cert.chain_incomplete"}
+    assert {i for h, i in found if h == "plain.example.test"} == {"smtp.starttls_missing"}
+    valid = doc["mx"][0]["attempts"][0]
+    assert valid["banner"] == "220 mx.example.test ESMTP Postfix"
+    assert [c["subject_windows"] for c in valid["chain"]] == [
+        describe(pki.leaf.der).subject_windows,
+        describe(pki.intermediate.der).subject_windows,
+    ]

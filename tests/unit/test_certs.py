@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.core import certs
@@ -444,6 +444,7 @@ def test_describe_chain_stops_at_garbage() -> None:
     value=st.integers(min_value=0, max_value=255),
     cut=st.integers(min_value=1, max_value=len(LEAF.der)),
 )
+@example(position=12, value=1, cut=1)  # an invalid X.509 version number (found by hypothesis)
 def test_mutated_certificates_never_raise(position: int, value: int, cut: int) -> None:
     mutated = bytearray(LEAF.der)
     mutated[position] = value
@@ -458,3 +459,26 @@ def test_mutated_certificates_never_raise(position: int, value: int, cut: int) -
 def test_random_chains_never_raise(chain: list[bytes]) -> None:
     a = assess_chain(chain, [HOST], TRUST, NOW)
     assert not a.ok
+
+
+def test_chain_capped_by_the_probe_is_not_called_incomplete() -> None:
+    """The probe keeps 10 of 40 certificates: the missing issuer may be among the other 30."""
+    factory = CertFactory()
+    root = factory.root_ca(index=900)
+    issuer = root
+    levels = []
+    for n in range(39):
+        issuer = factory.intermediate(issuer, f"Level {n}", index=901)
+        levels.append(issuer)
+    leaf = factory.leaf(issuer, ["mx.long.test"], index=902)
+    kept = (leaf.der, *(c.der for c in reversed(levels)))[:10]
+    trust = trust_store_from([root.cert], "test root")
+    now = factory.now
+    capped = assess_chain(kept, ["mx.long.test"], trust, now, presented=40)
+    assert capped.presented == 40
+    assert capped.problem_ids == {UNTRUSTED}
+    assert capped.missing_issuer is None
+    assert "sent 40 certificates" in capped.problems[0].detail
+    assert capped.notes == ("the server sent 40 certificates; only the first 10 were examined",)
+    short = assess_chain(kept, ["mx.long.test"], trust, now)  # really only 10 were sent
+    assert short.problem_ids == {CHAIN_INCOMPLETE} and short.missing_issuer is not None

@@ -167,10 +167,17 @@ def test_blocked_addresses_are_reported_once_per_host() -> None:
         "10.0.0.5", failure=FailureKind.BLOCKED, failed_step=Step.CONNECT,
         banner=None, banner_code=None, ehlo_code=None, starttls_offered=None,
     )  # fmt: skip
-    evidence = check(host((blocked,), addresses=(), blocked=("10.0.0.5", "169.254.169.254")))
+    evidence = check(host(
+        (blocked,), addresses=(), blocked=("10.0.0.5", "169.254.169.254"),
+        blocked_reasons=("private address (RFC 1918)", "link-local cloud metadata address"),
+    ))  # fmt: skip
     finding = only(run(evidence), "target.blocked")
     assert finding.fields["addresses"] == ("10.0.0.5", "169.254.169.254")
     assert finding.ip is None and finding.severity is Severity.ERROR
+    assert finding.summary == (
+        f"{HOST}: not probed, not a public address: 10.0.0.5 (private address (RFC 1918)), "
+        "169.254.169.254 (link-local cloud metadata address)"
+    )
 
 
 # --- SMTP ---------------------------------------------------------------------------------------
@@ -279,6 +286,18 @@ def test_subject_mismatch_with_expected_name_and_exchange_online_fixes() -> None
     assert "New-ExchangeCertificate -GenerateRequest" in joined
 
 
+def test_renewal_request_covers_every_name_it_promises() -> None:
+    finding = cert_finding(chain(GOOD, INTER), "cert.subject_mismatch",
+                           expected_names=("smtp.fabrikam.com", "hybrid.contoso.com"))  # fmt: skip
+    renew = next(f for f in finding.fixes if "New-ExchangeCertificate" in (f.powershell or ""))
+    assert renew.powershell is not None
+    promised = f"{HOST}, smtp.fabrikam.com, hybrid.contoso.com"
+    assert promised in renew.title
+    assert f"$names = @('{HOST}', 'smtp.fabrikam.com', 'hybrid.contoso.com')" in renew.powershell
+    assert '-SubjectName "CN=$name" -DomainName $names ' in renew.powershell
+    assert f"$name = '{HOST}'" in renew.powershell
+
+
 def test_expired_certificate() -> None:
     old = F.leaf(INTER, [HOST], not_before=NOW - dt.timedelta(days=100), days_valid=90, index=60)
     finding = cert_finding(chain(old, INTER), "cert.expired")
@@ -310,6 +329,7 @@ def test_self_signed_without_a_healthy_server_finds_the_certificate_by_name() ->
     assert "Set-ReceiveConnector -TlsCertificateName $tlsName" in script
     assert "'mail.protection.outlook.com:AcceptCloudServicesMail'" in script
     assert "Restart-Service MSExchangeFrontEndTransport" in script
+    assert 'Write-Output "Default Frontend TlsCertificateName is now: $tlsName"' in script
 
 
 def test_untrusted_private_ca() -> None:

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.domain import InvalidTarget, TargetKind, normalise_name, normalise_target
+from bot.core.domain import (
+    InvalidTarget,
+    TargetKind,
+    display_name,
+    normalise_name,
+    normalise_target,
+)
 
 
 @pytest.mark.parametrize(
@@ -99,6 +105,14 @@ def test_host_mode_names_are_names() -> None:
 
 def test_normalise_name() -> None:
     assert normalise_name("Mail.Bücher.example.") == "mail.xn--bcher-kva.example"
+    with pytest.raises(InvalidTarget, match="is an IP address; expected a host name"):
+        normalise_name("192.0.2.1")
+
+
+def test_display_name_shows_u_labels() -> None:
+    assert display_name("mail.xn--bcher-kva.example") == "mail.bücher.example"
+    assert display_name("contoso.com") == "contoso.com"
+    assert display_name("xn--ls8h.example") == "xn--ls8h.example"
 
 
 @settings(max_examples=300, deadline=None)

@@ -56,3 +56,15 @@ def test_tls_certificate_name_format() -> None:
         ps.tls_certificate_name("CN=R3, O=Let's Encrypt, C=US", "CN=mail.contoso.com")
         == "<I>CN=R3, O=Let's Encrypt, C=US<S>CN=mail.contoso.com"
     )
+
+
+def test_quote_array_quotes_every_element() -> None:
+    assert ps.quote_array(["mail.contoso.com", "o'k"]) == "@('mail.contoso.com', 'o''k')"
+    assert ps.quote_array([]) == "@()"
+
+
+def test_render_turns_a_tuple_into_an_array_literal() -> None:
+    script = ps.render("New-X -DomainName {{names}} -Subject {{name}}", {
+        "names": ("a.test", "b'; Remove-Item C:\\; '"), "name": "a.test",
+    })  # fmt: skip
+    assert script == "New-X -DomainName @('a.test', 'b''; Remove-Item C:\\; ''') -Subject 'a.test'"
