@@ -49,7 +49,7 @@ def test_example_queue() -> None:
     assert timed_out.probe == "fabrikam-partner.example"
 
 
-def test_example_protocol_log_names_both_servers() -> None:
+def test_example_protocol_log_blames_only_the_misconfigured_server() -> None:
     findings = diagnose_text((EXAMPLES / "smtpreceive-server1-self-signed.log").read_text())
     by_id = {f.id: f for f in findings}
     self_signed = by_id["protocol.cert.self_signed"]
@@ -62,6 +62,18 @@ def test_example_protocol_log_names_both_servers() -> None:
     script = self_signed.fixes[0].powershell or ""
     assert "Set-ReceiveConnector -Identity 'SERVER1\\Default Frontend SERVER1'" in script
     assert "Enable-ExchangeCertificate -Server 'SERVER1'" in script
+    # SERVER2 presents the current public certificate: no finding may name it.
+    assert not [f.id for f in findings if "SERVER2" in str(f.fields.get("connector", ""))]
+
+
+def test_example_protocol_log_with_an_expired_renewal_on_server2() -> None:
+    text = (EXAMPLES / "smtpreceive-server1-self-signed.log").read_text()
+    expired_text = text.replace(
+        "2026-10-02T00:00:00.000Z 2027-10-02T23:59:59.000Z",
+        "2025-11-02T00:00:00.000Z 2026-11-02T23:59:59.000Z",
+    )
+    assert expired_text != text
+    by_id = {f.id: f for f in diagnose_text(expired_text)}
     expired = by_id["protocol.cert.expired"]
     assert expired.fields["connector"] == "SERVER2\\Default Frontend SERVER2"
     assert "Set-HybridConfiguration -TlsCertificateName $name" in (
