@@ -179,6 +179,8 @@ def _host_lines(
     host: HostEvidence, source: MxSource, found: dict[_AddressKey, list[Finding]]
 ) -> list[str]:
     state = host.dns_error or f"{len(host.addresses)} address(es)"
+    if host.dns_warnings:
+        state += f" ({'; '.join(host.dns_warnings)})"
     if host.cname_chain:
         state += f", via CNAME {' -> '.join(host.cname_chain)}"
     lines = [printable(f"{_host_label(host, source)}: {state}")]

@@ -121,6 +121,11 @@ def test_cname_chain_of_an_mx_host_is_shown() -> None:
     assert "No problems found" in text
 
 
+def finding_of(doc: dict[str, Any], finding_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(f for f in doc["findings"] if f["id"] == finding_id)
+    return found
+
+
 def test_json_contract_and_evidence_per_attempt() -> None:
     doc = check_to_json(report(mx(
         attempt("203.0.113.5", 1, (GOOD.der, INTER.der)),
@@ -133,6 +138,7 @@ def test_json_contract_and_evidence_per_attempt() -> None:
     (host,) = doc["mx"]
     assert host["blocked_reasons"] == ["private address (RFC 1918)"]
     assert host["dns_warnings"] == ["AAAA: timeout"]
+    assert finding_of(doc, "dns.lookup_failed")["severity"] == "warning"
     first = host["attempts"][0]
     for key in ("host", "ip", "attempt", "banner", "banner_code", "ehlo", "starttls_offered",
                 "tls_version", "cipher", "chain", "chain_presented", "timings_ms"):  # fmt: skip
