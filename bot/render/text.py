@@ -218,6 +218,8 @@ def render_check(report: CheckReport) -> str:
     for host in ev.hosts:
         lines.extend(_host_lines(host, ev.source, found))
         lines.append("")
+    if ev.notes:
+        lines.extend(["Notes:", *(printable(f"  {note}") for note in ev.notes), ""])
     if report.findings:
         lines.append(render_findings(report.findings))
     else:

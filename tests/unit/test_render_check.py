@@ -114,6 +114,15 @@ def test_host_labels_and_quiet_facts() -> None:
     assert "ERROR target.blocked  192.0.2.25\n" in direct  # host and ip not repeated
 
 
+def test_probe_notes_are_shown() -> None:
+    text = render_check(report(
+        mx(attempt("203.0.113.5", 1, failure=FailureKind.TIMEOUT, failed_step=Step.BANNER,
+                   error="no answer within 10 s (banner)", starttls_offered=None, ehlo_code=None)),
+        notes=("203.0.113.5: not tried again after a timeout",),
+    ))  # fmt: skip
+    assert "Notes:\n  203.0.113.5: not tried again after a timeout\n" in text
+
+
 def test_cname_chain_of_an_mx_host_is_shown() -> None:
     text = render_check(report(mx(attempt("203.0.113.5", 1, (GOOD.der, INTER.der)),
                                   cname_chain=(HOST, "edge.contoso.net"))))  # fmt: skip
