@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the JSON contract")
 
+    sub.add_parser(
+        "serve",
+        help="run the Slack bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)",
+        description="Run the Slack bot. Settings come from the environment (see the README).",
+    )
+
     return parser
 
 
@@ -221,11 +227,20 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if report.has_errors else EXIT_OK
 
 
+def _serve() -> int:
+    # Imported here: the Slack stack is heavy and not needed by check/diagnose.
+    from bot.slack.serve import serve_from_env  # noqa: PLC0415
+
+    return serve_from_env()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "diagnose":
             return _diagnose(args)
+        if args.command == "serve":
+            return _serve()
         return _check(args)
     except KeyboardInterrupt:
         return 130

@@ -5,13 +5,14 @@ The CLI streams files through `diagnose_input`; Slack handlers call `diagnose_te
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable
 
 from bot.core.diagnose import findings_from_events
 from bot.core.knowledge import Knowledge
 from bot.core.models import Diagnosis, InputInfo
 from bot.core.traces import scan
-from bot.inputs import MAX_INPUT_BYTES, open_input
+from bot.inputs import MAX_INPUT_BYTES, TextInput, open_input
 
 
 def diagnose_chunks(
@@ -32,5 +33,12 @@ def diagnose_input(
     path: str, knowledge: Knowledge | None = None, max_bytes: int = MAX_INPUT_BYTES
 ) -> Diagnosis:
     """Diagnose a file, or `-` for stdin. Raises bot.inputs.InputError (one-line message)."""
-    stream = open_input(path, max_bytes)
-    return diagnose_chunks(stream, lambda: stream.bytes_read, knowledge)
+    stream = open_input(path, max_bytes=max_bytes)
+    return diagnose_chunks(stream, lambda: stream.bytes, knowledge)
+
+
+def diagnose_bytes(data: bytes, name: str, knowledge: Knowledge | None = None) -> Diagnosis:
+    """Diagnose an uploaded file's bytes with the same decoding as files on disk (UTF-8, or
+    UTF-16 with a BOM as Windows PowerShell writes it)."""
+    stream = TextInput(name, io.BytesIO(data), max_bytes=max(len(data), 1))
+    return diagnose_chunks(stream, lambda: stream.bytes, knowledge)

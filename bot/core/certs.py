@@ -284,6 +284,7 @@ def _parse_uncached(der: bytes) -> _Parsed:
             subject, issuer = cert.subject, cert.issuer
             not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
             serial = cert.serial_number
+            cert.version  # noqa: B018  # an unknown version number only raises when read
     except (ValueError, TypeError, x509.InvalidVersion) as exc:
         raise CertificateParseError(
             f"not a DER X.509 certificate ({_short(str(exc), 80)})"

@@ -36,8 +36,9 @@ _CERT_KINDS = frozenset({EventKind.CERT_PRESENTED, EventKind.REMOTE_CERT})
 _TRUE = frozenset({"true", "yes", "1"})
 _SPACES = re.compile(r" {2,}")
 _HEX_ESCAPE = re.compile(r"\+([0-9A-Fa-f]{2})")
-_STATUS_IN_TEXT = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
-_REPLY_IN_TEXT = re.compile(r"\s*([245]\d\d)[ -]")
+_REPLY_AND_STATUS = re.compile(
+    r"(?:\b([245]\d\d)[ -])?(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])"
+)
 # Placeholder shown in a fix whose value the input did not contain (quoted like any value).
 _HINTS = {
     "connector": "<SERVER\\Connector name>",
@@ -84,6 +85,7 @@ class RuleEngine:
     _presented: dict[tuple[str, ...], _Presented] = field(default_factory=dict)
     _expected: set[str] = field(default_factory=set)
     _expected_seen: set[str] = field(default_factory=set)
+    _peer_names: set[str] = field(default_factory=set)
     _dropped: int = 0
 
     def feed(self, event: MailEvent) -> None:
@@ -103,6 +105,7 @@ class RuleEngine:
 
     def findings(self) -> tuple[Finding, ...]:
         """The findings so far, most severe first (certificates are judged once, here)."""
+        self._peer_names = self._names_served_to_exchange_online()
         for presented in self._presented.values():
             self._judge_certificate(presented)
         self._presented.clear()
@@ -123,7 +126,13 @@ class RuleEngine:
         text = _match_text(event)
         if candidates.prefilter is not None and candidates.prefilter.search(text) is None:
             return None
-        present = tuple(name for name, value in event.fields.items() if value)
+        fields = event.fields
+        # rules with `requires` care whether a field is empty; the others only about names
+        present = (
+            tuple(name for name, value in fields.items() if value)
+            if candidates.presence_dependent
+            else tuple(fields)
+        )
         key = (event.kind, event.source, event.status, event.reply_code, text, present)
         if not candidates.value_dependent and key in self._memo:
             return self._memo[key]
@@ -141,25 +150,30 @@ class RuleEngine:
     def _cause(
         self, event: MailEvent, status: EnhancedStatus | None
     ) -> tuple[MailEvent, EnhancedStatus, Rule] | None:
-        """The last delivery error ([LED=...]) behind an expiry or a generic status, if a
-        specific rule knows it: "550 4.4.7 QUEUE.Expired" after 24 hours of "450 4.7.320
-        ... SubjectMismatch" is a certificate problem, not merely an expired message."""
+        """The underlying error behind an expiry or an unspecific status, if a specific rule
+        knows it. "550 4.4.7 QUEUE.Expired" after 24 hours of "450 4.7.320 ... SubjectMismatch"
+        ([LED=...]) is a certificate problem, and "451 4.4.0 Primary target IP address responded
+        with: 421 4.4.1 Connection timed out" is a time-out, not merely a 4.4.0."""
         led = event.fields.get("led")
-        if not isinstance(led, str) or not led:
+        if isinstance(led, str) and led:
+            inner = led[:MAX_MATCH_TEXT]
+        elif status is not None and _is_wrapper(status):
+            inner = event.text[:MAX_MATCH_TEXT]
+        else:
             return None
-        found = _STATUS_IN_TEXT.search(led[:MAX_MATCH_TEXT])
-        led_status = parse(found.group(1)) if found else None
-        if led_status is None or led_status == status:
-            return None
-        reply = _REPLY_IN_TEXT.match(led)
-        cause = replace(
-            event, text=led[:MAX_MATCH_TEXT], status=str(led_status),
-            reply_code=reply.group(1) if reply else event.reply_code,
-        )  # fmt: skip
-        rule = self._select(cause, led_status)
-        if rule is None or rule.check == "any_status":
-            return None
-        return cause, led_status, rule
+        for found in _REPLY_AND_STATUS.finditer(inner):
+            inner_status = parse(found.group(2))
+            if inner_status is None or inner_status == status:
+                continue
+            cause = replace(
+                event, text=inner[found.start() :], status=str(inner_status),
+                reply_code=found.group(1) or event.reply_code,
+            )  # fmt: skip
+            rule = self._select(cause, inner_status)
+            if rule is None or rule.check == "any_status":
+                return None
+            return cause, inner_status, rule
+        return None
 
     # -- aggregation ---------------------------------------------------------------------
 
@@ -175,7 +189,7 @@ class RuleEngine:
             rule.id,
             rule.variant,
             str(status or ""),
-            *(_group_value(name, facts, status) for name in rule.group_by),
+            *[_group_value(name, facts, status) for name in rule.group_by],
         )
         group = self._groups.get(key)
         timestamp = facts.get("last_seen") or facts.get("timestamp")
@@ -231,6 +245,8 @@ class RuleEngine:
         self_signed = _is_self_signed(facts)
         cert_names = _certificate_names(facts)
         expected = self._uncovered_expected_name(facts, cert_names)
+        if self_signed and not expected:
+            expected = _first_uncovered(sorted(self._peer_names), cert_names)
         if expected:
             facts["expected_name"] = expected
         if cert_names and "common_name" not in facts:
@@ -252,6 +268,25 @@ class RuleEngine:
                 self._add(rule, event, status, facts, presented.count)
                 return
 
+    def _names_served_to_exchange_online(self) -> set[str]:
+        """Host names that receive connectors announced to Exchange Online and covered with a
+        CA-issued certificate: the hybrid name(s) every server behind it must present too."""
+        found: set[str] = set()
+        for presented in self._presented.values():
+            facts = presented.event.fields
+            fqdn = facts.get("fqdn")
+            if (
+                presented.event.kind is EventKind.CERT_PRESENTED
+                and isinstance(fqdn, str)
+                and _peer_is_exchange_online(facts) is True
+                and not _is_self_signed(facts)
+                and names.covered(_certificate_names(facts), fqdn)
+            ):
+                name = names.canonical(fqdn)
+                if _looks_like_host(name) and len(found) < MAX_EXPECTED_NAMES:
+                    found.add(name)
+        return found
+
     def _uncovered_expected_name(
         self, facts: Mapping[str, FieldValue], cert_names: tuple[str, ...]
     ) -> str | None:
@@ -262,11 +297,7 @@ class RuleEngine:
         peers_were_exo = _peer_is_exchange_online(facts) is not False
         if not candidates and isinstance(own, str) and own and peers_were_exo:
             candidates = [names.canonical(own)]
-        if not candidates or not cert_names:
-            return None
-        if any(names.covered(cert_names, name) for name in candidates):
-            return None
-        return candidates[0]
+        return _first_uncovered(candidates, cert_names)
 
     # -- building findings ---------------------------------------------------------------
 
@@ -419,6 +450,17 @@ def _capability_missing(facts: Mapping[str, FieldValue]) -> bool:
     return "acceptcloudservicesmail" not in lowered and "acceptoorgprotocol" not in lowered
 
 
+def _first_uncovered(candidates: list[str], cert_names: tuple[str, ...]) -> str | None:
+    if not candidates or not cert_names or any(names.covered(cert_names, c) for c in candidates):
+        return None
+    return candidates[0]
+
+
+def _is_wrapper(status: EnhancedStatus) -> bool:
+    """Codes that often wrap the real error: undefined details, expiry (x.4.7, 5.4.300)."""
+    return status.detail == 0 or (status.subject == 4 and status.detail in (7, 300))
+
+
 def _weight(event: MailEvent) -> int:
     """How many occurrences one event stands for (parsers may pre-aggregate with `count`)."""
     count = event.fields.get("count")
@@ -510,6 +552,9 @@ def _capped_fields(fields: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
 
 
 def _group_value(name: str, facts: Mapping[str, FieldValue], status: EnhancedStatus | None) -> str:
+    value = facts.get(name)
+    if type(value) is str:  # the common case first: grouping runs once per event
+        return value[:MAX_FIELD_CHARS].lower()
     if name == "status":
         return str(status or "")
     if name in ("recipient_domain", "sender_domain"):

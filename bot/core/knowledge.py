@@ -229,7 +229,12 @@ class Knowledge:
                     "|".join(f"(?:{rule.text.pattern})" for rule in rules if rule.text),
                     re.IGNORECASE,
                 )
-            found = Candidates(rules, prefilter, any(rule.field_patterns for rule in rules))
+            found = Candidates(
+                rules,
+                prefilter,
+                value_dependent=any(rule.field_patterns for rule in rules),
+                presence_dependent=any(rule.requires for rule in rules),
+            )
             if len(self._by_event) > 4096:
                 self._by_event.clear()
             self._by_event[key] = found
@@ -241,6 +246,7 @@ class Candidates:
     rules: tuple[Rule, ...]
     prefilter: re.Pattern[str] | None
     value_dependent: bool  # some rule tests a field's value (match.field)
+    presence_dependent: bool  # some rule needs fields to be non-empty (match.requires)
 
 
 # ------------------------------------------------------------------------------------------

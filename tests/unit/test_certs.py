@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.core import certs
@@ -445,6 +445,7 @@ def test_describe_chain_stops_at_garbage() -> None:
     value=st.integers(min_value=0, max_value=255),
     cut=st.integers(min_value=1, max_value=len(LEAF.der)),
 )
+@example(position=12, value=1, cut=1)  # an invalid X.509 version number (found by hypothesis)
 def test_mutated_certificates_never_raise(position: int, value: int, cut: int) -> None:
     mutated = bytearray(LEAF.der)
     mutated[position] = value

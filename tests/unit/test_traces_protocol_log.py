@@ -38,7 +38,8 @@ def test_self_signed_server1_sample() -> None:
     assert server2.fields["self_signed"] == "no"
     assert server2.fields["fqdn"] == "hybrid.contoso.com"
     sans = server2.fields["sans"]
-    assert isinstance(sans, tuple) and "hybrid.contoso.com" in sans
+    assert isinstance(sans, tuple)
+    assert "hybrid.contoso.com" in sans
     assert server2.fields["capabilities"] == "AcceptCloudServicesMail"
     assert server2.fields["capability_domain"] == "mail.protection.outlook.com"
     [remote] = of_kind(events, EventKind.REMOTE_CERT)

@@ -121,7 +121,8 @@ def test_repeated_errors_are_merged_with_a_count() -> None:
     result, [event] = run(text)
     assert event.fields["count"] == 500
     recipients = event.fields["recipients"]
-    assert isinstance(recipients, tuple) and len(recipients) == 20
+    assert isinstance(recipients, tuple)
+    assert len(recipients) == 20
     assert result.events == 1
 
 

@@ -11,6 +11,7 @@ from bot.core.models import FieldValue
 from bot.core.traces.events import EventKind, InputKind, MailEvent
 from bot.core.traces.lines import MAX_ITEMS, MAX_TEXT, clip
 
+_REPORTS = (InputKind.NDR, InputKind.BOUNCE)
 MAX_DISTINCT = 2000  # distinct events kept; further new ones are counted in `dropped`
 _MAX_RECIPIENTS = 20
 
@@ -109,6 +110,58 @@ class EventSink:
             self.dropped += 1
             return
         self._merged[("own", str(len(self._merged)))] = _Merged(event)
+
+    def merge_reports(self, prefer_dsn: bool = False) -> None:
+        """A bounce pasted whole holds both the human-readable report and its DSN part: fold
+        each DSN event into the NDR / bounce event of the same recipient (or, for an .eml file,
+        where the DSN part is authoritative, the other way round)."""
+        reports: dict[str, _Merged] = {}
+        for merged in self._merged.values():
+            event = merged.first
+            recipient = event.fields.get("recipient")
+            if event.source in _REPORTS and isinstance(recipient, str):
+                reports.setdefault(recipient.casefold(), merged)
+        if not reports:
+            return
+        for merged in list(self._merged.values()):
+            event = merged.first
+            recipient = event.fields.get("recipient")
+            if event.source is not InputKind.DSN or not isinstance(recipient, str):
+                continue
+            target = reports.get(recipient.casefold())
+            if target is None or (
+                target.first.status and event.status and target.first.status != event.status
+            ):
+                continue
+            keep, drop = (merged, target) if prefer_dsn else (target, merged)
+            fields = {**drop.first.fields, **keep.first.fields}
+            keep.first = MailEvent(
+                keep.first.source,
+                keep.first.kind,
+                keep.first.text,
+                keep.first.status or drop.first.status,
+                keep.first.reply_code or drop.first.reply_code,
+                MappingProxyType(fields),
+            )
+            for dropped_key, candidate in list(self._merged.items()):
+                if candidate is drop:
+                    del self._merged[dropped_key]
+            if prefer_dsn:
+                del reports[recipient.casefold()]
+
+    def add_facts(self, facts: dict[str, FieldValue]) -> None:
+        """Facts about the whole input (e.g. the returned message's sender) for every event."""
+        for merged in self._merged.values():
+            event = merged.first
+            fields = {**clean_fields(facts), **event.fields}
+            merged.first = MailEvent(
+                event.source,
+                event.kind,
+                event.text,
+                event.status,
+                event.reply_code,
+                MappingProxyType(fields),
+            )
 
     def events(self) -> list[MailEvent]:
         out = []

@@ -1,0 +1,76 @@
+"""Escaping for Slack mrkdwn: the only way text from users or remote servers enters a message.
+
+Slack treats `<...>` as control sequences (`<!channel>`, `<@U123>`, links) and `&` as the start of
+an entity. Escaping these three characters everywhere makes any text inert: it renders exactly as
+written and can never mention or notify anybody.
+"""
+
+from __future__ import annotations
+
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+ELLIPSIS = "…"
+
+
+def escape(text: str) -> str:
+    return text.translate(_ESCAPES)
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most `limit` characters, marking the cut. Apply to raw text, before escaping."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)] + ELLIPSIS
+
+
+def inline_code(text: str, limit: int = 200) -> str:
+    flat = truncate(text.replace("\n", " ").replace("`", "'"), limit)
+    return f"`{escape(flat)}`" if flat else ""
+
+
+def bold(text: str, limit: int = 200) -> str:
+    flat = truncate(text.replace("\n", " ").replace("*", "∗"), limit)
+    return f"*{escape(flat)}*"
+
+
+def code_block(text: str) -> str:
+    """A fenced block; a ``` inside the text is broken up so it cannot close the fence early."""
+    body = escape(text).replace("```", "`\u200b``")
+    return f"```\n{body}\n```"
+
+
+def escaped_length(text: str) -> int:
+    return len(text) + 4 * text.count("&") + 3 * (text.count("<") + text.count(">"))
+
+
+def split_escaped(text: str, limit: int) -> list[str]:
+    """Chunks of raw `text` whose escaped form is at most `limit` characters each, cut at line
+    boundaries where possible (a single overlong line is cut wherever it must be)."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in text.splitlines(keepends=True):
+        length = escaped_length(line)
+        if size + length > limit and current:
+            chunks.append("".join(current))
+            current, size = [], 0
+        if length > limit:
+            chunks.extend(_hard_split(line, limit))
+            continue
+        current.append(line)
+        size += length
+    if current or not chunks:
+        chunks.append("".join(current))
+    return [chunk.rstrip("\n") for chunk in chunks]
+
+
+def _hard_split(line: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    start = size = 0
+    for index, char in enumerate(line):
+        width = escaped_length(char)
+        if size + width > limit:
+            pieces.append(line[start:index])
+            start, size = index, 0
+        size += width
+    pieces.append(line[start:])
+    return pieces

@@ -1,0 +1,108 @@
+"""Posting to Slack: chat.postMessage / chat.update / response_url, with the fallbacks.
+
+When the bot cannot post in a channel (not a member, a DM it is not part of), Slack answers
+not_in_channel or channel_not_found; callers then fall back to the command's response_url.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.render.blocks import Message
+
+log = logging.getLogger("mailflow.poster")
+
+CANNOT_POST = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot"}
+)
+RESPONSE_URL_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+class CannotPostError(Exception):
+    """The bot may not post in that conversation (error code in `code`)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where a job reports: a channel, optionally a thread, and a response_url fallback."""
+
+    channel: str
+    user: str | None = None
+    response_url: str | None = None
+    thread_ts: str | None = None
+
+
+class Poster:
+    def __init__(self, client: AsyncWebClient, http: aiohttp.ClientSession) -> None:
+        self._client = client
+        self._http = http
+
+    async def post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
+        """chat.postMessage; returns the message ts. Raises CannotPostError when not allowed."""
+        kwargs: dict[str, Any] = message.as_kwargs()
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        try:
+            response = await self._client.chat_postMessage(
+                channel=channel, unfurl_links=False, unfurl_media=False, **kwargs
+            )
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", ""))
+            if code in CANNOT_POST:
+                raise CannotPostError(code) from None
+            raise
+        return str(response["ts"])
+
+    async def post_all(
+        self, channel: str, messages: list[Message], thread_ts: str | None
+    ) -> list[str]:
+        return [await self.post(channel, message, thread_ts) for message in messages]
+
+    async def update(self, channel: str, ts: str, message: Message) -> None:
+        try:
+            await self._client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
+        except SlackApiError as exc:  # a progress update is not worth failing a job for
+            log.warning("chat.update failed: %s", exc.response.get("error"))
+
+    async def ephemeral(self, channel: str, user: str, message: Message) -> None:
+        try:
+            await self._client.chat_postEphemeral(channel=channel, user=user, **message.as_kwargs())
+        except SlackApiError as exc:
+            log.warning("chat.postEphemeral failed: %s", exc.response.get("error"))
+
+    async def respond(
+        self, response_url: str, message: Message, *, in_channel: bool = False
+    ) -> None:
+        payload: dict[str, Any] = {
+            "response_type": "in_channel" if in_channel else "ephemeral",
+            "replace_original": False,
+            **message.as_kwargs(),
+        }
+        async with self._http.post(
+            response_url, json=payload, timeout=RESPONSE_URL_TIMEOUT
+        ) as response:
+            if response.status >= 400:
+                log.warning("response_url answered HTTP %s", response.status)
+
+    async def tell(self, where: Where, message: Message) -> None:
+        """Best effort to show `message` to the user: thread/channel, else response_url, else
+        an ephemeral message."""
+        try:
+            await self.post(where.channel, message, where.thread_ts)
+            return
+        except CannotPostError:
+            pass
+        if where.response_url:
+            await self.respond(where.response_url, message)
+        elif where.user:
+            await self.ephemeral(where.channel, where.user, message)

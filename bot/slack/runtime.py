@@ -1,0 +1,99 @@
+"""Everything one running bot owns: settings, engines, Web API client, store, task registry,
+rate limiter, dedupe memory, and the check/watch services built on them."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import Settings
+from bot.slack.checks import CheckRunner, EvidenceCache
+from bot.slack.dedupe import SeenKeys
+from bot.slack.engines import Engines
+from bot.slack.poster import Poster
+from bot.slack.ratelimit import RateLimiter
+from bot.slack.store import Store
+from bot.slack.tasks import TaskRegistry
+from bot.slack.watches import WatchManager
+
+log = logging.getLogger("mailflow.runtime")
+
+
+class NotStartedError(RuntimeError):
+    pass
+
+
+class Runtime:
+    def __init__(self, settings: Settings, engines: Engines, client: AsyncWebClient) -> None:
+        self.settings = settings
+        self.engines = engines
+        self.client = client
+        self.store = Store(settings.db_path)
+        self.tasks = TaskRegistry()
+        self.limiter = RateLimiter(settings.checks_per_minute)
+        self.seen = SeenKeys()
+        self.evidence = EvidenceCache()
+        self._http: aiohttp.ClientSession | None = None
+        self._api_session: aiohttp.ClientSession | None = None
+        self._poster: Poster | None = None
+        self._checks: CheckRunner | None = None
+        self._watches: WatchManager | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._poster is not None
+
+    async def start(self) -> None:
+        """Open the store, create the HTTP session and resume active watches (idempotent)."""
+        if self.started:
+            return
+        await self.store.open()
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        # One pooled session for every Web API call (slack_sdk otherwise opens a new connection,
+        # and a new TLS handshake with Slack, per call); bolt's per-request clients share it.
+        self._api_session = aiohttp.ClientSession()
+        self.client.session = self._api_session
+        self._poster = Poster(self.client, self._http)
+        self._checks = CheckRunner(self.engines, self._poster, self.store, self.evidence)
+        self._watches = WatchManager(
+            self.engines, self._poster, self.store, self.tasks, self.settings.watch_interval
+        )
+        await self._watches.resume_all()
+
+    async def aclose(self) -> None:
+        await self.tasks.aclose()
+        if self._http is not None:
+            await self._http.close()
+        if self._api_session is not None:
+            self.client.session = None
+            await self._api_session.close()
+            self._api_session = None
+        await self.store.close()
+        self._poster = self._checks = self._watches = None
+        self._http = None
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            raise NotStartedError("runtime not started")
+        return self._http
+
+    @property
+    def poster(self) -> Poster:
+        if self._poster is None:
+            raise NotStartedError("runtime not started")
+        return self._poster
+
+    @property
+    def checks(self) -> CheckRunner:
+        if self._checks is None:
+            raise NotStartedError("runtime not started")
+        return self._checks
+
+    @property
+    def watches(self) -> WatchManager:
+        if self._watches is None:
+            raise NotStartedError("runtime not started")
+        return self._watches

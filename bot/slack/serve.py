@@ -1,0 +1,79 @@
+"""`mailflow serve`: run the bot until SIGINT/SIGTERM, in HTTP mode or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Mapping
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.settings import Settings, SettingsError
+from bot.slack.app import MailflowApp, build_app
+from bot.slack.engines import Engines
+from bot.slack.http import EVENTS_PATH, build_web_app
+
+log = logging.getLogger("mailflow.serve")
+
+
+def serve_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """`mailflow serve`: settings from the environment; a bad setting is one line on stderr and
+    exit code 2."""
+    try:
+        settings = Settings.from_env(environ)
+    except SettingsError as exc:
+        print(f"mailflow serve: {exc}", file=sys.stderr)
+        return 2
+    return serve(settings)
+
+
+def serve(settings: Settings, engines: Engines | None = None) -> int:
+    """Blocks until SIGINT/SIGTERM; returns the process exit code. `engines` defaults to the
+    real diagnosis core and live probe (the benchmark passes hanging ones)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(settings, engines))
+    return 0
+
+
+async def _serve(settings: Settings, engines: Engines | None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not on every platform
+            loop.add_signal_handler(sig, stop.set)
+    app = build_app(settings, engines)
+    if settings.socket_mode:
+        await _socket_mode(app, settings, stop)
+    else:
+        await _http_mode(app, settings, stop)
+    log.info("stopped")
+
+
+async def _http_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) -> None:
+    runner = web.AppRunner(build_web_app(app), access_log=None)
+    await runner.setup()  # runs on_startup: store opened, watches resumed
+    site = web.TCPSite(runner, "0.0.0.0", settings.port)  # noqa: S104 (a public web endpoint)
+    await site.start()
+    log.info("HTTP mode: POST %s and GET /healthz on port %d", EVENTS_PATH, settings.port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # cancels jobs, closes the store
+
+
+async def _socket_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) -> None:
+    await app.runtime.start()
+    handler = AsyncSocketModeHandler(app, settings.app_token)
+    try:
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        log.info("Socket Mode: connected")
+        await stop.wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await handler.close_async()  # type: ignore[no-untyped-call]
+        await app.runtime.aclose()

@@ -1,0 +1,259 @@
+"""SQLite storage (aiosqlite): check history, watches and diagnosed incidents.
+
+The channel summary and the App Home are built from here, never from conversations.history;
+active watches are re-read at start so that they resume after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import aiosqlite
+
+from bot.render.blocks import TimelineEntry
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS checks (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    user_id TEXT,
+    label TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL DEFAULT 'running',
+    summary TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS checks_channel ON checks (channel, started_at);
+CREATE TABLE IF NOT EXISTS watches (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    user_id TEXT,
+    label TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    message_ts TEXT,
+    thread_ts TEXT,
+    started_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    checks INTEGER NOT NULL DEFAULT 0,
+    baseline TEXT NOT NULL DEFAULT '[]',
+    state TEXT NOT NULL DEFAULT 'active',
+    ended_at REAL,
+    outcome TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS watches_state ON watches (state);
+CREATE TABLE IF NOT EXISTS incidents (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    user_id TEXT,
+    message_ts TEXT,
+    kind TEXT NOT NULL,
+    finding_ids TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_channel ON incidents (channel, created_at);
+"""
+
+
+_SELECT_WATCHES = (
+    "SELECT id, channel, user_id, label, spec, message_ts, thread_ts, started_at, expires_at, "
+    "checks, baseline, state FROM watches "
+)
+_TIMELINE = """
+    SELECT started_at, 'check', label, status || CASE WHEN summary != ''
+           THEN ': ' || summary ELSE '' END, user_id FROM checks WHERE ?1 IS NULL OR channel = ?1
+    UNION ALL
+    SELECT started_at, 'watch', label, state || CASE WHEN outcome != ''
+           THEN ': ' || outcome ELSE '' END, user_id FROM watches WHERE ?1 IS NULL OR channel = ?1
+    UNION ALL
+    SELECT created_at, 'diagnosis', kind, summary, user_id FROM incidents
+           WHERE ?1 IS NULL OR channel = ?1
+    ORDER BY 1 DESC LIMIT ?2
+"""
+
+
+class WatchState(StrEnum):
+    ACTIVE = "active"
+    FIXED = "fixed"
+    STOPPED = "stopped"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    id: int
+    channel: str
+    user_id: str | None
+    label: str
+    spec: str  # CheckSpec JSON
+    message_ts: str | None  # the status message kept up to date
+    thread_ts: str | None  # the thread it lives in, when started from inside a thread
+    started_at: float
+    expires_at: float
+    checks: int
+    baseline: tuple[str, ...]  # error finding ids when the watch started
+    state: WatchState
+
+    @property
+    def reply_thread(self) -> str | None:
+        return self.thread_ts or self.message_ts
+
+
+def _now() -> float:
+    return datetime.now(UTC).timestamp()
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+class Store:
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> Store:
+        self._db = await aiosqlite.connect(self._path)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: durable across application crashes, no fsync per commit.
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.executescript(_SCHEMA)
+        await self._db.commit()
+        return self
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("store is not open")
+        return self._db
+
+    async def _insert(self, sql: str, values: Sequence[object]) -> int:
+        cursor = await self.db.execute(sql, values)
+        await self.db.commit()
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def _update(self, sql: str, values: Sequence[object]) -> int:
+        cursor = await self.db.execute(sql, values)
+        await self.db.commit()
+        return cursor.rowcount
+
+    # -- checks ----------------------------------------------------------------------------
+    async def check_started(self, channel: str, user: str | None, label: str, spec: str) -> int:
+        return await self._insert(
+            "INSERT INTO checks (channel, user_id, label, spec, started_at) VALUES (?,?,?,?,?)",
+            (channel, user, label, spec, _now()),
+        )
+
+    async def check_finished(self, check_id: int, status: str, summary: str) -> None:
+        await self._update(
+            "UPDATE checks SET finished_at=?, status=?, summary=? WHERE id=?",
+            (_now(), status, summary, check_id),
+        )
+
+    # -- watches ---------------------------------------------------------------------------
+    async def add_watch(
+        self,
+        *,
+        channel: str,
+        user: str | None,
+        label: str,
+        spec: str,
+        duration: float,
+        thread_ts: str | None = None,
+    ) -> int:
+        now = _now()
+        return await self._insert(
+            "INSERT INTO watches (channel, user_id, label, spec, thread_ts, started_at, "
+            "expires_at) VALUES (?,?,?,?,?,?,?)",
+            (channel, user, label, spec, thread_ts, now, now + duration),
+        )
+
+    async def set_watch_message(self, watch_id: int, message_ts: str) -> None:
+        await self._update("UPDATE watches SET message_ts=? WHERE id=?", (message_ts, watch_id))
+
+    async def watch_checked(self, watch_id: int, baseline: Sequence[str] | None = None) -> None:
+        if baseline is None:
+            await self._update("UPDATE watches SET checks=checks+1 WHERE id=?", (watch_id,))
+        else:
+            await self._update(
+                "UPDATE watches SET checks=checks+1, baseline=? WHERE id=?",
+                (json.dumps(list(baseline)), watch_id),
+            )
+
+    async def end_watch(self, watch_id: int, state: WatchState, outcome: str) -> bool:
+        """Move an active watch to `state`; False when it was not active any more."""
+        changed = await self._update(
+            "UPDATE watches SET state=?, ended_at=?, outcome=? WHERE id=? AND state='active'",
+            (state.value, _now(), outcome, watch_id),
+        )
+        return changed > 0
+
+    async def watch(self, watch_id: int) -> Watch | None:
+        rows = await self._watches("WHERE id=?", (watch_id,))
+        return rows[0] if rows else None
+
+    async def active_watches(self, channel: str | None = None) -> list[Watch]:
+        if channel is None:
+            return await self._watches("WHERE state='active' ORDER BY id", ())
+        return await self._watches("WHERE state='active' AND channel=? ORDER BY id", (channel,))
+
+    async def _watches(self, where: str, values: Sequence[object]) -> list[Watch]:
+        # `where` is one of the constant clauses above, never user data.
+        sql = _SELECT_WATCHES + where
+        async with self.db.execute(sql, values) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            Watch(
+                int(r[0]),
+                str(r[1]),
+                r[2],
+                str(r[3]),
+                str(r[4]),
+                r[5],
+                r[6],
+                float(r[7]),
+                float(r[8]),
+                int(r[9]),
+                tuple(json.loads(r[10])),
+                WatchState(r[11]),
+            )
+            for r in rows
+        ]
+
+    # -- incidents -------------------------------------------------------------------------
+    async def add_incident(
+        self,
+        *,
+        channel: str,
+        user: str | None,
+        message_ts: str | None,
+        kind: str,
+        finding_ids: Sequence[str],
+        summary: str,
+    ) -> int:
+        return await self._insert(
+            "INSERT INTO incidents (channel, user_id, message_ts, kind, finding_ids, summary, "
+            "created_at) VALUES (?,?,?,?,?,?,?)",
+            (channel, user, message_ts, kind, json.dumps(list(finding_ids)), summary, _now()),
+        )
+
+    # -- timelines -------------------------------------------------------------------------
+    async def timeline(self, channel: str | None, limit: int = 100) -> list[TimelineEntry]:
+        """Checks, watches and incidents of a channel (all channels when None), oldest first."""
+        async with self.db.execute(_TIMELINE, (channel, limit)) as cursor:
+            rows = await cursor.fetchall()
+        entries = [
+            TimelineEntry(_at(float(r[0])), str(r[1]), str(r[2]), str(r[3]), r[4]) for r in rows
+        ]
+        return entries[::-1]

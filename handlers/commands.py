@@ -1,0 +1,77 @@
+"""`/tlscheck`: ack within Slack's 3 s (ephemeral), then work in the background."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.render import blocks, replies
+from bot.slack.commands import Check, Help, Stop, Summary, UsageError, Watch, parse_command
+from bot.slack.poster import CannotPostError, Where
+from bot.slack.runtime import Runtime
+from handlers.common import Ack, start_check
+
+COMMAND = "/tlscheck"
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    @app.command(COMMAND)
+    async def tlscheck(ack: Ack, command: dict[str, Any]) -> None:
+        where = Where(
+            channel=str(command.get("channel_id", "")),
+            user=command.get("user_id"),
+            response_url=command.get("response_url"),
+        )
+        try:
+            parsed = parse_command(str(command.get("text", "")), runtime.engines.normalise)
+        except UsageError as exc:
+            await ack(**blocks.usage_message(str(exc)).as_kwargs())
+            return
+        if isinstance(parsed, Help):
+            await ack(**blocks.usage_message().as_kwargs())
+        elif not runtime.settings.channel_allowed(where.channel):
+            await ack(**replies.channel_not_allowed().as_kwargs())
+        elif isinstance(parsed, Check):
+            await ack(**start_check(runtime, where, parsed.spec).message.as_kwargs())
+        elif isinstance(parsed, Watch):
+            await _watch(runtime, ack, where, parsed)
+        elif isinstance(parsed, Stop):
+            await _stop(runtime, ack, where, parsed)
+        elif isinstance(parsed, Summary):
+            await ack()
+            runtime.tasks.spawn(_summary(runtime, where), name="summary")
+
+
+async def _watch(runtime: Runtime, ack: Ack, where: Where, command: Watch) -> None:
+    assert where.user is not None
+    wait = runtime.limiter.acquire(where.user)
+    if wait > 0:
+        await ack(**replies.rate_limited(runtime.limiter.limit, wait).as_kwargs())
+        return
+    await ack(**replies.watch_starting(command.spec.label).as_kwargs())
+
+    async def start() -> None:
+        try:
+            answer = await runtime.watches.start(where, command.spec)
+        except CannotPostError:
+            answer = replies.watch_cannot_post()
+        if where.response_url:
+            await runtime.poster.respond(where.response_url, answer)
+
+    runtime.tasks.spawn(start(), name=f"watch start {command.spec.label}")
+
+
+async def _stop(runtime: Runtime, ack: Ack, where: Where, command: Stop) -> None:
+    stopped = await runtime.watches.stop(where.channel, command.target)
+    if stopped is None:
+        await ack(**replies.no_such_watch(command.target).as_kwargs())
+    else:
+        await ack(**replies.watch_stopped(stopped.label).as_kwargs())
+
+
+async def _summary(runtime: Runtime, where: Where) -> None:
+    entries = await runtime.store.timeline(where.channel)
+    channel_label = f"<#{where.channel}>" if where.channel.isalnum() else "this channel"
+    for message in blocks.summary_messages(channel_label, entries):
+        await runtime.poster.tell(where, message)

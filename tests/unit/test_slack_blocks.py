@@ -1,0 +1,149 @@
+"""Block Kit rendering: limits, escaping, ordering, splitting."""
+
+from __future__ import annotations
+
+import json
+
+from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence, MxSource
+from bot.core.models import Diagnosis, Finding, Fix, InputInfo, Severity
+from bot.render import blocks
+from bot.render.mrkdwn import code_block, escape, split_escaped
+from tests.blockkit import assert_valid_message
+from tests.fakes.certs import CertFactory
+
+
+def finding(i: int, severity: Severity = Severity.ERROR, **kw: object) -> Finding:
+    return Finding(f"cert.case_{i}", severity, f"summary {i}", "why " * 50, **kw)  # type: ignore[arg-type]
+
+
+def all_text(messages: list[blocks.Message]) -> str:
+    return json.dumps([m.as_kwargs() for m in messages])
+
+
+def test_escape_neutralises_slack_control_sequences() -> None:
+    assert escape("<!channel> & <@U1> <https://x|y>") == (
+        "&lt;!channel&gt; &amp; &lt;@U1&gt; &lt;https://x|y&gt;"
+    )
+    assert "```" not in code_block("a ``` b")[3:-3]
+
+
+def test_split_escaped_respects_the_escaped_length() -> None:
+    text = "<" * 10_000
+    chunks = split_escaped(text, 2900)
+    assert "".join(chunks) == text
+    assert all(len(escape(chunk)) <= 2900 for chunk in chunks)
+
+
+def test_findings_most_severe_first_and_hostile_text_escaped() -> None:
+    hostile = "CN=<!channel> & <!here>"
+    findings = (
+        finding(1, Severity.INFO),
+        finding(2, Severity.WARNING, fields={"subject": hostile}),
+        finding(
+            3, Severity.ERROR, fixes=(Fix("run <this>", "Set-ReceiveConnector -Identity 'x'"),)
+        ),
+    )
+    diagnosis = Diagnosis(InputInfo("ndr", 10), findings)
+    messages = blocks.diagnosis_messages(diagnosis, source=hostile)
+    text = all_text(messages)
+    assert text.index("cert.case_3") < text.index("cert.case_2") < text.index("cert.case_1")
+    assert "<!channel>" not in text and "<!here>" not in text and "<this>" not in text
+    assert "&lt;!channel&gt;" in text
+    for message in messages:
+        assert_valid_message(message.as_kwargs())
+
+
+def test_many_findings_and_huge_fixes_are_split_within_limits() -> None:
+    script = "\n".join(
+        f"Set-SendConnector -Identity 'c{i}' -TlsCertificateName '<I>x<S>y'" for i in range(400)
+    )
+    findings = tuple(finding(i, fixes=(Fix("fix", script),)) for i in range(30))
+    messages = blocks.diagnosis_messages(Diagnosis(InputInfo("log", 1), findings))
+    assert len(messages) > 1
+    for message in messages:
+        assert_valid_message(message.as_kwargs())
+        assert len(message.blocks) <= 50
+    assert "part 1 of" in messages[0].text
+
+
+def test_probe_buttons_carry_the_host() -> None:
+    findings = (finding(1, probe="hybrid.contoso.com"), finding(2, probe="hybrid.contoso.com"))
+    messages = blocks.diagnosis_messages(
+        Diagnosis(InputInfo("trace", 1), findings), probe_value=lambda host: f"v:{host}"
+    )
+    buttons = [
+        e for m in messages for b in m.blocks if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert [(b["text"]["text"], b["value"]) for b in buttons] == [
+        ("Probe hybrid.contoso.com now", "v:hybrid.contoso.com")
+    ]
+
+
+def _evidence(chain: tuple[bytes, ...], attempts: int = 2) -> CheckEvidence:
+    tries = tuple(
+        AttemptEvidence(
+            "mail.contoso.com",
+            "203.0.113.5",
+            25,
+            n,
+            banner="220 <!channel> ESMTP",
+            starttls_offered=True,
+            tls_version="TLSv1.2",
+            cipher="ECDHE",
+            chain=chain,
+        )
+        for n in range(1, attempts + 1)
+    )
+    host = HostEvidence("mail.contoso.com", 10, ("203.0.113.5",), attempts=tries)
+    return CheckEvidence("contoso.com", "contoso.com", MxSource.MX, (host,))
+
+
+def test_check_report_table_and_buttons() -> None:
+    factory = CertFactory()
+    cert = factory.self_signed("SERVER1", ["server1.corp.local"])
+    evidence = _evidence((cert.der,))
+    bad = Finding(
+        "cert.self_signed", Severity.ERROR, "self-signed", host="mail.contoso.com", ip="203.0.113.5"
+    )
+    messages = blocks.check_report_messages(
+        "contoso.com", evidence, (bad,), 1234.0, spec_value="{}", evidence_value="7"
+    )
+    text = all_text(messages)
+    assert "203.0.113.5" in text and "SERVER1" in text and "cert.self_signed" in text
+    assert "Watch until fixed" in text and "Show evidence" in text
+    for message in messages:
+        assert_valid_message(message.as_kwargs())
+
+
+def test_evidence_of_huge_chains_and_san_lists_is_split_and_valid() -> None:
+    factory = CertFactory()
+    root = factory.root_ca()
+    many_sans = factory.leaf(root, [f"h{i}.contoso.com" for i in range(5000)])
+    chain = (many_sans.der, *(factory.self_signed(f"C{i}").der for i in range(40)))
+    messages = blocks.evidence_messages("contoso.com", _evidence(chain, attempts=3))
+    assert len(messages) > 1
+    text = all_text(messages)
+    assert "and 4960 more" in text
+    assert "<!channel>" not in text
+    for message in messages:
+        assert_valid_message(message.as_kwargs())
+
+
+def test_unparseable_certificate_is_described_not_raised() -> None:
+    summary = blocks.describe_certificate(b"\x30\x03garbage")
+    assert "unparseable" in summary.subject and len(summary.sha1) == 40
+
+
+def test_fallback_text_is_escaped() -> None:
+    message = blocks.usage_message("<!channel> is not a domain")
+    assert "<!channel>" not in message.as_kwargs()["text"]
+
+
+def test_a_fix_shared_by_findings_is_shown_once() -> None:
+    shared = Fix(
+        "Bind the certificate", "Enable-ExchangeCertificate -Thumbprint 'AB' -Services SMTP"
+    )
+    findings = (finding(1, fixes=(shared,)), finding(2, fixes=(shared,)))
+    text = all_text(blocks.diagnosis_messages(Diagnosis(InputInfo("log", 1), findings)))
+    assert text.count("Enable-ExchangeCertificate") == 1
+    assert "Same fix as above" in text

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from bot.probe.resolver import Nameserver
+from bot.settings import Settings, SettingsError
+
+BASE = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "s3cret"}
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env(BASE)
+    assert settings.port == 3000
+    assert settings.db_path == "./mailflow.db"
+    assert settings.watch_interval == 300
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.checks_per_minute == 10
+    assert settings.allowed_channels is None
+    assert not settings.socket_mode
+
+
+def test_every_variable_is_read(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    settings = Settings.from_env(
+        {
+            **BASE,
+            "SLACK_APP_TOKEN": "xapp-1-A-2-x",
+            "PORT": "8080",
+            "MAILFLOW_SLACK_API_URL": "http://127.0.0.1:9999/api",
+            "MAILFLOW_DB": str(tmp_path / "m.db"),
+            "MAILFLOW_NAMESERVERS": "127.0.0.53:5353, [::1]:53 127.0.0.1",
+            "MAILFLOW_ALLOW_NETS": "127.0.0.0/8,::1/128",
+            "MAILFLOW_CA_FILE": str(ca),
+            "MAILFLOW_PROBE_TIMEOUT": "2.5",
+            "MAILFLOW_WATCH_INTERVAL": "0.5",
+            "MAILFLOW_ALLOWED_CHANNELS": "C0INCIDENT,G0PRIVATE",
+        }
+    )
+    assert settings.socket_mode
+    assert settings.port == 8080
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    assert settings.nameservers == (
+        Nameserver("127.0.0.53", 5353),
+        Nameserver("::1", 53),
+        Nameserver("127.0.0.1", 53),
+    )
+    assert settings.allow_nets == (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )
+    assert settings.ca_file == str(ca)
+    assert settings.probe_timeout == 2.5
+    assert settings.watch_interval == 0.5
+    assert settings.channel_allowed("C0INCIDENT")
+    assert not settings.channel_allowed("C0OTHER")
+    assert settings.channel_allowed("D0DIRECT")
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({**BASE, "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
+        ({**BASE, "PORT": "http"}, "PORT"),
+        ({**BASE, "PORT": "70000"}, "PORT"),
+        ({**BASE, "MAILFLOW_SLACK_API_URL": "ftp://x"}, "MAILFLOW_SLACK_API_URL"),
+        ({**BASE, "MAILFLOW_NAMESERVERS": "dns.google"}, "MAILFLOW_NAMESERVERS"),
+        ({**BASE, "MAILFLOW_ALLOW_NETS": "10.0.0.0/33"}, "MAILFLOW_ALLOW_NETS"),
+        ({**BASE, "MAILFLOW_CA_FILE": "/nonexistent/ca.pem"}, "MAILFLOW_CA_FILE"),
+        ({**BASE, "MAILFLOW_PROBE_TIMEOUT": "-1"}, "MAILFLOW_PROBE_TIMEOUT"),
+        ({**BASE, "MAILFLOW_WATCH_INTERVAL": "soon"}, "MAILFLOW_WATCH_INTERVAL"),
+        ({**BASE, "MAILFLOW_ALLOWED_CHANNELS": "#general"}, "MAILFLOW_ALLOWED_CHANNELS"),
+    ],
+)
+def test_bad_settings_name_the_variable_in_one_line(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    message = str(caught.value)
+    assert message.startswith(variable)
+    assert "\n" not in message
+
+
+def test_socket_mode_needs_no_signing_secret() -> None:
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    assert settings.signing_secret is None and settings.socket_mode
+
+
+def test_secret_values_are_not_echoed_in_full() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**BASE, "PORT": "x" * 500})
+    assert len(str(caught.value)) < 200
