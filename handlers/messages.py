@@ -81,14 +81,23 @@ async def _dispatch(
 async def _diagnose_message(
     runtime: Runtime, where: Where, event: dict[str, Any], *, answer_chat: bool
 ) -> None:
-    text = _MENTION.sub(" ", str(event.get("text") or ""))[:MAX_TEXT_CHARS]
-    answered = False
-    if text.strip():
-        answered = await diagnose_and_reply(runtime, where, text, source="this message")
-    for file in (event.get("files") or [])[:MAX_FILES]:
-        answered = await _diagnose_file(runtime, where, file) or answered
+    answered = await diagnose_message(runtime, where, event, source="this message")
     if not answered and answer_chat:
         await runtime.poster.post(where.channel, replies.dm_help(), where.thread_ts)
+
+
+async def diagnose_message(
+    runtime: Runtime, where: Where, message: dict[str, Any], *, source: str
+) -> bool:
+    """Diagnose a message's text and its uploaded files, replying in the thread; False when
+    nothing in it was recognised."""
+    text = _MENTION.sub(" ", str(message.get("text") or ""))[:MAX_TEXT_CHARS]
+    answered = False
+    if text.strip():
+        answered = await diagnose_and_reply(runtime, where, text, source=source)
+    for file in (message.get("files") or [])[:MAX_FILES]:
+        answered = await _diagnose_file(runtime, where, file) or answered
+    return answered
 
 
 async def diagnose_and_reply(runtime: Runtime, where: Where, text: str, *, source: str) -> bool:

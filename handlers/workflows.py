@@ -14,7 +14,7 @@ from bot.slack.engines import CheckSpec, InvalidTargetError
 from bot.slack.poster import Where
 from bot.slack.runtime import Runtime
 from handlers.common import Ack
-from handlers.messages import diagnose_and_reply
+from handlers.messages import diagnose_message
 
 log = logging.getLogger("mailflow.workflows")
 
@@ -36,10 +36,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             response_url=body.get("response_url"),
             thread_ts=str(ts) if ts else None,
         )
-        text = str(message.get("text") or "")
 
         async def job() -> None:
-            if not await diagnose_and_reply(runtime, where, text, source="that message"):
+            if not await diagnose_message(runtime, where, message, source="that message"):
                 await _private(runtime, where, replies.not_recognised())
 
         runtime.tasks.spawn(job(), name="diagnose shortcut")

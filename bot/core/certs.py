@@ -445,13 +445,13 @@ def _certificates_from_bytes(data: bytes, source: str) -> list[x509.Certificate]
         if b"-----BEGIN" not in data:
             try:
                 return [x509.load_der_x509_certificate(data)]
-            except ValueError as exc:
+            except (ValueError, x509.InvalidVersion) as exc:
                 raise TrustStoreError(f"{source}: not a PEM or DER certificate file") from exc
         certs: list[x509.Certificate] = []
         for number, match in enumerate(_PEM_BLOCK.finditer(data), start=1):
             try:
                 certs.append(x509.load_pem_x509_certificate(match.group(0)))
-            except ValueError as exc:
+            except (ValueError, x509.InvalidVersion) as exc:
                 raise TrustStoreError(f"{source}: certificate {number} cannot be parsed") from exc
     if not certs:
         raise TrustStoreError(f"{source}: no PEM certificate found")

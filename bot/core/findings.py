@@ -171,8 +171,22 @@ def _dns_findings(evidence: CheckEvidence, out: _Collector) -> None:
         )  # fmt: skip
 
 
+def _partial_dns_finding(host: HostEvidence, out: _Collector) -> None:
+    """A failed A or AAAA lookup next to a working one: senders that ask the failing type defer."""
+    failed = [w for w in host.dns_warnings if w.startswith(("A:", "AAAA:"))]
+    if not failed:
+        return
+    error = _clean("; ".join(failed))
+    out.add(
+        "dns.lookup_failed", host.name, None, {"error": error},
+        {"error": error, "addresses": tuple(host.addresses)},
+        [out.fix("dns_retry", {"error": error})], severity=Severity.WARNING,
+    )  # fmt: skip
+
+
 def _host_dns_findings(evidence: CheckEvidence, host: HostEvidence, out: _Collector) -> None:
     if host.addresses or host.blocked or host.attempts:
+        _partial_dns_finding(host, out)
         return
     error = _clean(host.dns_error or "no A/AAAA record")
     lowered = error.lower()

@@ -42,14 +42,21 @@ def escaped_length(text: str) -> int:
     return len(text) + 4 * text.count("&") + 3 * (text.count("<") + text.count(">"))
 
 
+def code_length(text: str) -> int:
+    """An upper bound of len(code_block body) for raw `text`: escaping, plus one character per
+    backtick (breaking up ``` adds one character per three)."""
+    return escaped_length(text) + text.count("`")
+
+
 def split_escaped(text: str, limit: int) -> list[str]:
-    """Chunks of raw `text` whose escaped form is at most `limit` characters each, cut at line
-    boundaries where possible (a single overlong line is cut wherever it must be)."""
+    """Chunks of raw `text` whose code-block form (escaped, fences broken up) is at most `limit`
+    characters each, cut at line boundaries where possible (a single overlong line is cut
+    wherever it must be)."""
     chunks: list[str] = []
     current: list[str] = []
     size = 0
     for line in text.splitlines(keepends=True):
-        length = escaped_length(line)
+        length = code_length(line)
         if size + length > limit and current:
             chunks.append("".join(current))
             current, size = [], 0
@@ -67,7 +74,7 @@ def _hard_split(line: str, limit: int) -> list[str]:
     pieces: list[str] = []
     start = size = 0
     for index, char in enumerate(line):
-        width = escaped_length(char)
+        width = code_length(char)
         if size + width > limit:
             pieces.append(line[start:index])
             start, size = index, 0

@@ -179,6 +179,8 @@ def _host_lines(
     host: HostEvidence, source: MxSource, found: dict[_AddressKey, list[Finding]]
 ) -> list[str]:
     state = host.dns_error or f"{len(host.addresses)} address(es)"
+    if host.dns_warnings:
+        state += f" ({'; '.join(host.dns_warnings)})"
     if host.cname_chain:
         state += f", via CNAME {' -> '.join(host.cname_chain)}"
     lines = [printable(f"{_host_label(host, source)}: {state}")]
@@ -216,6 +218,8 @@ def render_check(report: CheckReport) -> str:
     for host in ev.hosts:
         lines.extend(_host_lines(host, ev.source, found))
         lines.append("")
+    if ev.notes:
+        lines.extend(["Notes:", *(printable(f"  {note}") for note in ev.notes), ""])
     if report.findings:
         lines.append(render_findings(report.findings))
     else:

@@ -504,3 +504,37 @@ async def test_tls_1_0_server_is_outdated(pki: Pki, tmp_path: Path, ca_file: Pat
     outdated = finding(doc, "tls.protocol_outdated")
     assert outdated["fields"]["tls_version"] == "TLSv1"
     assert "SCHANNEL" in scripts(outdated)
+
+
+async def test_gateway_certificate_points_at_the_appliance(
+    pki: Pki, tmp_path: Path, ca_file: Path
+) -> None:
+    """A Barracuda in front of Exchange presents its own default certificate."""
+    own = pki.factory.self_signed("barracuda", ["barracuda.local"], org="Barracuda Networks",
+                                  index=57)  # fmt: skip
+    zone: Zone = {"mx.example.test": {"A": ["127.0.0.48"]}}
+    async with (
+        FakeDnsServer(zone) as dns,
+        AiosmtpdServer(server_context(own, tmp_path, "cuda"), "127.0.0.48") as smtp,
+    ):
+        code, doc = await check_json(
+            "--host", "mx.example.test", *net(dns, smtp.port), "--ca-file", str(ca_file)
+        )
+    assert code == 1
+    assert {"cert.appliance", "cert.self_signed"} <= set(ids(doc))
+    appliance = finding(doc, "cert.appliance")
+    assert appliance["severity"] == "warning" and "Barracuda" in appliance["summary"]
+    for f in doc["findings"]:
+        if f["id"].startswith("cert."):
+            assert all(fix["powershell"] is None for fix in f["fixes"]), f["id"]
+            assert any("Barracuda" in fix["title"] for fix in f["fixes"]), f["id"]
+
+
+async def test_dns_timeout_is_a_finding_within_the_step_timeout() -> None:
+    async with FakeDnsServer({"slow.test": "HANG"}) as dns:
+        started = time.monotonic()
+        code, doc = await check_json("slow.test", *net(dns, 25), "--timeout", "1")
+        elapsed = time.monotonic() - started
+    assert code == 1 and elapsed < 4
+    assert ids(doc) == ["dns.lookup_failed"]
+    assert doc["findings"][0]["fields"]["error"] == "timeout"

@@ -172,6 +172,15 @@ async def test_message_shortcut_diagnoses_the_message(bot: Bot) -> None:
     assert reply.status == 200
     posts = await bot.api.wait_calls("chat.postMessage", 1)
     assert posts[0].get("thread_ts") == "1700000500.000100"
+    upload = bot.api.add_file("smtp-send.log", TRACE.encode())
+    payload["message"] = {
+        "type": "message", "ts": "1700000502.000100", "text": "see attached",
+        "files": [bot.api.file_event_entry(upload)],
+    }  # fmt: skip
+    await bot.interact(payload)
+    posts = await bot.api.wait_calls("chat.postMessage", 2)
+    assert posts[1].get("thread_ts") == "1700000502.000100"
+    assert "smtp-send.log" in message_text(posts[1])
     payload["message"] = {"type": "message", "ts": "1700000501.000100", "text": "lunch?"}
     await bot.interact(payload)
     answers = await bot.api.wait_calls("response_url", 1)

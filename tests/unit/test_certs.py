@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import time
@@ -482,3 +483,29 @@ def test_chain_capped_by_the_probe_is_not_called_incomplete() -> None:
     assert capped.notes == ("the server sent 40 certificates; only the first 10 were examined",)
     short = assess_chain(kept, ["mx.long.test"], trust, now)  # really only 10 were sent
     assert short.problem_ids == {CHAIN_INCOMPLETE} and short.missing_issuer is not None
+
+
+def test_certificate_with_an_invalid_version_is_a_parse_error() -> None:
+    """Found by the mutation property test: version 1 (v2) made cryptography raise
+    InvalidVersion, which is not a ValueError, straight out of the analysis."""
+    der = bytearray(CertFactory().self_signed("v2", ["v2.example.test"]).der)
+    marker = bytes.fromhex("a003020102")  # [0] EXPLICIT INTEGER 2 (v3)
+    at = der.index(marker)
+    der[at : at + len(marker)] = bytes.fromhex("a003020101")
+    with pytest.raises(CertificateParseError):
+        describe(bytes(der))
+    trust = trust_store_from([CertFactory().root_ca().cert], "root")
+    assessment = assess_chain([bytes(der)], ["v2.example.test"], trust, dt.datetime.now(dt.UTC))
+    assert assessment.problem_ids == {UNTRUSTED}
+
+
+def test_ca_file_with_an_invalid_version_certificate_is_a_clear_error(tmp_path: Path) -> None:
+    der = bytearray(CertFactory().root_ca().der)
+    at = der.index(bytes.fromhex("a003020102"))
+    der[at + 4] = 0x01
+    (tmp_path / "roots.der").write_bytes(bytes(der))
+    pem = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bytes(der))
+    (tmp_path / "roots.pem").write_bytes(pem + b"-----END CERTIFICATE-----\n")
+    for name in ("roots.der", "roots.pem"):
+        with pytest.raises(TrustStoreError):
+            load_trust_store(tmp_path / name)

@@ -141,6 +141,18 @@ def test_lookup_failures_at_domain_and_host_level() -> None:
     assert one_host.host == HOST
 
 
+def test_partial_lookup_failure_is_a_warning_next_to_the_working_addresses() -> None:
+    partial = host(good_attempts(), dns_warnings=("AAAA: SERVFAIL", "40 addresses, only 32 used"))
+    finding = only(run(check(partial)), "dns.lookup_failed")
+    assert finding.severity is Severity.WARNING
+    assert (finding.host, finding.ip) == (HOST, None)
+    assert finding.fields["error"] == "AAAA: SERVFAIL"
+    assert finding.fields["addresses"] == (IP1,)
+    assert (
+        ids(run(check(host(good_attempts(), dns_warnings=("40 addresses, only 32 used",))))) == []
+    )
+
+
 def test_host_mode_nxdomain_reports_the_host() -> None:
     evidence = check(host(dns_error="NXDOMAIN", name="hybrid.contoso.com"), source=MxSource.HOST)
     assert only(run(evidence), "dns.nxdomain").host == "hybrid.contoso.com"

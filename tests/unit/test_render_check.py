@@ -30,7 +30,7 @@ HOST = "mail.contoso.com"
 GOOD = F.leaf(INTER, [HOST], index=40)
 OWN = F.self_signed("EXCH02", ["EXCH02"], index=41)
 TRUST = trust_store_from([ROOT.cert], "test root")
-ESC = "\x1b]0;pwned\x07\x1b[2J"
+ESC = "\x1b]0;pwned\x07\x1b[2J\u009b31m\u202e"
 
 
 def attempt(ip: str, n: int, chain: tuple[bytes, ...] = (), **kw: Any) -> AttemptEvidence:
@@ -96,7 +96,7 @@ def test_remote_text_cannot_reach_the_terminal_raw() -> None:
                 error=f"421 busy {ESC}", starttls_offered=None, ehlo_code=None),
         name=f"mx{ESC}.contoso.com",
     )))  # fmt: skip
-    assert "\x1b" not in text and "\x07" not in text
+    assert not any(ch in text for ch in "\x1b\x07\u009b\u202e")
     assert "smtp.rejected" in text and "cert.subject_mismatch" in text
 
 
@@ -114,11 +114,25 @@ def test_host_labels_and_quiet_facts() -> None:
     assert "ERROR target.blocked  192.0.2.25\n" in direct  # host and ip not repeated
 
 
+def test_probe_notes_are_shown() -> None:
+    text = render_check(report(
+        mx(attempt("203.0.113.5", 1, failure=FailureKind.TIMEOUT, failed_step=Step.BANNER,
+                   error="no answer within 10 s (banner)", starttls_offered=None, ehlo_code=None)),
+        notes=("203.0.113.5: not tried again after a timeout",),
+    ))  # fmt: skip
+    assert "Notes:\n  203.0.113.5: not tried again after a timeout\n" in text
+
+
 def test_cname_chain_of_an_mx_host_is_shown() -> None:
     text = render_check(report(mx(attempt("203.0.113.5", 1, (GOOD.der, INTER.der)),
                                   cname_chain=(HOST, "edge.contoso.net"))))  # fmt: skip
     assert f"MX 10 {HOST}: 1 address(es), via CNAME {HOST} -> edge.contoso.net" in text
     assert "No problems found" in text
+
+
+def finding_of(doc: dict[str, Any], finding_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(f for f in doc["findings"] if f["id"] == finding_id)
+    return found
 
 
 def test_json_contract_and_evidence_per_attempt() -> None:
@@ -133,6 +147,7 @@ def test_json_contract_and_evidence_per_attempt() -> None:
     (host,) = doc["mx"]
     assert host["blocked_reasons"] == ["private address (RFC 1918)"]
     assert host["dns_warnings"] == ["AAAA: timeout"]
+    assert finding_of(doc, "dns.lookup_failed")["severity"] == "warning"
     first = host["attempts"][0]
     for key in ("host", "ip", "attempt", "banner", "banner_code", "ehlo", "starttls_offered",
                 "tls_version", "cipher", "chain", "chain_presented", "timings_ms"):  # fmt: skip

@@ -147,3 +147,11 @@ def test_a_fix_shared_by_findings_is_shown_once() -> None:
     text = all_text(blocks.diagnosis_messages(Diagnosis(InputInfo("log", 1), findings)))
     assert text.count("Enable-ExchangeCertificate") == 1
     assert "Same fix as above" in text
+
+
+def test_code_full_of_fences_and_brackets_stays_within_section_limits() -> None:
+    # found by the property test: breaking up ``` lengthens the text after splitting
+    fix = Fix("x", "<<<<<<<<<<<<<<<<<<<<<<<<```" * 30)
+    messages = blocks.diagnosis_messages(Diagnosis(InputInfo("t", 1), (finding(1, fixes=(fix,)),)))
+    for message in messages:
+        assert_valid_message(message.as_kwargs())
