@@ -20,6 +20,10 @@ log = logging.getLogger("mailflow.workflows")
 
 SHORTCUT_CALLBACK_ID = "diagnose_mailflow_error"
 FUNCTION_CALLBACK_ID = "tlscheck"
+# The custom step's parameters, as declared in config/manifest.yaml.
+TARGET_INPUT, EXPECTED_INPUT = "target", "expected_name"
+FUNCTION_INPUTS = (TARGET_INPUT, EXPECTED_INPUT)
+FUNCTION_OUTPUTS = ("status", "summary")
 HOME_RECENT = 10
 
 
@@ -46,8 +50,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.function(FUNCTION_CALLBACK_ID)
     async def tlscheck_step(inputs: dict[str, Any], complete: Any, fail: Any) -> None:
         try:
-            target = runtime.engines.normalise(str(inputs.get("target") or ""), False)
-            expected = str(inputs.get("expected_name") or "").strip()
+            target = runtime.engines.normalise(str(inputs.get(TARGET_INPUT) or ""), False)
+            expected = str(inputs.get(EXPECTED_INPUT) or "").strip()
             names = (runtime.engines.normalise(expected, False),) if expected else ()
         except InvalidTargetError as exc:
             await fail(f"Invalid input: {exc}")

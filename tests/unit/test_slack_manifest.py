@@ -8,7 +8,12 @@ from typing import Any
 import yaml
 
 from handlers.commands import COMMAND
-from handlers.workflows import FUNCTION_CALLBACK_ID, SHORTCUT_CALLBACK_ID
+from handlers.workflows import (
+    FUNCTION_CALLBACK_ID,
+    FUNCTION_INPUTS,
+    FUNCTION_OUTPUTS,
+    SHORTCUT_CALLBACK_ID,
+)
 
 MANIFEST = Path(__file__).resolve().parents[2] / "config" / "manifest.yaml"
 
@@ -26,9 +31,28 @@ def test_command_shortcut_and_function_match_the_handlers() -> None:
     shortcuts = data["features"]["shortcuts"]
     assert [(s["type"], s["callback_id"]) for s in shortcuts] == [("message", SHORTCUT_CALLBACK_ID)]
     assert shortcuts[0]["name"] == "Diagnose mail-flow error"
+
+
+def test_custom_step_follows_slacks_function_schema() -> None:
+    """Slack's manifest schema nests parameters under `properties` with a `required` list, and
+    a step served by a Bolt app needs function_runtime: remote and the function_executed
+    event; the names must be the ones the workflow handler reads and completes with."""
+    data = manifest()
     function = data["functions"][FUNCTION_CALLBACK_ID]
-    assert set(function["input_parameters"]) == {"target", "expected_name"}
-    assert set(function["output_parameters"]) == {"status", "summary"}
+    inputs, outputs = function["input_parameters"], function["output_parameters"]
+    assert set(inputs) == {"properties", "required"} == set(outputs)
+    assert set(inputs["properties"]) == set(FUNCTION_INPUTS) == {"target", "expected_name"}
+    assert inputs["required"] == ["target"]
+    assert set(outputs["properties"]) == set(FUNCTION_OUTPUTS) == {"status", "summary"}
+    assert sorted(outputs["required"]) == ["status", "summary"]
+    for parameter in [*inputs["properties"].values(), *outputs["properties"].values()]:
+        assert parameter["type"] == "string" and parameter["title"]
+        assert "is_required" not in parameter  # the old workflow-step syntax
+    assert function["title"] and function["description"]
+    settings = data["settings"]
+    assert settings["function_runtime"] == "remote"
+    assert settings["org_deploy_enabled"] is True
+    assert "function_executed" in settings["event_subscriptions"]["bot_events"]
 
 
 def test_scopes_and_events_cover_every_listener() -> None:
