@@ -22,6 +22,7 @@ DEFAULT_PORT = 3000
 DEFAULT_DB = "./mailflow.db"
 DEFAULT_PROBE_TIMEOUT = 10.0
 DEFAULT_WATCH_INTERVAL = 300.0
+DEFAULT_WATCH_MAX = 24 * 3600.0  # the "at most 24 h"; a setting may only shorten it
 DEFAULT_CHECKS_PER_MINUTE = 10
 DEFAULT_PROBE_PORT = 25
 
@@ -47,6 +48,7 @@ class Settings:
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT
     probe_port: int = DEFAULT_PROBE_PORT
     watch_interval: float = DEFAULT_WATCH_INTERVAL
+    watch_max: float = DEFAULT_WATCH_MAX
     allowed_channels: frozenset[str] | None = None  # None: every channel the bot is in
     checks_per_minute: int = DEFAULT_CHECKS_PER_MINUTE
 
@@ -119,6 +121,7 @@ class _Reader:
             probe_timeout=self.parsed("MAILFLOW_PROBE_TIMEOUT", _seconds, DEFAULT_PROBE_TIMEOUT),
             probe_port=self.parsed("MAILFLOW_PROBE_PORT", _port, DEFAULT_PROBE_PORT),
             watch_interval=self.parsed("MAILFLOW_WATCH_INTERVAL", _seconds, DEFAULT_WATCH_INTERVAL),
+            watch_max=self.parsed("MAILFLOW_WATCH_MAX", _seconds, DEFAULT_WATCH_MAX),
             allowed_channels=self.parsed("MAILFLOW_ALLOWED_CHANNELS", _channels, None),
             checks_per_minute=self.parsed(
                 "MAILFLOW_CHECKS_PER_MINUTE", _positive_int, DEFAULT_CHECKS_PER_MINUTE

@@ -655,9 +655,28 @@ def watch_stopped_message(label: str) -> Message:
     return Message(f"Stopped watching {label}", (section(text),))
 
 
-def watch_ended_message(label: str, outcome: str) -> Message:
-    text = f":white_check_mark: *{escape(label)}*: {escape(outcome)}."
+def watch_ended_message(label: str, outcome: str, *, ok: bool = True) -> Message:
+    icon = ":white_check_mark:" if ok else ":hourglass:"
+    text = f"{icon} *{escape(label)}*: {escape(outcome)}."
     return Message(f"{label}: {outcome}", (section(text),))
+
+
+def duration_text(seconds: float) -> str:
+    """A watch's length for people: "24 h", "90 min", "45 s"."""
+    if seconds >= 3600 and seconds % 3600 < 60:
+        return f"{round(seconds / 3600)} h"
+    if seconds >= 60:
+        return f"{round(seconds / 60)} min"
+    return f"{max(1, round(seconds))} s"
+
+
+def watch_expired_message(label: str, limit: str, errors: Sequence[str]) -> Message:
+    """The watch ran for its maximum time and the errors are still there."""
+    text = f":hourglass: Stopped watching *{escape(label)}* after {escape(limit)}: still failing."
+    if errors:
+        text += "\nStill failing: " + ", ".join(inline_code(item, 80) for item in errors[:20])
+    text += f"\nRun `/tlscheck watch {escape(label)}` to keep watching."
+    return Message(f"Stopped watching {label} after {limit}: still failing", (section(text),))
 
 
 def nothing_to_watch_message(label: str) -> Message:

@@ -58,7 +58,12 @@ class Runtime:
         self._poster = Poster(self.client, self._http)
         self._checks = CheckRunner(self.engines, self._poster, self.store, self.evidence)
         self._watches = WatchManager(
-            self.engines, self._poster, self.store, self.tasks, self.settings.watch_interval
+            self.engines,
+            self._poster,
+            self.store,
+            self.tasks,
+            interval=self.settings.watch_interval,
+            max_duration=self.settings.watch_max,
         )
         await self._watches.resume_all()
 

@@ -155,3 +155,17 @@ def test_code_full_of_fences_and_brackets_stays_within_section_limits() -> None:
     messages = blocks.diagnosis_messages(Diagnosis(InputInfo("t", 1), (finding(1, fixes=(fix,)),)))
     for message in messages:
         assert_valid_message(message.as_kwargs())
+
+
+def test_watch_durations_read_naturally() -> None:
+    assert blocks.duration_text(24 * 3600) == "24 h"
+    assert blocks.duration_text(5400) == "90 min"
+    assert blocks.duration_text(0.7) == "1 s"
+
+
+def test_expired_watch_message_names_what_still_fails_and_escapes_the_label() -> None:
+    message = blocks.watch_expired_message("<!channel>.example", "24 h", ["cert.self_signed"])
+    rendered = json.dumps(message.as_kwargs())
+    assert "<!channel>" not in rendered and "&lt;!channel&gt;" in rendered
+    assert "after 24 h" in message.text and "`cert.self_signed`" in rendered
+    assert_valid_message(message.as_kwargs())
