@@ -57,7 +57,13 @@ CREATE TABLE IF NOT EXISTS incidents (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incidents_channel ON incidents (channel, created_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    event_id TEXT PRIMARY KEY,
+    seen_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_seen ON deliveries (seen_at);
 """
+PRUNE_DELIVERIES_EVERY = 1000  # first deliveries between two sweeps of expired event ids
 
 
 _SELECT_WATCHES = (
@@ -116,6 +122,7 @@ class Store:
     def __init__(self, path: str) -> None:
         self._path = path
         self._db: aiosqlite.Connection | None = None
+        self._deliveries = 0
 
     async def open(self) -> Store:
         self._db = await aiosqlite.connect(self._path)
@@ -247,6 +254,22 @@ class Store:
             "created_at) VALUES (?,?,?,?,?,?,?)",
             (channel, user, message_ts, kind, json.dumps(list(finding_ids)), summary, _now()),
         )
+
+    # -- Events API deliveries -------------------------------------------------------------
+    async def first_delivery(self, event_id: str, ttl: float) -> bool:
+        """True the first time `event_id` is offered within `ttl` seconds, across restarts
+        of the app (Slack retries an event for about five minutes)."""
+        now = _now()
+        if self._deliveries % PRUNE_DELIVERIES_EVERY == 0:
+            await self._update("DELETE FROM deliveries WHERE seen_at < ?", (now - ttl,))
+        self._deliveries += 1
+        # Inserted, or an expired row refreshed: first delivery. Untouched row: a repeat.
+        changed = await self._update(
+            "INSERT INTO deliveries (event_id, seen_at) VALUES (?, ?) ON CONFLICT (event_id) "
+            "DO UPDATE SET seen_at = excluded.seen_at WHERE deliveries.seen_at < ?",
+            (event_id, now, now - ttl),
+        )
+        return changed > 0
 
     # -- timelines -------------------------------------------------------------------------
     async def timeline(self, channel: str | None, limit: int = 100) -> list[TimelineEntry]:
