@@ -278,7 +278,7 @@ def diagnosis_messages(
     first = findings[0].summary if findings else "nothing recognised"
     head = (
         f"{status_icon(findings)} *Mail-flow diagnosis* of {escape(source)} "
-        f"({escape(diagnosis.input.kind)}): {counts_text(findings)}"
+        f"({escape(diagnosis.input.kind.replace('_', ' '))}): {counts_text(findings)}"
     )
     blocks: list[Block] = [section(head)]
     seen: set[Fix] = set()
@@ -456,7 +456,7 @@ def progress_message(label: str, done: int, total: int | None, note: str = "") -
     text = f":hourglass_flowing_sand: Checking *{escape(label)}*… {count} connections done"
     if note:
         text += f"\n{escape(truncate(note, 300))}"
-    return Message(f"Checking {label}… {count}", (section(text),))
+    return Message(f"Checking {label}… {count} connections done", (section(text),))
 
 
 def parent_done_message(label: str, findings: Sequence[Finding], elapsed_ms: float) -> Message:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
+from typing import Any
 
+from bot.core import powershell
 from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, InputInfo, Severity
 from bot.render import blocks
@@ -169,3 +172,32 @@ def test_expired_watch_message_names_what_still_fails_and_escapes_the_label() ->
     assert "<!channel>" not in rendered and "&lt;!channel&gt;" in rendered
     assert "after 24 h" in message.text and "`cert.self_signed`" in rendered
     assert_valid_message(message.as_kwargs())
+
+
+def _displayed_code(message_blocks: list[dict[str, Any]]) -> list[str]:
+    """What Slack shows (and copies) from each code block: it unescapes &amp; &lt; &gt;."""
+    shown = []
+    for block in message_blocks:
+        text = str((block.get("text") or {}).get("text", ""))
+        if "```" in text:
+            body = text[text.index("```\n") + 4 : text.rindex("\n```")]
+            shown.append(html.unescape(body))
+    return shown
+
+
+def test_powershell_fixes_display_and_copy_exactly_as_written() -> None:
+    """`<I>issuer<S>subject`, `&`, quotes and `$(...)` must come out of the code block exactly
+    as the fix was written (Slack unescapes entities inside code blocks), also when a long
+    script is split over several sections."""
+    name = powershell.tls_certificate_name("CN=R3, O=Let's Encrypt, C=US", "CN=mail.contoso.com")
+    script = (
+        f"$name = {powershell.quote(name)}\n"
+        '$tls = "<I>$($c.Issuer)<S>$($c.Subject)"\n'
+        "& { Set-ReceiveConnector -TlsCertificateName $tls } # a && b > c\n"
+    )
+    short = Fix("Bind the certificate", script)
+    assert _displayed_code(blocks.fix_blocks(short)) == [script.rstrip("\n")]
+    long_script = "".join(f"Write-Output '<I>{i} & <S>{i}'\n" for i in range(400))
+    shown = _displayed_code(blocks.fix_blocks(Fix("Long", long_script)))
+    assert len(shown) > 1
+    assert "\n".join(shown) == long_script.rstrip("\n")
