@@ -114,7 +114,7 @@ class _Reader:
             app_token=app_token,
             port=self.parsed("PORT", _port, DEFAULT_PORT),
             slack_api_url=self.parsed("MAILFLOW_SLACK_API_URL", _api_url, DEFAULT_SLACK_API_URL),
-            db_path=self.raw("MAILFLOW_DB") or DEFAULT_DB,
+            db_path=self.parsed("MAILFLOW_DB", _db_path, DEFAULT_DB),
             nameservers=self.parsed("MAILFLOW_NAMESERVERS", _nameservers, ()),
             allow_nets=self.parsed("MAILFLOW_ALLOW_NETS", _networks, ()),
             ca_file=self.parsed("MAILFLOW_CA_FILE", _readable_file, None),
@@ -196,6 +196,21 @@ def _readable_file(value: str) -> str:
     if not os.access(path, os.R_OK):
         raise ValueError("file is not readable")
     return str(path)
+
+
+def _db_path(value: str) -> str:
+    """The SQLite file may not exist yet, but its directory must (and be writable)."""
+    if value == ":memory:":
+        return value
+    path = Path(value)
+    if path.is_dir():
+        raise ValueError("is a directory, not a file")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"the directory {str(folder)[:60]} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"the directory {str(folder)[:60]} is not writable")
+    return value
 
 
 def _channels(value: str) -> frozenset[str]:

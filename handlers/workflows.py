@@ -8,12 +8,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.render import blocks, replies
-from bot.render.blocks import Message
 from bot.slack.checks import run_to_end, status_word
 from bot.slack.engines import CheckSpec, InvalidTargetError
 from bot.slack.poster import Where
 from bot.slack.runtime import Runtime
-from handlers.common import Ack
+from handlers.common import Ack, privately_on_error
 from handlers.messages import diagnose_message
 
 log = logging.getLogger("mailflow.workflows")
@@ -43,9 +42,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
         async def job() -> None:
             if not await diagnose_message(runtime, where, message, source="that message"):
-                await _private(runtime, where, replies.not_recognised())
+                await runtime.poster.private(where, replies.not_recognised())
 
-        runtime.tasks.spawn(job(), name="diagnose shortcut")
+        runtime.tasks.spawn(
+            job(),
+            name="diagnose shortcut",
+            on_error=privately_on_error(runtime, where, replies.diagnosis_failed()),
+        )
 
     @app.function(FUNCTION_CALLBACK_ID)
     async def tlscheck_step(inputs: dict[str, Any], complete: Any, fail: Any) -> None:
@@ -81,12 +84,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
 
 async def _publish_home(runtime: Runtime, user: str) -> None:
-    recent = await runtime.store.timeline(None, limit=HOME_RECENT)
+    # Only the user's own activity: the store spans every channel, private ones included.
+    recent = await runtime.store.timeline(None, limit=HOME_RECENT, user=user)
     await runtime.client.views_publish(user_id=user, view=blocks.home_view(recent[::-1]))
-
-
-async def _private(runtime: Runtime, where: Where, message: Message) -> None:
-    if where.response_url:
-        await runtime.poster.respond(where.response_url, message)
-    elif where.user:
-        await runtime.poster.ephemeral(where.channel, where.user, message)

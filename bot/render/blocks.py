@@ -632,7 +632,7 @@ def home_view(recent: Sequence[TimelineEntry]) -> dict[str, Any]:
         ),
         section(USAGE),
         divider(),
-        section("*Recent checks*"),
+        section("*Your recent checks*"),
     ]
     if not recent:
         blocks.append(context("Nothing yet: try `/tlscheck contoso.com` in a channel."))

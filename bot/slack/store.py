@@ -72,13 +72,15 @@ _SELECT_WATCHES = (
 )
 _TIMELINE = """
     SELECT started_at, 'check', label, status || CASE WHEN summary != ''
-           THEN ': ' || summary ELSE '' END, user_id FROM checks WHERE ?1 IS NULL OR channel = ?1
+           THEN ': ' || summary ELSE '' END, user_id FROM checks
+           WHERE (?1 IS NULL OR channel = ?1) AND (?3 IS NULL OR user_id = ?3)
     UNION ALL
     SELECT started_at, 'watch', label, state || CASE WHEN outcome != ''
-           THEN ': ' || outcome ELSE '' END, user_id FROM watches WHERE ?1 IS NULL OR channel = ?1
+           THEN ': ' || outcome ELSE '' END, user_id FROM watches
+           WHERE (?1 IS NULL OR channel = ?1) AND (?3 IS NULL OR user_id = ?3)
     UNION ALL
     SELECT created_at, 'diagnosis', kind, summary, user_id FROM incidents
-           WHERE ?1 IS NULL OR channel = ?1
+           WHERE (?1 IS NULL OR channel = ?1) AND (?3 IS NULL OR user_id = ?3)
     ORDER BY 1 DESC LIMIT ?2
 """
 
@@ -272,9 +274,12 @@ class Store:
         return changed > 0
 
     # -- timelines -------------------------------------------------------------------------
-    async def timeline(self, channel: str | None, limit: int = 100) -> list[TimelineEntry]:
-        """Checks, watches and incidents of a channel (all channels when None), oldest first."""
-        async with self.db.execute(_TIMELINE, (channel, limit)) as cursor:
+    async def timeline(
+        self, channel: str | None, limit: int = 100, *, user: str | None = None
+    ) -> list[TimelineEntry]:
+        """Checks, watches and incidents of a channel (all channels when None), only those
+        `user` started when given, oldest first."""
+        async with self.db.execute(_TIMELINE, (channel, limit, user)) as cursor:
             rows = await cursor.fetchall()
         entries = [
             TimelineEntry(_at(float(r[0])), str(r[1]), str(r[2]), str(r[3]), r[4]) for r in rows

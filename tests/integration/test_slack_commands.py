@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -112,6 +113,22 @@ async def test_failing_engine_reports_an_error_not_silence(bot: Bot, check: Scri
     await bot.command("fabrikam.com")
     updates = await bot.api.wait_calls("chat.update", 1)
     assert "failed" in message_text(updates[-1])
+    assert (await bot.healthz()).status == 200
+
+
+async def test_a_crashing_summary_is_reported_privately_and_the_app_lives_on(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_timeline(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database disk image is malformed")
+
+    monkeypatch.setattr(bot.app.runtime.store, "timeline", broken_timeline)
+    reply = await bot.command("summary")
+    assert reply.status == 200
+    answer = (await bot.api.wait_calls("response_url", 1))[0]
+    assert "could not build the summary" in message_text(answer)
+    assert "malformed" not in message_text(answer)  # details stay in the log
+    assert bot.api.of("chat.postMessage") == []
     assert (await bot.healthz()).status == 200
 
 

@@ -255,3 +255,11 @@ async def test_app_home_shows_recent_checks(bot: Bot) -> None:
     assert view["type"] == "home"
     assert "contoso.com" in json.dumps(view)
     assert_valid_view(view)
+    # Someone else sees only their own activity, never checks run in channels they may not
+    # be in (private channels included).
+    await bot.event({"type": "app_home_opened", "user": "U0BOB", "tab": "home", "channel": "D0B"})
+    other = (await bot.api.wait_calls("views.publish", 2))[1].get("view")
+    other = json.loads(other) if isinstance(other, str) else other
+    assert "`contoso.com`: error" in json.dumps(view)  # Alice's own check is listed
+    assert "`contoso.com`: error" not in json.dumps(other)
+    assert "Nothing yet" in json.dumps(other)

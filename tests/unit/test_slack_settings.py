@@ -81,6 +81,8 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         ({**BASE, "MAILFLOW_WATCH_MAX": "90000"}, "MAILFLOW_WATCH_MAX"),  # beyond 24 h
         ({**BASE, "MAILFLOW_WATCH_MAX": "0"}, "MAILFLOW_WATCH_MAX"),
         ({**BASE, "MAILFLOW_ALLOWED_CHANNELS": "#general"}, "MAILFLOW_ALLOWED_CHANNELS"),
+        ({**BASE, "MAILFLOW_DB": "/nonexistent/dir/mailflow.db"}, "MAILFLOW_DB"),
+        ({**BASE, "MAILFLOW_DB": "/"}, "MAILFLOW_DB"),
     ],
 )
 def test_bad_settings_name_the_variable_in_one_line(env: dict[str, str], variable: str) -> None:
