@@ -68,11 +68,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 log.exception("workflow check of %s failed", spec.label)
                 await fail(f"The check of {spec.label} failed: {type(exc).__name__}")
                 return
-            summary = f"TLS check of {spec.label}: {blocks.counts_text(result.findings)}"
-            errors = [f.summary for f in result.findings if f.severity.value == "error"]
-            if errors:
-                summary += " — " + "; ".join(errors[:3])
-            await complete(outputs={"status": status_word(result), "summary": summary[:2000]})
+            summary = blocks.plain_summary(spec.label, result.findings)
+            await complete(outputs={"status": status_word(result), "summary": summary})
 
         runtime.tasks.spawn(job(), name=f"workflow check {spec.label}")
 

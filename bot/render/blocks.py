@@ -459,6 +459,15 @@ def progress_message(label: str, done: int, total: int | None, note: str = "") -
     return Message(f"Checking {label}… {count} connections done", (section(text),))
 
 
+def plain_summary(label: str, findings: Sequence[Finding], limit: int = 2000) -> str:
+    """One paragraph of plain text (a workflow step's output): counts and the first errors."""
+    summary = f"TLS check of {label}: {counts_text(findings)}"
+    errors = [f.summary for f in most_severe_first(list(findings)) if f.severity is Severity.ERROR]
+    if errors:
+        summary += " — " + "; ".join(errors[:3])
+    return truncate(summary, limit)
+
+
 def parent_done_message(label: str, findings: Sequence[Finding], elapsed_ms: float) -> Message:
     ordered = most_severe_first(list(findings))
     text = check_headline(label, ordered, elapsed_ms) + " · details in the thread"

@@ -201,3 +201,12 @@ def test_powershell_fixes_display_and_copy_exactly_as_written() -> None:
     shown = _displayed_code(blocks.fix_blocks(Fix("Long", long_script)))
     assert len(shown) > 1
     assert "\n".join(shown) == long_script.rstrip("\n")
+
+
+def test_workflow_summary_is_plain_bounded_and_leads_with_errors() -> None:
+    findings = (finding(1, Severity.WARNING), finding(2, Severity.ERROR))
+    summary = blocks.plain_summary("contoso.com", findings, limit=200)
+    assert summary.startswith("TLS check of contoso.com: 1 error")
+    assert findings[1].summary in summary and findings[0].summary not in summary
+    long = tuple(Finding(f"cert.case_{i}", Severity.ERROR, "x" * 500, "why") for i in range(5))
+    assert len(blocks.plain_summary("contoso.com", long, limit=120)) == 120
