@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +74,29 @@ def test_scopes_and_events_cover_every_listener() -> None:
         data["features"]["slash_commands"][0]["url"],
     }
     assert len(urls) == 1 and urls.pop().endswith("/slack/events")
+
+
+def _procfile() -> dict[str, str]:
+    lines = (MANIFEST.parents[1] / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def test_procfile_web_is_http_and_worker_insists_on_socket_mode() -> None:
+    processes = _procfile()
+    assert set(processes) == {"web", "worker"}
+    assert processes["web"] == "env -u SLACK_APP_TOKEN mailflow serve"
+    assert processes["worker"].endswith("exec mailflow serve")
+    # Without an app-level token the worker would silently serve HTTP on a dyno nobody routes
+    # to: it must stop with one line and exit code 2 instead (run up to the guard only).
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    done = subprocess.run(
+        ["/bin/sh", "-c", processes["worker"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("mailflow serve: SLACK_APP_TOKEN is not set")
+    assert done.stdout == ""
