@@ -26,5 +26,12 @@ fi
 
 extra=""
 [ "${1:-}" = "--dev" ] && extra="[dev]"
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
+# setuptools prints build warnings that are noise to users: keep pip's output in a log and show
+# it only when the install fails.
+log=.venv/install.log
+if ! { .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip &&
+       .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup failed: see the pip output above ($log)" >&2
+    exit 1
+fi

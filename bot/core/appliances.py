@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.evidence import CertInfo
+from bot.core.paths import config_dir
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+CONFIG_DIR = config_dir()
 DEFAULT_PATH = CONFIG_DIR / "appliances.toml"
 KINDS = frozenset({"appliance", "cloud"})
 _MAX_TEXT = 4096  # subject/issuer characters searched

@@ -20,8 +20,9 @@ from typing import Any
 
 from bot.core import powershell
 from bot.core.models import Fix, Severity
+from bot.core.paths import config_dir
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+CONFIG_DIR = config_dir()
 DEFAULT_PATH = CONFIG_DIR / "check_findings.toml"
 
 # Facts every check finding can use.

@@ -185,13 +185,13 @@ class RuleEngine:
         facts: Mapping[str, FieldValue],
         count: int,
     ) -> None:
-        key = (
+        base = (
             rule.id,
             rule.variant,
-            str(status or ""),
             *[_group_value(name, facts, status) for name in rule.group_by],
         )
-        group = self._groups.get(key)
+        key = (*base, str(status or ""))
+        group = self._groups.get(key) or self._codeless_twin(base, status, event.reply_code)
         timestamp = facts.get("last_seen") or facts.get("timestamp")
         if group is None:
             if len(self._groups) >= self.max_findings:
@@ -204,6 +204,20 @@ class RuleEngine:
         group.occurrences += count
         if isinstance(timestamp, str):
             group.last_timestamp = timestamp[:MAX_FIELD_CHARS]
+
+    def _codeless_twin(
+        self, base: tuple[str, ...], status: EnhancedStatus | None, reply_code: str | None
+    ) -> _Group | None:
+        """The same problem logged once without a code and once with one (Postfix's TLS warning,
+        then its `status=deferred (... 4.7.5 ...)` line) is one finding, carrying the code."""
+        if status is None:
+            return next((g for k, g in self._groups.items() if k[:-1] == base), None)
+        codeless = self._groups.pop((*base, ""), None)
+        if codeless is not None:
+            codeless.status = status
+            codeless.reply_code = codeless.reply_code or reply_code
+            self._groups[(*base, str(status))] = codeless
+        return codeless
 
     # -- certificates presented by connectors (protocol logs) ----------------------------
 

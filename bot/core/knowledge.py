@@ -55,6 +55,7 @@ from bot.core.enhanced_status import (
     parse_pattern,
 )
 from bot.core.models import BOUNCE_REASONS, Severity
+from bot.core.paths import config_dir
 from bot.core.traces.events import EventKind, InputKind
 
 # Field names a template may use: facts from MailEvent.fields plus what the engine derives.
@@ -85,7 +86,7 @@ _ID = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
 _TEXT_PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:\|([^{}]*))?\}")
 _MAX_PATTERN = 300
 _MAX_TEMPLATE = 4000
-DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "config" / "knowledge"
+DEFAULT_DIRECTORY = config_dir() / "knowledge"
 
 _RULE_KEYS = frozenset(
     {

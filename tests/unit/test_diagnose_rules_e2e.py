@@ -184,3 +184,22 @@ def test_a_megabyte_of_noise_is_quick_and_silent() -> None:
 def test_any_text_diagnoses_without_raising(text: str) -> None:
     for finding in diagnose_text(text):
         assert finding.summary and "\n" not in finding.summary
+
+
+POSTFIX_WARNING_THEN_DEFERRAL = (
+    "Nov 22 10:15:01 mx1 postfix/smtp[12345]: certificate verification failed for "
+    "hybrid.contoso.com[203.0.113.5]:25: untrusted issuer /C=US/O=Contoso/CN=Contoso Issuing CA\n"
+    "Nov 22 10:15:01 mx1 postfix/smtp[12345]: 4F2A1C0D: to=<bob@contoso.com>, "
+    "relay=hybrid.contoso.com[203.0.113.5]:25, delay=5, status=deferred (Server certificate not "
+    "verified: 4.7.5 untrusted issuer)\n"
+)
+
+
+@pytest.mark.parametrize("order", ["warning first", "deferral first"])
+def test_one_problem_logged_with_and_without_a_code_is_one_finding(order: str) -> None:
+    lines = POSTFIX_WARNING_THEN_DEFERRAL.splitlines(keepends=True)
+    text = "".join(lines if order == "warning first" else lines[::-1])
+    findings = [f for f in diagnose_text(text) if f.id == "mta.tls.certificate_verification_failed"]
+    assert len(findings) == 1
+    assert findings[0].status == "4.7.5"
+    assert findings[0].fields["occurrences"] == 2
