@@ -479,6 +479,16 @@ def parent_failed_message(label: str, reason: str) -> Message:
     return Message(f"The check of {label} failed", (section(text),))
 
 
+def parent_interrupted_message(label: str, spec_value: str) -> Message:
+    """The bot stopped (a restart or deploy) while the check ran: say so, offer a re-run."""
+    text = (
+        f":double_vertical_bar: The check of *{escape(label)}* was interrupted because the bot "
+        "restarted."
+    )
+    rerun = actions([button("Re-run", ActionId.RERUN, spec_value)])
+    return Message(f"The check of {label} was interrupted", (section(text), rerun))
+
+
 def evidence_messages(label: str, evidence: CheckEvidence) -> list[Message]:
     blocks: list[Block] = [section(f":page_facing_up: *Evidence for {escape(label)}*")]
     for host in evidence.hosts:

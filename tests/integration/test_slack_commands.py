@@ -132,6 +132,23 @@ async def test_a_crashing_summary_is_reported_privately_and_the_app_lives_on(
     assert (await bot.healthz()).status == 200
 
 
+async def test_a_check_cut_short_by_shutdown_says_so_with_a_rerun(tmp_path: Path) -> None:
+    check = ScriptedCheck(hang=True)
+    async with fake_api() as api:
+        settings = settings_for(api, tmp_path / "db")
+        async with serve_bot(settings, api, scripted_engines(check)) as bot:
+            await bot.command("contoso.com")
+            parent = (await api.wait_calls("chat.postMessage", 1))[0]
+            async with asyncio.timeout(5):
+                while not check.calls:  # the probe has started and hangs
+                    await asyncio.sleep(0.01)
+        # the app has shut down (runner cleanup cancelled the hanging check)
+        last = api.of("chat.update")[-1]
+        assert "interrupted" in message_text(last) and "Re-run" in json.dumps(last.params)
+        assert_valid_message(last.params)
+        assert parent.get("thread_ts") is None and last.get("ts") == "1700000001.000100"
+
+
 async def test_summary_lists_the_channel_timeline(bot: Bot) -> None:
     await bot.command("contoso.com")
     await bot.api.wait_calls("chat.postMessage", 2)
