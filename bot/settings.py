@@ -22,6 +22,7 @@ DEFAULT_PORT = 3000
 DEFAULT_DB = "./mailflow.db"
 DEFAULT_PROBE_TIMEOUT = 10.0
 DEFAULT_WATCH_INTERVAL = 300.0
+DEFAULT_WATCH_MAX = 24 * 3600.0  # the issue's "at most 24 h"; a setting may only shorten it
 DEFAULT_CHECKS_PER_MINUTE = 10
 DEFAULT_PROBE_PORT = 25
 
@@ -47,6 +48,7 @@ class Settings:
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT
     probe_port: int = DEFAULT_PROBE_PORT
     watch_interval: float = DEFAULT_WATCH_INTERVAL
+    watch_max: float = DEFAULT_WATCH_MAX
     allowed_channels: frozenset[str] | None = None  # None: every channel the bot is in
     checks_per_minute: int = DEFAULT_CHECKS_PER_MINUTE
 
@@ -112,13 +114,14 @@ class _Reader:
             app_token=app_token,
             port=self.parsed("PORT", _port, DEFAULT_PORT),
             slack_api_url=self.parsed("MAILFLOW_SLACK_API_URL", _api_url, DEFAULT_SLACK_API_URL),
-            db_path=self.raw("MAILFLOW_DB") or DEFAULT_DB,
+            db_path=self.parsed("MAILFLOW_DB", _db_path, DEFAULT_DB),
             nameservers=self.parsed("MAILFLOW_NAMESERVERS", _nameservers, ()),
             allow_nets=self.parsed("MAILFLOW_ALLOW_NETS", _networks, ()),
             ca_file=self.parsed("MAILFLOW_CA_FILE", _readable_file, None),
             probe_timeout=self.parsed("MAILFLOW_PROBE_TIMEOUT", _seconds, DEFAULT_PROBE_TIMEOUT),
             probe_port=self.parsed("MAILFLOW_PROBE_PORT", _port, DEFAULT_PROBE_PORT),
             watch_interval=self.parsed("MAILFLOW_WATCH_INTERVAL", _seconds, DEFAULT_WATCH_INTERVAL),
+            watch_max=self.parsed("MAILFLOW_WATCH_MAX", _seconds, DEFAULT_WATCH_MAX),
             allowed_channels=self.parsed("MAILFLOW_ALLOWED_CHANNELS", _channels, None),
             checks_per_minute=self.parsed(
                 "MAILFLOW_CHECKS_PER_MINUTE", _positive_int, DEFAULT_CHECKS_PER_MINUTE
@@ -193,6 +196,21 @@ def _readable_file(value: str) -> str:
     if not os.access(path, os.R_OK):
         raise ValueError("file is not readable")
     return str(path)
+
+
+def _db_path(value: str) -> str:
+    """The SQLite file may not exist yet, but its directory must (and be writable)."""
+    if value == ":memory:":
+        return value
+    path = Path(value)
+    if path.is_dir():
+        raise ValueError("is a directory, not a file")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"the directory {str(folder)[:60]} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"the directory {str(folder)[:60]} is not writable")
+    return value
 
 
 def _channels(value: str) -> frozenset[str]:

@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.render import blocks, replies
-from bot.render.blocks import ActionId, Message
+from bot.render.blocks import ActionId
 from bot.slack.engines import CheckSpec
 from bot.slack.poster import CannotPostError, Where
 from bot.slack.runtime import Runtime
-from handlers.common import Ack, start_check
+from handlers.common import Ack, privately_on_error, start_check
 
 __all__ = ["ActionId", "register"]
 
@@ -38,12 +38,6 @@ def _spec(action: dict[str, Any]) -> CheckSpec | None:
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    async def tell_message(where: Where, message: Message) -> None:
-        if where.response_url:
-            await runtime.poster.respond(where.response_url, message)
-        elif where.user:
-            await runtime.poster.ephemeral(where.channel, where.user, message)
-
     @app.action(ActionId.RERUN.value)
     @app.action(ActionId.PROBE_NOW.value)
     async def rerun(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -53,7 +47,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         answer = start_check(runtime, where, spec)
         if not answer.started:  # refused: tell the user why, privately
-            runtime.tasks.spawn(tell_message(where, answer.message), name="refusal")
+            runtime.tasks.spawn(runtime.poster.private(where, answer.message), name="refusal")
 
     @app.action(ActionId.WATCH.value)
     async def watch(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -64,7 +58,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         wait = runtime.limiter.acquire(where.user)
         if wait > 0:
             message = replies.rate_limited(runtime.limiter.limit, wait)
-            runtime.tasks.spawn(tell_message(where, message), name="refusal")
+            runtime.tasks.spawn(runtime.poster.private(where, message), name="refusal")
             return
 
         async def start() -> None:
@@ -72,9 +66,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 answer = await runtime.watches.start(where, spec)
             except CannotPostError:
                 answer = replies.watch_cannot_post()
-            await tell_message(where, answer)
+            await runtime.poster.private(where, answer)
 
-        runtime.tasks.spawn(start(), name=f"watch {spec.label}")
+        runtime.tasks.spawn(
+            start(),
+            name=f"watch {spec.label}",
+            on_error=privately_on_error(runtime, where, replies.job_failed("start the watch")),
+        )
 
     @app.action(ActionId.STOP_WATCH.value)
     async def stop_watch(ack: Ack, action: dict[str, Any]) -> None:
@@ -91,9 +89,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
         async def show() -> None:
             if kept is None:
-                await tell_message(where, replies.evidence_expired())
+                await runtime.poster.private(where, replies.evidence_expired())
                 return
             for message in blocks.evidence_messages(kept.label, kept.evidence):
                 await runtime.poster.tell(where, message)
 
-        runtime.tasks.spawn(show(), name="evidence")
+        runtime.tasks.spawn(
+            show(),
+            name="evidence",
+            on_error=privately_on_error(runtime, where, replies.job_failed("show the evidence")),
+        )

@@ -10,7 +10,7 @@ from bot.render import blocks, replies
 from bot.slack.commands import Check, Help, Stop, Summary, UsageError, Watch, parse_command
 from bot.slack.poster import CannotPostError, Where
 from bot.slack.runtime import Runtime
-from handlers.common import Ack, start_check
+from handlers.common import Ack, privately_on_error, start_check
 
 COMMAND = "/tlscheck"
 
@@ -40,7 +40,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await _stop(runtime, ack, where, parsed)
         elif isinstance(parsed, Summary):
             await ack()
-            runtime.tasks.spawn(_summary(runtime, where), name="summary")
+            runtime.tasks.spawn(
+                _summary(runtime, where),
+                name="summary",
+                on_error=privately_on_error(
+                    runtime, where, replies.job_failed("build the summary")
+                ),
+            )
 
 
 async def _watch(runtime: Runtime, ack: Ack, where: Where, command: Watch) -> None:
@@ -59,7 +65,11 @@ async def _watch(runtime: Runtime, ack: Ack, where: Where, command: Watch) -> No
         if where.response_url:
             await runtime.poster.respond(where.response_url, answer)
 
-    runtime.tasks.spawn(start(), name=f"watch start {command.spec.label}")
+    runtime.tasks.spawn(
+        start(),
+        name=f"watch start {command.spec.label}",
+        on_error=privately_on_error(runtime, where, replies.job_failed("start the watch")),
+    )
 
 
 async def _stop(runtime: Runtime, ack: Ack, where: Where, command: Stop) -> None:

@@ -11,6 +11,7 @@ from bot.render.blocks import Message
 from bot.slack.engines import CheckSpec
 from bot.slack.poster import CannotPostError, Where
 from bot.slack.runtime import Runtime
+from bot.slack.tasks import ErrorReporter
 
 Ack = Callable[..., Awaitable[Any]]
 
@@ -19,6 +20,15 @@ Ack = Callable[..., Awaitable[Any]]
 class Started:
     started: bool
     message: Message  # what to tell the user right away: "checking…", or why not
+
+
+def privately_on_error(runtime: Runtime, where: Where, message: Message) -> ErrorReporter:
+    """A task's error reporter: the user who asked sees `message` (details go to the log)."""
+
+    async def report(_: BaseException) -> None:
+        await runtime.poster.private(where, message)
+
+    return report
 
 
 def start_check(runtime: Runtime, where: Where, spec: CheckSpec) -> Started:

@@ -8,18 +8,21 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.render import blocks, replies
-from bot.render.blocks import Message
 from bot.slack.checks import run_to_end, status_word
 from bot.slack.engines import CheckSpec, InvalidTargetError
 from bot.slack.poster import Where
 from bot.slack.runtime import Runtime
-from handlers.common import Ack
+from handlers.common import Ack, privately_on_error
 from handlers.messages import diagnose_message
 
 log = logging.getLogger("mailflow.workflows")
 
 SHORTCUT_CALLBACK_ID = "diagnose_mailflow_error"
 FUNCTION_CALLBACK_ID = "tlscheck"
+# The custom step's parameters, as declared in config/manifest.yaml.
+TARGET_INPUT, EXPECTED_INPUT = "target", "expected_name"
+FUNCTION_INPUTS = (TARGET_INPUT, EXPECTED_INPUT)
+FUNCTION_OUTPUTS = ("status", "summary")
 HOME_RECENT = 10
 
 
@@ -39,15 +42,19 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
         async def job() -> None:
             if not await diagnose_message(runtime, where, message, source="that message"):
-                await _private(runtime, where, replies.not_recognised())
+                await runtime.poster.private(where, replies.not_recognised())
 
-        runtime.tasks.spawn(job(), name="diagnose shortcut")
+        runtime.tasks.spawn(
+            job(),
+            name="diagnose shortcut",
+            on_error=privately_on_error(runtime, where, replies.diagnosis_failed()),
+        )
 
     @app.function(FUNCTION_CALLBACK_ID)
     async def tlscheck_step(inputs: dict[str, Any], complete: Any, fail: Any) -> None:
         try:
-            target = runtime.engines.normalise(str(inputs.get("target") or ""), False)
-            expected = str(inputs.get("expected_name") or "").strip()
+            target = runtime.engines.normalise(str(inputs.get(TARGET_INPUT) or ""), False)
+            expected = str(inputs.get(EXPECTED_INPUT) or "").strip()
             names = (runtime.engines.normalise(expected, False),) if expected else ()
         except InvalidTargetError as exc:
             await fail(f"Invalid input: {exc}")
@@ -61,11 +68,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 log.exception("workflow check of %s failed", spec.label)
                 await fail(f"The check of {spec.label} failed: {type(exc).__name__}")
                 return
-            summary = f"TLS check of {spec.label}: {blocks.counts_text(result.findings)}"
-            errors = [f.summary for f in result.findings if f.severity.value == "error"]
-            if errors:
-                summary += " — " + "; ".join(errors[:3])
-            await complete(outputs={"status": status_word(result), "summary": summary[:2000]})
+            summary = blocks.plain_summary(spec.label, result.findings)
+            await complete(outputs={"status": status_word(result), "summary": summary})
 
         runtime.tasks.spawn(job(), name=f"workflow check {spec.label}")
 
@@ -77,12 +81,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
 
 async def _publish_home(runtime: Runtime, user: str) -> None:
-    recent = await runtime.store.timeline(None, limit=HOME_RECENT)
+    # Only the user's own activity: the store spans every channel, private ones included.
+    recent = await runtime.store.timeline(None, limit=HOME_RECENT, user=user)
     await runtime.client.views_publish(user_id=user, view=blocks.home_view(recent[::-1]))
-
-
-async def _private(runtime: Runtime, where: Where, message: Message) -> None:
-    if where.response_url:
-        await runtime.poster.respond(where.response_url, message)
-    elif where.user:
-        await runtime.poster.ephemeral(where.channel, where.user, message)

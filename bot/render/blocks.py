@@ -278,7 +278,7 @@ def diagnosis_messages(
     first = findings[0].summary if findings else "nothing recognised"
     head = (
         f"{status_icon(findings)} *Mail-flow diagnosis* of {escape(source)} "
-        f"({escape(diagnosis.input.kind)}): {counts_text(findings)}"
+        f"({escape(diagnosis.input.kind.replace('_', ' '))}): {counts_text(findings)}"
     )
     blocks: list[Block] = [section(head)]
     seen: set[Fix] = set()
@@ -456,7 +456,16 @@ def progress_message(label: str, done: int, total: int | None, note: str = "") -
     text = f":hourglass_flowing_sand: Checking *{escape(label)}*… {count} connections done"
     if note:
         text += f"\n{escape(truncate(note, 300))}"
-    return Message(f"Checking {label}… {count}", (section(text),))
+    return Message(f"Checking {label}… {count} connections done", (section(text),))
+
+
+def plain_summary(label: str, findings: Sequence[Finding], limit: int = 2000) -> str:
+    """One paragraph of plain text (a workflow step's output): counts and the first errors."""
+    summary = f"TLS check of {label}: {counts_text(findings)}"
+    errors = [f.summary for f in most_severe_first(list(findings)) if f.severity is Severity.ERROR]
+    if errors:
+        summary += " — " + "; ".join(errors[:3])
+    return truncate(summary, limit)
 
 
 def parent_done_message(label: str, findings: Sequence[Finding], elapsed_ms: float) -> Message:
@@ -468,6 +477,16 @@ def parent_done_message(label: str, findings: Sequence[Finding], elapsed_ms: flo
 def parent_failed_message(label: str, reason: str) -> Message:
     text = f":boom: The check of *{escape(label)}* failed: {escape(truncate(reason, 500))}"
     return Message(f"The check of {label} failed", (section(text),))
+
+
+def parent_interrupted_message(label: str, spec_value: str) -> Message:
+    """The bot stopped (a restart or deploy) while the check ran: say so, offer a re-run."""
+    text = (
+        f":double_vertical_bar: The check of *{escape(label)}* was interrupted because the bot "
+        "restarted."
+    )
+    rerun = actions([button("Re-run", ActionId.RERUN, spec_value)])
+    return Message(f"The check of {label} was interrupted", (section(text), rerun))
 
 
 def evidence_messages(label: str, evidence: CheckEvidence) -> list[Message]:
@@ -632,7 +651,7 @@ def home_view(recent: Sequence[TimelineEntry]) -> dict[str, Any]:
         ),
         section(USAGE),
         divider(),
-        section("*Recent checks*"),
+        section("*Your recent checks*"),
     ]
     if not recent:
         blocks.append(context("Nothing yet: try `/tlscheck contoso.com` in a channel."))
@@ -655,9 +674,28 @@ def watch_stopped_message(label: str) -> Message:
     return Message(f"Stopped watching {label}", (section(text),))
 
 
-def watch_ended_message(label: str, outcome: str) -> Message:
-    text = f":white_check_mark: *{escape(label)}*: {escape(outcome)}."
+def watch_ended_message(label: str, outcome: str, *, ok: bool = True) -> Message:
+    icon = ":white_check_mark:" if ok else ":hourglass:"
+    text = f"{icon} *{escape(label)}*: {escape(outcome)}."
     return Message(f"{label}: {outcome}", (section(text),))
+
+
+def duration_text(seconds: float) -> str:
+    """A watch's length for people: "24 h", "90 min", "45 s"."""
+    if seconds >= 3600 and seconds % 3600 < 60:
+        return f"{round(seconds / 3600)} h"
+    if seconds >= 60:
+        return f"{round(seconds / 60)} min"
+    return f"{max(1, round(seconds))} s"
+
+
+def watch_expired_message(label: str, limit: str, errors: Sequence[str]) -> Message:
+    """The watch ran for its maximum time and the errors are still there."""
+    text = f":hourglass: Stopped watching *{escape(label)}* after {escape(limit)}: still failing."
+    if errors:
+        text += "\nStill failing: " + ", ".join(inline_code(item, 80) for item in errors[:20])
+    text += f"\nRun `/tlscheck watch {escape(label)}` to keep watching."
+    return Message(f"Stopped watching {label} after {limit}: still failing", (section(text),))
 
 
 def nothing_to_watch_message(label: str) -> Message:

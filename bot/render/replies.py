@@ -64,6 +64,13 @@ def diagnosis_failed() -> Message:
     return plain_message(":boom: Sorry, I could not diagnose that message.")
 
 
+def job_failed(what: str) -> Message:
+    """A background job crashed: the user hears about it (details are in the log)."""
+    return plain_message(
+        f":boom: Sorry, I could not {escape(what)}: something went wrong on my side."
+    )
+
+
 def not_recognised() -> Message:
     return plain_message("I did not recognise a mail-flow error in that message.")
 

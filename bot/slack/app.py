@@ -49,6 +49,6 @@ def build_app(
         logger=logging.getLogger("mailflow.bolt"),
     )
     app.runtime = runtime
-    app.use(dedupe_middleware(runtime.seen))
+    app.use(dedupe_middleware(runtime.first_delivery))
     register_all(app, runtime)
     return app

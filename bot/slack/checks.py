@@ -4,6 +4,7 @@ then the report in its thread (or via response_url when the bot cannot post ther
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -20,6 +21,7 @@ from bot.slack.store import Store
 log = logging.getLogger("mailflow.checks")
 
 PROGRESS_EVERY = 1.0  # seconds between chat.update calls for progress
+INTERRUPTED_UPDATE_S = 2.0  # within the task registry's 5 s shutdown grace
 EVIDENCE_KEPT = 200  # recent checks whose evidence "Show evidence" can still show
 
 
@@ -81,7 +83,13 @@ class CheckRunner:
         try:
             result = await self._probe(where, spec, parent_ts)
         except asyncio.CancelledError:
-            await self._store.check_finished(check_id, "cancelled", "")
+            # Shutdown (a deploy): do not leave "Checking… 0/2" in the channel for ever.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(INTERRUPTED_UPDATE_S):
+                    await self._store.check_finished(check_id, "cancelled", "")
+                    if parent_ts is not None:
+                        message = blocks.parent_interrupted_message(label, spec.to_json())
+                        await self._poster.update(where.channel, parent_ts, message)
             raise
         except Exception as exc:
             log.exception("check of %s failed", label)

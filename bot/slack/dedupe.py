@@ -1,9 +1,10 @@
 """Events API retries must never produce a second reply.
 
 Slack re-delivers an event (with X-Slack-Retry-Num) when it did not get a 200 within 3 s, with
-the same event_id. The middleware remembers event ids for a while and acknowledges repeats
-without running any listener. `SeenKeys` is the small TTL set behind it, also used to answer a
-message only once when it arrives both as `message` and as `app_mention`.
+the same event_id, up to three times over about five minutes. The middleware records event ids
+in the SQLite store (so a restart of the app inside that window does not answer twice) and
+acknowledges repeats without running any listener. `SeenKeys` is a small in-memory TTL set,
+used to answer a message only once when it arrives both as `message` and as `app_mention`.
 """
 
 from __future__ import annotations
@@ -46,13 +47,17 @@ class SeenKeys:
             del self._seen[key]
 
 
-def dedupe_middleware(seen: SeenKeys) -> Callable[..., Awaitable[Any]]:
+EVENT_ID_TTL = 3600.0  # Slack's retries end about five minutes after the first delivery
+FirstDelivery = Callable[[str], Awaitable[bool]]
+
+
+def dedupe_middleware(first_delivery: FirstDelivery) -> Callable[..., Awaitable[Any]]:
     async def drop_repeated_events(
         body: dict[str, Any],
         next: Callable[[], Awaitable[Any]],
     ) -> Any:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and not seen.first_time(f"event:{event_id}"):
+        if isinstance(event_id, str) and event_id and not await first_delivery(event_id):
             log.info("ignoring repeated delivery of event %s", event_id)
             return BoltResponse(status=200, body="")
         return await next()

@@ -94,6 +94,13 @@ class Poster:
             if response.status >= 400:
                 log.warning("response_url answered HTTP %s", response.status)
 
+    async def private(self, where: Where, message: Message) -> None:
+        """Only the user sees it: via the response_url when there is one, else ephemeral."""
+        if where.response_url:
+            await self.respond(where.response_url, message)
+        elif where.user:
+            await self.ephemeral(where.channel, where.user, message)
+
     async def tell(self, where: Where, message: Message) -> None:
         """Best effort to show `message` to the user: thread/channel, else response_url, else
         an ephemeral message."""
@@ -101,8 +108,4 @@ class Poster:
             await self.post(where.channel, message, where.thread_ts)
             return
         except CannotPostError:
-            pass
-        if where.response_url:
-            await self.respond(where.response_url, message)
-        elif where.user:
-            await self.ephemeral(where.channel, where.user, message)
+            await self.private(where, message)

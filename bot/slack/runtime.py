@@ -4,13 +4,14 @@ rate limiter, dedupe memory, and the check/watch services built on them."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
 from bot.slack.checks import CheckRunner, EvidenceCache
-from bot.slack.dedupe import SeenKeys
+from bot.slack.dedupe import EVENT_ID_TTL, SeenKeys
 from bot.slack.engines import Engines
 from bot.slack.poster import Poster
 from bot.slack.ratelimit import RateLimiter
@@ -58,7 +59,12 @@ class Runtime:
         self._poster = Poster(self.client, self._http)
         self._checks = CheckRunner(self.engines, self._poster, self.store, self.evidence)
         self._watches = WatchManager(
-            self.engines, self._poster, self.store, self.tasks, self.settings.watch_interval
+            self.engines,
+            self._poster,
+            self.store,
+            self.tasks,
+            interval=self.settings.watch_interval,
+            max_duration=self.settings.watch_max,
         )
         await self._watches.resume_all()
 
@@ -73,6 +79,15 @@ class Runtime:
         await self.store.close()
         self._poster = self._checks = self._watches = None
         self._http = None
+
+    async def first_delivery(self, event_id: str) -> bool:
+        """Whether an Events API delivery is new (see bot.slack.dedupe). If the store fails,
+        answer rather than stay silent: at worst a retry is answered twice."""
+        try:
+            return await self.store.first_delivery(event_id, EVENT_ID_TTL)
+        except (sqlite3.Error, RuntimeError):
+            log.exception("could not record event %s; handling it anyway", event_id)
+            return self.seen.first_time(f"event:{event_id}")
 
     @property
     def http(self) -> aiohttp.ClientSession:

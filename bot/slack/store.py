@@ -57,7 +57,13 @@ CREATE TABLE IF NOT EXISTS incidents (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incidents_channel ON incidents (channel, created_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    event_id TEXT PRIMARY KEY,
+    seen_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_seen ON deliveries (seen_at);
 """
+PRUNE_DELIVERIES_EVERY = 1000  # first deliveries between two sweeps of expired event ids
 
 
 _SELECT_WATCHES = (
@@ -66,13 +72,15 @@ _SELECT_WATCHES = (
 )
 _TIMELINE = """
     SELECT started_at, 'check', label, status || CASE WHEN summary != ''
-           THEN ': ' || summary ELSE '' END, user_id FROM checks WHERE ?1 IS NULL OR channel = ?1
+           THEN ': ' || summary ELSE '' END, user_id FROM checks
+           WHERE (?1 IS NULL OR channel = ?1) AND (?3 IS NULL OR user_id = ?3)
     UNION ALL
     SELECT started_at, 'watch', label, state || CASE WHEN outcome != ''
-           THEN ': ' || outcome ELSE '' END, user_id FROM watches WHERE ?1 IS NULL OR channel = ?1
+           THEN ': ' || outcome ELSE '' END, user_id FROM watches
+           WHERE (?1 IS NULL OR channel = ?1) AND (?3 IS NULL OR user_id = ?3)
     UNION ALL
     SELECT created_at, 'diagnosis', kind, summary, user_id FROM incidents
-           WHERE ?1 IS NULL OR channel = ?1
+           WHERE (?1 IS NULL OR channel = ?1) AND (?3 IS NULL OR user_id = ?3)
     ORDER BY 1 DESC LIMIT ?2
 """
 
@@ -116,6 +124,7 @@ class Store:
     def __init__(self, path: str) -> None:
         self._path = path
         self._db: aiosqlite.Connection | None = None
+        self._deliveries = 0
 
     async def open(self) -> Store:
         self._db = await aiosqlite.connect(self._path)
@@ -248,10 +257,29 @@ class Store:
             (channel, user, message_ts, kind, json.dumps(list(finding_ids)), summary, _now()),
         )
 
+    # -- Events API deliveries -------------------------------------------------------------
+    async def first_delivery(self, event_id: str, ttl: float) -> bool:
+        """True the first time `event_id` is offered within `ttl` seconds, across restarts
+        of the app (Slack retries an event for about five minutes)."""
+        now = _now()
+        if self._deliveries % PRUNE_DELIVERIES_EVERY == 0:
+            await self._update("DELETE FROM deliveries WHERE seen_at < ?", (now - ttl,))
+        self._deliveries += 1
+        # Inserted, or an expired row refreshed: first delivery. Untouched row: a repeat.
+        changed = await self._update(
+            "INSERT INTO deliveries (event_id, seen_at) VALUES (?, ?) ON CONFLICT (event_id) "
+            "DO UPDATE SET seen_at = excluded.seen_at WHERE deliveries.seen_at < ?",
+            (event_id, now, now - ttl),
+        )
+        return changed > 0
+
     # -- timelines -------------------------------------------------------------------------
-    async def timeline(self, channel: str | None, limit: int = 100) -> list[TimelineEntry]:
-        """Checks, watches and incidents of a channel (all channels when None), oldest first."""
-        async with self.db.execute(_TIMELINE, (channel, limit)) as cursor:
+    async def timeline(
+        self, channel: str | None, limit: int = 100, *, user: str | None = None
+    ) -> list[TimelineEntry]:
+        """Checks, watches and incidents of a channel (all channels when None), only those
+        `user` started when given, oldest first."""
+        async with self.db.execute(_TIMELINE, (channel, limit, user)) as cursor:
             rows = await cursor.fetchall()
         entries = [
             TimelineEntry(_at(float(r[0])), str(r[1]), str(r[2]), str(r[3]), r[4]) for r in rows

@@ -1,5 +1,6 @@
-"""Watch until fixed: re-probe every MAILFLOW_WATCH_INTERVAL for at most 24 h, keep one status
-message up to date, and when the error findings clear post "fixed after N min" in its thread.
+"""Watch until fixed: re-probe every MAILFLOW_WATCH_INTERVAL for at most 24 h (MAILFLOW_WATCH_MAX
+may shorten it), keep one status message up to date, and when the error findings clear post
+"fixed after N min" in its thread; when the time is up, say so in the thread and stop.
 
 Watches live in the store; `resume_all` restarts the active ones after a restart of the app.
 """
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 
 from bot.render import blocks, replies
 from bot.render.blocks import Message
+from bot.settings import DEFAULT_WATCH_INTERVAL, DEFAULT_WATCH_MAX
 from bot.slack.checks import error_ids, run_to_end
 from bot.slack.engines import CheckResult, CheckSpec, Engines
 from bot.slack.poster import CannotPostError, Poster, Where
@@ -21,7 +23,7 @@ from bot.slack.tasks import TaskRegistry
 
 log = logging.getLogger("mailflow.watches")
 
-WATCH_DURATION = 24 * 3600.0
+WATCH_DURATION = DEFAULT_WATCH_MAX
 
 
 def watch_key(watch_id: int) -> str:
@@ -35,13 +37,16 @@ class WatchManager:
         poster: Poster,
         store: Store,
         tasks: TaskRegistry,
-        interval: float,
+        *,
+        interval: float = DEFAULT_WATCH_INTERVAL,
+        max_duration: float = WATCH_DURATION,
     ) -> None:
         self._engines = engines
         self._poster = poster
         self._store = store
         self._tasks = tasks
         self._interval = interval
+        self._max_duration = max_duration
 
     async def start(self, where: Where, spec: CheckSpec) -> Message:
         """Start watching; returns the answer for the user."""
@@ -53,7 +58,7 @@ class WatchManager:
             user=where.user,
             label=spec.label,
             spec=spec.to_json(),
-            duration=WATCH_DURATION,
+            duration=self._max_duration,
             thread_ts=where.thread_ts,
         )
         status = self._status(spec.label, time.time(), 0, "first check running…", watch_id)
@@ -121,6 +126,7 @@ class WatchManager:
     async def _loop(self, watch: Watch) -> None:
         spec = CheckSpec.from_json(watch.spec)
         baseline = list(watch.baseline)
+        errors = baseline
         checks = watch.checks
         while time.time() < watch.expires_at:
             result = await run_to_end(self._engines, spec)
@@ -136,9 +142,21 @@ class WatchManager:
                 return
             last = f"{blocks.counts_text(result.findings)} ({', '.join(errors)[:300]})"
             await self._update_status(watch, checks, last)
-            await asyncio.sleep(self._interval)
-        if await self._store.end_watch(watch.id, WatchState.EXPIRED, "still failing after 24 h"):
-            await self._update_status(watch, checks, "gave up after 24 h: still failing")
+            # Never sleep past the end: the last check happens before the time is up.
+            await asyncio.sleep(min(self._interval, max(0.0, watch.expires_at - time.time())))
+        await self._expired(watch, errors)
+
+    async def _expired(self, watch: Watch, errors: list[str]) -> None:
+        """The maximum watch time is over and errors remain: say so in the thread, stop."""
+        limit = blocks.duration_text(watch.expires_at - watch.started_at)
+        outcome = f"still failing after {limit}"
+        if not await self._store.end_watch(watch.id, WatchState.EXPIRED, outcome):
+            return  # stopped meanwhile
+        if watch.message_ts:
+            ended = blocks.watch_ended_message(watch.label, outcome, ok=False)
+            await self._poster.update(watch.channel, watch.message_ts, ended)
+        thread = Where(watch.channel, watch.user_id, thread_ts=watch.reply_thread)
+        await self._poster.tell(thread, blocks.watch_expired_message(watch.label, limit, errors))
 
     async def _fixed(self, watch: Watch, baseline: list[str], result: CheckResult) -> None:
         minutes = round((time.time() - watch.started_at) / 60)

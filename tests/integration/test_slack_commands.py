@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -113,6 +114,39 @@ async def test_failing_engine_reports_an_error_not_silence(bot: Bot, check: Scri
     updates = await bot.api.wait_calls("chat.update", 1)
     assert "failed" in message_text(updates[-1])
     assert (await bot.healthz()).status == 200
+
+
+async def test_a_crashing_summary_is_reported_privately_and_the_app_lives_on(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_timeline(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database disk image is malformed")
+
+    monkeypatch.setattr(bot.app.runtime.store, "timeline", broken_timeline)
+    reply = await bot.command("summary")
+    assert reply.status == 200
+    answer = (await bot.api.wait_calls("response_url", 1))[0]
+    assert "could not build the summary" in message_text(answer)
+    assert "malformed" not in message_text(answer)  # details stay in the log
+    assert bot.api.of("chat.postMessage") == []
+    assert (await bot.healthz()).status == 200
+
+
+async def test_a_check_cut_short_by_shutdown_says_so_with_a_rerun(tmp_path: Path) -> None:
+    check = ScriptedCheck(hang=True)
+    async with fake_api() as api:
+        settings = settings_for(api, tmp_path / "db")
+        async with serve_bot(settings, api, scripted_engines(check)) as bot:
+            await bot.command("contoso.com")
+            parent = (await api.wait_calls("chat.postMessage", 1))[0]
+            async with asyncio.timeout(5):
+                while not check.calls:  # the probe has started and hangs
+                    await asyncio.sleep(0.01)
+        # the app has shut down (runner cleanup cancelled the hanging check)
+        last = api.of("chat.update")[-1]
+        assert "interrupted" in message_text(last) and "Re-run" in json.dumps(last.params)
+        assert_valid_message(last.params)
+        assert parent.get("thread_ts") is None and last.get("ts") == "1700000001.000100"
 
 
 async def test_summary_lists_the_channel_timeline(bot: Bot) -> None:

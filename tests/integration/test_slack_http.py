@@ -75,6 +75,31 @@ async def test_retried_event_posts_once(bot: Bot) -> None:
     assert len(bot.api.of("chat.postMessage")) == 1
 
 
+async def test_retry_after_a_restart_of_the_app_posts_nothing(tmp_path: Path) -> None:
+    """The first delivery was answered, the app restarted (a deploy) and Slack's retry of the
+    same event_id reaches the new process: it must not answer a second time."""
+    event = signing.message_event("Reason: 450 4.7.320 Certificate validation failed")
+    async with fake_api() as api:
+        settings = settings_for(api, tmp_path / "db")
+        async with serve_bot(settings, api, scripted_engines()) as bot:
+            await bot.event(event, event_id="Ev0DEPLOY1")
+            await api.wait_calls("chat.postMessage", 1)
+            await bot.idle()
+        async with serve_bot(settings, api, scripted_engines()) as bot:
+            retry = await bot.event(event, event_id="Ev0DEPLOY1", retry_num=1)
+            assert retry.status == 200
+            other = signing.message_event(
+                "Reason: 450 4.7.320 Certificate validation failed", ts="1700000999.000100"
+            )
+            await bot.event(other, event_id="Ev0DEPLOY2")  # a new event is still answered
+            await api.wait_calls("chat.postMessage", 2)
+            await bot.idle()
+            await asyncio.sleep(0.3)
+    posts = api.of("chat.postMessage")
+    assert len(posts) == 2
+    assert posts[1].get("thread_ts") == "1700000999.000100"
+
+
 async def test_url_verification_challenge_is_answered(bot: Bot) -> None:
     body = json.dumps(
         {"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY", "type": "url_verification"}

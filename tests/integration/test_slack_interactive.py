@@ -158,6 +158,39 @@ async def test_watch_resumes_after_restart(tmp_path: Path) -> None:
         assert len(check.calls) > calls_before
 
 
+async def test_watch_stops_after_its_maximum_and_says_so(tmp_path: Path) -> None:
+    check = ScriptedCheck()  # contoso.com stays broken the whole time
+    async with fake_api() as api:
+        settings = settings_for(
+            api, tmp_path / "db", MAILFLOW_WATCH_INTERVAL="0.2", MAILFLOW_WATCH_MAX="0.7"
+        )
+        async with serve_bot(settings, api, scripted_engines(check)) as bot:
+            await bot.command("watch contoso.com")
+            status = (await api.wait_calls("chat.postMessage", 1))[0]
+            assert status.get("channel") == "C0INCIDENT"
+            await api.wait_for(
+                lambda calls: any("still failing" in message_text(c) for c in api.posts()),
+                timeout=5,
+            )
+            expired = next(c for c in api.posts() if "still failing" in message_text(c))
+            status_ts = {u.get("ts") for u in api.of("chat.update")}
+            assert len(status_ts) == 1  # one status message, kept up to date
+            assert expired.get("thread_ts") in status_ts  # the answer is in its thread
+            assert "after 1 s" in message_text(expired)
+            assert "cert.self_signed" in message_text(expired)
+            assert_valid_message(expired.params)
+            calls = len(check.calls)
+            assert 2 <= calls <= 6  # re-probed every 0.2 s until the 0.7 s were up
+            await asyncio.sleep(0.6)
+            assert len(check.calls) == calls  # and not once more
+            last_status = api.of("chat.update")[-1]
+            assert "still failing after 1 s" in message_text(last_status)
+            assert "mailflow_stop_watch" not in json.dumps(last_status.params)
+            watch = await bot.app.runtime.store.watch(1)
+            assert watch is not None and watch.state.value == "expired"
+            assert not await bot.app.runtime.store.active_watches()
+
+
 async def test_message_shortcut_diagnoses_the_message(bot: Bot) -> None:
     payload = {
         "type": "message_action",
@@ -222,3 +255,11 @@ async def test_app_home_shows_recent_checks(bot: Bot) -> None:
     assert view["type"] == "home"
     assert "contoso.com" in json.dumps(view)
     assert_valid_view(view)
+    # Someone else sees only their own activity, never checks run in channels they may not
+    # be in (private channels included).
+    await bot.event({"type": "app_home_opened", "user": "U0BOB", "tab": "home", "channel": "D0B"})
+    other = (await bot.api.wait_calls("views.publish", 2))[1].get("view")
+    other = json.loads(other) if isinstance(other, str) else other
+    assert "`contoso.com`: error" in json.dumps(view)  # Alice's own check is listed
+    assert "`contoso.com`: error" not in json.dumps(other)
+    assert "Nothing yet" in json.dumps(other)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
+from typing import Any
 
+from bot.core import powershell
 from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, InputInfo, Severity
 from bot.render import blocks
@@ -155,3 +158,55 @@ def test_code_full_of_fences_and_brackets_stays_within_section_limits() -> None:
     messages = blocks.diagnosis_messages(Diagnosis(InputInfo("t", 1), (finding(1, fixes=(fix,)),)))
     for message in messages:
         assert_valid_message(message.as_kwargs())
+
+
+def test_watch_durations_read_naturally() -> None:
+    assert blocks.duration_text(24 * 3600) == "24 h"
+    assert blocks.duration_text(5400) == "90 min"
+    assert blocks.duration_text(0.7) == "1 s"
+
+
+def test_expired_watch_message_names_what_still_fails_and_escapes_the_label() -> None:
+    message = blocks.watch_expired_message("<!channel>.example", "24 h", ["cert.self_signed"])
+    rendered = json.dumps(message.as_kwargs())
+    assert "<!channel>" not in rendered and "&lt;!channel&gt;" in rendered
+    assert "after 24 h" in message.text and "`cert.self_signed`" in rendered
+    assert_valid_message(message.as_kwargs())
+
+
+def _displayed_code(message_blocks: list[dict[str, Any]]) -> list[str]:
+    """What Slack shows (and copies) from each code block: it unescapes &amp; &lt; &gt;."""
+    shown = []
+    for block in message_blocks:
+        text = str((block.get("text") or {}).get("text", ""))
+        if "```" in text:
+            body = text[text.index("```\n") + 4 : text.rindex("\n```")]
+            shown.append(html.unescape(body))
+    return shown
+
+
+def test_powershell_fixes_display_and_copy_exactly_as_written() -> None:
+    """`<I>issuer<S>subject`, `&`, quotes and `$(...)` must come out of the code block exactly
+    as the fix was written (Slack unescapes entities inside code blocks), also when a long
+    script is split over several sections."""
+    name = powershell.tls_certificate_name("CN=R3, O=Let's Encrypt, C=US", "CN=mail.contoso.com")
+    script = (
+        f"$name = {powershell.quote(name)}\n"
+        '$tls = "<I>$($c.Issuer)<S>$($c.Subject)"\n'
+        "& { Set-ReceiveConnector -TlsCertificateName $tls } # a && b > c\n"
+    )
+    short = Fix("Bind the certificate", script)
+    assert _displayed_code(blocks.fix_blocks(short)) == [script.rstrip("\n")]
+    long_script = "".join(f"Write-Output '<I>{i} & <S>{i}'\n" for i in range(400))
+    shown = _displayed_code(blocks.fix_blocks(Fix("Long", long_script)))
+    assert len(shown) > 1
+    assert "\n".join(shown) == long_script.rstrip("\n")
+
+
+def test_workflow_summary_is_plain_bounded_and_leads_with_errors() -> None:
+    findings = (finding(1, Severity.WARNING), finding(2, Severity.ERROR))
+    summary = blocks.plain_summary("contoso.com", findings, limit=200)
+    assert summary.startswith("TLS check of contoso.com: 1 error")
+    assert findings[1].summary in summary and findings[0].summary not in summary
+    long = tuple(Finding(f"cert.case_{i}", Severity.ERROR, "x" * 500, "why") for i in range(5))
+    assert len(blocks.plain_summary("contoso.com", long, limit=120)) == 120

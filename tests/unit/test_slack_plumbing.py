@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
 from bot.slack.dedupe import SeenKeys
 from bot.slack.files import trusted_download_url
 from bot.slack.ratelimit import RateLimiter
+from bot.slack.store import Store
 from bot.slack.tasks import TaskRegistry
 
 
@@ -97,3 +99,31 @@ def test_file_downloads_only_from_slack_or_the_configured_api_host() -> None:
         "https://169.254.169.254/latest/meta-data", "https://slack.com/api/"
     )
     assert not trusted_download_url("file:///etc/passwd", api)
+
+
+async def test_event_ids_are_remembered_across_reopening_and_expire(tmp_path: Path) -> None:
+    db = str(tmp_path / "m.db")
+    store = await Store(db).open()
+    try:
+        assert await store.first_delivery("Ev1", ttl=3600)
+        assert not await store.first_delivery("Ev1", ttl=3600)
+        assert await store.first_delivery("Ev2", ttl=3600)
+    finally:
+        await store.close()
+    reopened = await Store(db).open()  # a restart of the app
+    try:
+        assert not await reopened.first_delivery("Ev1", ttl=3600)
+        await asyncio.sleep(0.05)
+        assert await reopened.first_delivery("Ev1", ttl=0.01)  # long expired: new again
+        assert not await reopened.first_delivery("Ev1", ttl=0.01)
+    finally:
+        await reopened.close()
+
+
+async def test_concurrent_deliveries_of_one_event_pass_once(tmp_path: Path) -> None:
+    store = await Store(str(tmp_path / "m.db")).open()
+    try:
+        answers = await asyncio.gather(*(store.first_delivery("Ev9", 3600) for _ in range(20)))
+        assert answers.count(True) == 1
+    finally:
+        await store.close()

@@ -16,6 +16,7 @@ def test_defaults() -> None:
     assert settings.port == 3000
     assert settings.db_path == "./mailflow.db"
     assert settings.watch_interval == 300
+    assert settings.watch_max == 24 * 3600
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.checks_per_minute == 10
     assert settings.allowed_channels is None
@@ -37,6 +38,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "MAILFLOW_CA_FILE": str(ca),
             "MAILFLOW_PROBE_TIMEOUT": "2.5",
             "MAILFLOW_WATCH_INTERVAL": "0.5",
+            "MAILFLOW_WATCH_MAX": "3600",
             "MAILFLOW_ALLOWED_CHANNELS": "C0INCIDENT,G0PRIVATE",
         }
     )
@@ -55,6 +57,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.ca_file == str(ca)
     assert settings.probe_timeout == 2.5
     assert settings.watch_interval == 0.5
+    assert settings.watch_max == 3600
     assert settings.channel_allowed("C0INCIDENT")
     assert not settings.channel_allowed("C0OTHER")
     assert settings.channel_allowed("D0DIRECT")
@@ -75,7 +78,11 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         ({**BASE, "MAILFLOW_CA_FILE": "/nonexistent/ca.pem"}, "MAILFLOW_CA_FILE"),
         ({**BASE, "MAILFLOW_PROBE_TIMEOUT": "-1"}, "MAILFLOW_PROBE_TIMEOUT"),
         ({**BASE, "MAILFLOW_WATCH_INTERVAL": "soon"}, "MAILFLOW_WATCH_INTERVAL"),
+        ({**BASE, "MAILFLOW_WATCH_MAX": "90000"}, "MAILFLOW_WATCH_MAX"),  # beyond 24 h
+        ({**BASE, "MAILFLOW_WATCH_MAX": "0"}, "MAILFLOW_WATCH_MAX"),
         ({**BASE, "MAILFLOW_ALLOWED_CHANNELS": "#general"}, "MAILFLOW_ALLOWED_CHANNELS"),
+        ({**BASE, "MAILFLOW_DB": "/nonexistent/dir/mailflow.db"}, "MAILFLOW_DB"),
+        ({**BASE, "MAILFLOW_DB": "/"}, "MAILFLOW_DB"),
     ],
 )
 def test_bad_settings_name_the_variable_in_one_line(env: dict[str, str], variable: str) -> None:
