@@ -164,7 +164,7 @@ def _dns_findings(evidence: CheckEvidence, out: _Collector) -> None:
             {"domain": domain, "error": error}, [out.fix("dns_retry", {"error": error})],
         )  # fmt: skip
     elif evidence.source is MxSource.IMPLICIT:
-        addresses = tuple(a for h in evidence.hosts for a in (*h.addresses, *h.blocked))
+        addresses = tuple(dict.fromkeys(a for h in evidence.hosts for a in h.addresses))
         out.add(
             "dns.no_mx", domain, None, {"addresses": ", ".join(addresses) or "none"},
             {"domain": domain, "addresses": addresses}, [out.fix("dns_publish_mx", {})],

@@ -129,6 +129,13 @@ def test_implicit_mx_is_a_warning() -> None:
     assert finding.fields["addresses"] == (IP1,)
 
 
+def test_implicit_mx_lists_a_blocked_address_once() -> None:
+    blocked = host(name="contoso.com", addresses=("127.0.0.9",), blocked=("127.0.0.9",))
+    finding = only(run(check(blocked, source=MxSource.IMPLICIT)), "dns.no_mx")
+    assert finding.fields["addresses"] == ("127.0.0.9",)
+    assert finding.summary.count("127.0.0.9") == 1
+
+
 def test_mx_host_without_address() -> None:
     finding = only(run(check(host(dns_error="no A/AAAA record"))), "dns.no_address")
     assert finding.host == HOST and "no A/AAAA record" in finding.summary
