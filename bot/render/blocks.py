@@ -585,7 +585,8 @@ def summary_messages(channel_label: str, entries: Sequence[TimelineEntry]) -> li
     lines = [f":spiral_note_pad: *Mail-flow timeline of {channel_label}* (oldest first)"]
     for entry in entries:
         when = entry.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        who = f" by <@{entry.user}>" if entry.user and entry.user.isalnum() else ""
+        # Never `<@user>`: a mention in a summary would notify that user every time it is posted.
+        who = f" by {inline_code(entry.user, 30)}" if entry.user else ""
         lines.append(
             f"• {when} · {escape(entry.kind)} {inline_code(entry.label, 200)}{who}: "
             f"{escape(truncate(entry.outcome, 300))}"

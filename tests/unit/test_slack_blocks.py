@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import powershell
@@ -210,3 +211,24 @@ def test_workflow_summary_is_plain_bounded_and_leads_with_errors() -> None:
     assert findings[1].summary in summary and findings[0].summary not in summary
     long = tuple(Finding(f"cert.case_{i}", Severity.ERROR, "x" * 500, "why") for i in range(5))
     assert len(blocks.plain_summary("contoso.com", long, limit=120)) == 120
+
+
+def _timeline(user: str | None) -> list[blocks.TimelineEntry]:
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    return [blocks.TimelineEntry(at, "check", "contoso.com", "error: 1 error", user)]
+
+
+def test_summary_shows_who_ran_a_check_without_mentioning_them() -> None:
+    """A `<@U…>` in a posted summary notifies that user every time: show the id inertly."""
+    (message,) = blocks.summary_messages("this channel", _timeline("U0ALICE"))
+    rendered = json.dumps(message.as_kwargs())
+    assert "<@" not in rendered
+    assert "`U0ALICE`" in rendered
+    assert_valid_message(message.as_kwargs())
+    (hostile,) = blocks.summary_messages("this channel", _timeline("<!channel>"))
+    assert "<!channel>" not in json.dumps(hostile.as_kwargs())
+
+
+def test_home_view_never_mentions_anybody() -> None:
+    view = blocks.home_view(_timeline("U0ALICE"))
+    assert "<@" not in json.dumps(view)
