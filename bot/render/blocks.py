@@ -622,14 +622,15 @@ def presented_now(evidence: CheckEvidence) -> list[str]:
 
 def fixed_message(
     label: str,
-    minutes: int,
+    seconds: float,
     cleared: Sequence[str],
     remaining: Sequence[str],
     evidence: CheckEvidence | None = None,
 ) -> Message:
-    """ "Fixed after N min" with what changed: the errors that cleared and what each address
-    presents now."""
-    text = f":tada: *{escape(label)}* fixed after {minutes} min."
+    """ "Fixed after 3 min" (or "in under a minute") with what changed: the errors that cleared
+    and what each address presents now."""
+    took = elapsed_text(seconds)
+    text = f":tada: *{escape(label)}* fixed {took}."
     if cleared:
         text += "\nCleared: " + ", ".join(inline_code(item, 80) for item in cleared[:20])
     if remaining:
@@ -640,7 +641,7 @@ def fixed_message(
     now = presented_now(evidence) if evidence is not None else []
     if now:
         blocks_.extend(code_sections("*Now presented:*", "\n".join(now[:40])))
-    return Message(f"{label} fixed after {minutes} min", tuple(blocks_[:MAX_BLOCKS]))
+    return Message(f"{label} fixed {took}", tuple(blocks_[:MAX_BLOCKS]))
 
 
 def home_view(recent: Sequence[TimelineEntry]) -> dict[str, Any]:
@@ -682,12 +683,18 @@ def watch_ended_message(label: str, outcome: str, *, ok: bool = True) -> Message
 
 
 def duration_text(seconds: float) -> str:
-    """A watch's length for people: "24 h", "90 min", "45 s"."""
-    if seconds >= 3600 and seconds % 3600 < 60:
-        return f"{round(seconds / 3600)} h"
-    if seconds >= 60:
-        return f"{round(seconds / 60)} min"
-    return f"{max(1, round(seconds))} s"
+    """A length of time for people: "24 h", "1 h 5 min", "3 min", "45 s"."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def elapsed_text(seconds: float) -> str:
+    """How long something took, as the end of a sentence: "in under a minute", "after 3 min"."""
+    return "in under a minute" if seconds < 60 else f"after {duration_text(seconds)}"
 
 
 def watch_expired_message(label: str, limit: str, errors: Sequence[str]) -> Message:

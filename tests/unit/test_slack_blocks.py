@@ -163,8 +163,27 @@ def test_code_full_of_fences_and_brackets_stays_within_section_limits() -> None:
 
 def test_watch_durations_read_naturally() -> None:
     assert blocks.duration_text(24 * 3600) == "24 h"
-    assert blocks.duration_text(5400) == "90 min"
+    assert blocks.duration_text(5400) == "1 h 30 min"
+    assert blocks.duration_text(3900) == "1 h 5 min"
+    assert blocks.duration_text(180) == "3 min"
     assert blocks.duration_text(0.7) == "1 s"
+
+
+def test_fix_times_read_naturally() -> None:
+    assert blocks.elapsed_text(0) == "in under a minute"
+    assert blocks.elapsed_text(59) == "in under a minute"
+    assert blocks.elapsed_text(185) == "after 3 min"
+    assert blocks.elapsed_text(3900) == "after 1 h 5 min"
+
+
+def test_a_watch_fixed_within_a_minute_does_not_say_zero_minutes() -> None:
+    message = blocks.fixed_message("contoso.com", 12.0, ["cert.self_signed"], [])
+    rendered = json.dumps(message.as_kwargs())
+    assert "0 min" not in rendered
+    assert "fixed in under a minute" in message.text and "fixed in under a minute" in rendered
+    later = blocks.fixed_message("contoso.com", 3900.0, ["cert.self_signed"], [])
+    assert "fixed after 1 h 5 min" in later.text
+    assert_valid_message(later.as_kwargs())
 
 
 def test_expired_watch_message_names_what_still_fails_and_escapes_the_label() -> None:
