@@ -19,6 +19,7 @@ from typing import Any
 from bot.core import certs
 from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence
 from bot.core.models import Diagnosis, Finding, Fix, Severity, most_severe_first
+from bot.render import labels
 from bot.render.mrkdwn import (
     bold,
     code_block,
@@ -223,13 +224,13 @@ def finding_blocks(finding: Finding, seen_fixes: set[Fix] | None = None) -> list
 def _facts_line(finding: Finding) -> str:
     parts: list[str] = []
     shown_fields = [(k, v) for k, v in finding.fields.items() if k not in _FACTS_NOT_SHOWN]
-    for key, value in shown_fields[:MAX_FIELDS_SHOWN]:
+    for key, value in labels.ordered(shown_fields)[:MAX_FIELDS_SHOWN]:
         shown = (
             ", ".join(value[:5]) + (" …" if len(value) > 5 else "")
             if isinstance(value, tuple)
             else str(value)
         )
-        parts.append(f"{escape(truncate(key, 40))}: {inline_code(shown, 160)}")
+        parts.append(f"{escape(truncate(labels.label(key), 40))}: {inline_code(shown, 160)}")
     return " · ".join(parts)[:2900]
 
 
