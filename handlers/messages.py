@@ -70,20 +70,29 @@ async def _dispatch(
     text = str(event.get("text") or "")
     is_dm = event.get("channel_type") == "im" or channel.startswith("D")
     mentioned = mentioned or (bool(bot_user_id) and f"<@{bot_user_id}>" in text)
-    where = Where(channel, event.get("user"), thread_ts=str(event.get("thread_ts") or ts))
+    thread = event.get("thread_ts")
+    where = Where(channel, event.get("user"), thread_ts=str(thread or ts))
+    # Help is a reply to the conversation: in a DM it stays out of a thread unless the user
+    # wrote in one; in a channel (a mention) it goes in the message's thread.
+    help_thread = (str(thread) if thread else None) if is_dm else where.thread_ts
     runtime.tasks.spawn(
-        _diagnose_message(runtime, where, event, answer_chat=is_dm or mentioned),
+        _diagnose_message(runtime, where, event, help_thread, answer_chat=is_dm or mentioned),
         name=f"diagnose {channel}/{ts}",
         on_error=lambda exc: runtime.poster.tell(where, replies.diagnosis_failed()),
     )
 
 
 async def _diagnose_message(
-    runtime: Runtime, where: Where, event: dict[str, Any], *, answer_chat: bool
+    runtime: Runtime,
+    where: Where,
+    event: dict[str, Any],
+    help_thread: str | None,
+    *,
+    answer_chat: bool,
 ) -> None:
     answered = await diagnose_message(runtime, where, event, source="this message")
     if not answered and answer_chat:
-        await runtime.poster.post(where.channel, replies.dm_help(), where.thread_ts)
+        await runtime.poster.post(where.channel, replies.dm_help(), help_thread)
 
 
 async def diagnose_message(

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.render import blocks, replies
-from bot.slack.checks import run_to_end, status_word
-from bot.slack.engines import CheckSpec, InvalidTargetError
+from bot.slack.checks import run_recorded, status_word
+from bot.slack.commands import UsageError, parse_check
 from bot.slack.poster import Where
 from bot.slack.runtime import Runtime
 from handlers.common import Ack, privately_on_error
@@ -19,9 +19,11 @@ log = logging.getLogger("mailflow.workflows")
 
 SHORTCUT_CALLBACK_ID = "diagnose_mailflow_error"
 FUNCTION_CALLBACK_ID = "tlscheck"
-# The custom step's parameters, as declared in config/manifest.yaml.
+# The custom step's parameters, as declared in config/manifest.yaml. Slack does not say where a
+# workflow runs: the optional channel and user inputs say whose timeline records the check.
 TARGET_INPUT, EXPECTED_INPUT = "target", "expected_name"
-FUNCTION_INPUTS = (TARGET_INPUT, EXPECTED_INPUT)
+CHANNEL_INPUT, USER_INPUT = "channel_id", "user_id"
+FUNCTION_INPUTS = (TARGET_INPUT, EXPECTED_INPUT, CHANNEL_INPUT, USER_INPUT)
 FUNCTION_OUTPUTS = ("status", "summary")
 HOME_RECENT = 10
 
@@ -52,18 +54,24 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
     @app.function(FUNCTION_CALLBACK_ID)
     async def tlscheck_step(inputs: dict[str, Any], complete: Any, fail: Any) -> None:
+        channel, user = _slack_id(inputs, CHANNEL_INPUT), _slack_id(inputs, USER_INPUT)
+        where = Where(channel=channel or "", user=user)
         try:
-            target = runtime.engines.normalise(str(inputs.get(TARGET_INPUT) or ""), False)
-            expected = str(inputs.get(EXPECTED_INPUT) or "").strip()
-            names = (runtime.engines.normalise(expected, False),) if expected else ()
-        except InvalidTargetError as exc:
+            spec = parse_check(
+                str(inputs.get(TARGET_INPUT) or ""),
+                runtime.engines.normalise,
+                expect=str(inputs.get(EXPECTED_INPUT) or ""),
+            )
+        except UsageError as exc:
             await fail(f"Invalid input: {exc}")
             return
-        spec = CheckSpec(target, expected_names=names)
+        if where.channel and not runtime.settings.channel_allowed(where.channel):
+            await fail("mailflow-bot is not enabled in that channel")
+            return
 
         async def job() -> None:
             try:
-                result = await run_to_end(runtime.engines, spec)
+                result = await run_recorded(runtime.engines, runtime.store, where, spec)
             except Exception as exc:
                 log.exception("workflow check of %s failed", spec.label)
                 await fail(f"The check of {spec.label} failed: {type(exc).__name__}")
@@ -78,6 +86,12 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         runtime.tasks.spawn(_publish_home(runtime, str(event["user"])), name="app home")
+
+
+def _slack_id(inputs: dict[str, Any], name: str) -> str | None:
+    """A channel or user id input, when it looks like one (anything else is ignored)."""
+    value = str(inputs.get(name) or "")
+    return value if value.isascii() and value.isalnum() and len(value) <= 30 else None
 
 
 async def _publish_home(runtime: Runtime, user: str) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from bot.core import certs
 from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence
 from bot.core.models import Diagnosis, Finding, Fix, Severity, most_severe_first
+from bot.render import labels
 from bot.render.mrkdwn import (
     bold,
     code_block,
@@ -223,13 +224,13 @@ def finding_blocks(finding: Finding, seen_fixes: set[Fix] | None = None) -> list
 def _facts_line(finding: Finding) -> str:
     parts: list[str] = []
     shown_fields = [(k, v) for k, v in finding.fields.items() if k not in _FACTS_NOT_SHOWN]
-    for key, value in shown_fields[:MAX_FIELDS_SHOWN]:
+    for key, value in labels.ordered(shown_fields)[:MAX_FIELDS_SHOWN]:
         shown = (
             ", ".join(value[:5]) + (" …" if len(value) > 5 else "")
             if isinstance(value, tuple)
             else str(value)
         )
-        parts.append(f"{escape(truncate(key, 40))}: {inline_code(shown, 160)}")
+        parts.append(f"{escape(truncate(labels.label(key), 40))}: {inline_code(shown, 160)}")
     return " · ".join(parts)[:2900]
 
 
@@ -585,7 +586,8 @@ def summary_messages(channel_label: str, entries: Sequence[TimelineEntry]) -> li
     lines = [f":spiral_note_pad: *Mail-flow timeline of {channel_label}* (oldest first)"]
     for entry in entries:
         when = entry.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        who = f" by <@{entry.user}>" if entry.user and entry.user.isalnum() else ""
+        # Never `<@user>`: a mention in a summary would notify that user every time it is posted.
+        who = f" by {inline_code(entry.user, 30)}" if entry.user else ""
         lines.append(
             f"• {when} · {escape(entry.kind)} {inline_code(entry.label, 200)}{who}: "
             f"{escape(truncate(entry.outcome, 300))}"
@@ -621,14 +623,15 @@ def presented_now(evidence: CheckEvidence) -> list[str]:
 
 def fixed_message(
     label: str,
-    minutes: int,
+    seconds: float,
     cleared: Sequence[str],
     remaining: Sequence[str],
     evidence: CheckEvidence | None = None,
 ) -> Message:
-    """ "Fixed after N min" with what changed: the errors that cleared and what each address
-    presents now."""
-    text = f":tada: *{escape(label)}* fixed after {minutes} min."
+    """ "Fixed after 3 min" (or "in under a minute") with what changed: the errors that cleared
+    and what each address presents now."""
+    took = elapsed_text(seconds)
+    text = f":tada: *{escape(label)}* fixed {took}."
     if cleared:
         text += "\nCleared: " + ", ".join(inline_code(item, 80) for item in cleared[:20])
     if remaining:
@@ -639,7 +642,7 @@ def fixed_message(
     now = presented_now(evidence) if evidence is not None else []
     if now:
         blocks_.extend(code_sections("*Now presented:*", "\n".join(now[:40])))
-    return Message(f"{label} fixed after {minutes} min", tuple(blocks_[:MAX_BLOCKS]))
+    return Message(f"{label} fixed {took}", tuple(blocks_[:MAX_BLOCKS]))
 
 
 def home_view(recent: Sequence[TimelineEntry]) -> dict[str, Any]:
@@ -681,12 +684,18 @@ def watch_ended_message(label: str, outcome: str, *, ok: bool = True) -> Message
 
 
 def duration_text(seconds: float) -> str:
-    """A watch's length for people: "24 h", "90 min", "45 s"."""
-    if seconds >= 3600 and seconds % 3600 < 60:
-        return f"{round(seconds / 3600)} h"
-    if seconds >= 60:
-        return f"{round(seconds / 60)} min"
-    return f"{max(1, round(seconds))} s"
+    """A length of time for people: "24 h", "1 h 5 min", "3 min", "45 s"."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def elapsed_text(seconds: float) -> str:
+    """How long something took, as the end of a sentence: "in under a minute", "after 3 min"."""
+    return "in under a minute" if seconds < 60 else f"after {duration_text(seconds)}"
 
 
 def watch_expired_message(label: str, limit: str, errors: Sequence[str]) -> Message:

@@ -12,6 +12,7 @@ from bot.core.certs import CertificateParseError, describe
 from bot.core.domain import display_name
 from bot.core.evidence import AttemptEvidence, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, Severity
+from bot.render import labels
 
 if TYPE_CHECKING:
     from bot.check import CheckReport
@@ -56,13 +57,13 @@ _MAX_FACT_CHARS = 300
 
 def _fact_lines(finding: Finding) -> list[str]:
     lines: list[str] = []
-    for key, value in finding.fields.items():
+    for key, value in labels.ordered(finding.fields.items()):
         if key in _QUIET_FACTS or (key == "attempts" and isinstance(value, int) and value <= 1):
             continue
         shown = ", ".join(value) if isinstance(value, tuple) else str(value)
         if len(shown) > _MAX_FACT_CHARS:
             shown = shown[:_MAX_FACT_CHARS] + "…"
-        lines.extend(_wrap(f"{key}: {shown}", "      "))
+        lines.extend(_wrap(f"{labels.label(key)}: {shown}", "      "))
     return ["    Facts:", *lines] if lines else []
 
 

@@ -67,6 +67,26 @@ async def run_to_end(engines: Engines, spec: CheckSpec) -> CheckResult:
     return result
 
 
+async def run_recorded(
+    engines: Engines, store: Store, where: Where, spec: CheckSpec
+) -> CheckResult:
+    """A check without messages (a workflow step), recorded in the store like every other check
+    so that the channel's summary and the App Home list it."""
+    check_id = await store.check_started(where.channel, where.user, spec.label, spec.to_json())
+    try:
+        result = await run_to_end(engines, spec)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(INTERRUPTED_UPDATE_S):
+                await store.check_finished(check_id, "cancelled", "")
+        raise
+    except Exception as exc:
+        await store.check_finished(check_id, "failed", type(exc).__name__)
+        raise
+    await store.check_finished(check_id, status_word(result), blocks.counts_text(result.findings))
+    return result
+
+
 class CheckRunner:
     def __init__(
         self, engines: Engines, poster: Poster, store: Store, evidence: EvidenceCache

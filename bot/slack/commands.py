@@ -71,6 +71,19 @@ def parse_command(text: str, normalise: NormaliseFn) -> Command:
     return Check(_spec(words, normalise))
 
 
+def parse_check(target: str, normalise: NormaliseFn, *, expect: str = "") -> CheckSpec:
+    """One check as `/tlscheck` takes it (`contoso.com`, `admin@contoso.com`, `host=NAME`, each
+    with optional `expect=` names), plus `expect`: more expected names, separated by commas or
+    spaces (a workflow step's own input). UsageError says what is wrong."""
+    if len(target) + len(expect) > MAX_COMMAND_CHARS:
+        raise UsageError("that target is too long")
+    words = target.split()
+    names = expect.replace(",", " ").split()
+    if names:
+        words.append("expect=" + ",".join(names))
+    return _spec(words, normalise)
+
+
 def _spec(words: list[str], normalise: NormaliseFn) -> CheckSpec:
     target: str | None = None
     host_mode = False

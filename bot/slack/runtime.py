@@ -3,6 +3,8 @@ rate limiter, dedupe memory, and the check/watch services built on them."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sqlite3
 
@@ -20,6 +22,8 @@ from bot.slack.tasks import TaskRegistry
 from bot.slack.watches import WatchManager
 
 log = logging.getLogger("mailflow.runtime")
+
+PRUNE_EVERY = 86_400.0  # seconds between two prunings of old history (also once at start)
 
 
 class NotStartedError(RuntimeError):
@@ -41,6 +45,8 @@ class Runtime:
         self._poster: Poster | None = None
         self._checks: CheckRunner | None = None
         self._watches: WatchManager | None = None
+        # Not in the task registry: it is the bot's housekeeping, not a user's job.
+        self._housekeeping: asyncio.Task[None] | None = None
 
     @property
     def started(self) -> bool:
@@ -67,8 +73,30 @@ class Runtime:
             max_duration=self.settings.watch_max,
         )
         await self._watches.resume_all()
+        await self.prune_history()
+        self._housekeeping = asyncio.create_task(self._prune_daily(), name="prune history")
+
+    async def prune_history(self) -> None:
+        """Delete history older than the retention (a bounded batch); never raises."""
+        try:
+            removed = await self.store.prune()
+        except (sqlite3.Error, RuntimeError):
+            log.exception("could not prune old history")
+            return
+        if removed:
+            log.info("pruned %d old history rows", removed)
+
+    async def _prune_daily(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY)
+            await self.prune_history()
 
     async def aclose(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
         await self.tasks.aclose()
         if self._http is not None:
             await self._http.close()

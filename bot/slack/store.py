@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS checks (
     summary TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS checks_channel ON checks (channel, started_at);
+CREATE INDEX IF NOT EXISTS checks_started ON checks (started_at);
 CREATE TABLE IF NOT EXISTS watches (
     id INTEGER PRIMARY KEY,
     channel TEXT NOT NULL,
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incidents_channel ON incidents (channel, created_at);
+CREATE INDEX IF NOT EXISTS incidents_created ON incidents (created_at);
 CREATE TABLE IF NOT EXISTS deliveries (
     event_id TEXT PRIMARY KEY,
     seen_at REAL NOT NULL
@@ -64,6 +66,17 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_seen ON deliveries (seen_at);
 """
 PRUNE_DELIVERIES_EVERY = 1000  # first deliveries between two sweeps of expired event ids
+RETENTION_DAYS = 90  # checks, incidents and ended watches older than this are deleted
+PRUNE_BATCH = 5000  # at most this many rows per table and run: pruning never stalls the bot
+# Oldest first, at most ?2 rows older than ?1 each. Active watches are never pruned.
+_PRUNE = (
+    "DELETE FROM checks WHERE id IN "
+    "(SELECT id FROM checks WHERE started_at < ?1 ORDER BY started_at LIMIT ?2)",
+    "DELETE FROM incidents WHERE id IN "
+    "(SELECT id FROM incidents WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+    "DELETE FROM watches WHERE id IN (SELECT id FROM watches WHERE state != 'active' "
+    "AND COALESCE(ended_at, started_at) < ?1 ORDER BY id LIMIT ?2)",
+)
 
 
 _SELECT_WATCHES = (
@@ -272,6 +285,24 @@ class Store:
             (event_id, now, now - ttl),
         )
         return changed > 0
+
+    # -- retention -------------------------------------------------------------------------
+    async def prune(
+        self,
+        *,
+        now: float | None = None,
+        days: float = RETENTION_DAYS,
+        batch: int = PRUNE_BATCH,
+    ) -> int:
+        """Delete history older than `days` (at most `batch` rows per table); the number of
+        rows deleted."""
+        cutoff = (_now() if now is None else now) - days * 86_400
+        removed = 0
+        for sql in _PRUNE:
+            cursor = await self.db.execute(sql, (cutoff, batch))
+            removed += max(cursor.rowcount, 0)
+        await self.db.commit()
+        return removed
 
     # -- timelines -------------------------------------------------------------------------
     async def timeline(

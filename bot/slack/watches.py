@@ -1,6 +1,7 @@
 """Watch until fixed: re-probe every MAILFLOW_WATCH_INTERVAL for at most 24 h (MAILFLOW_WATCH_MAX
 may shorten it), keep one status message up to date, and when the error findings clear post
-"fixed after N min" in its thread; when the time is up, say so in the thread and stop.
+"fixed after 3 min" (or "in under a minute") in its thread; when the time is up, say so in the
+thread and stop.
 
 Watches live in the store; `resume_all` restarts the active ones after a restart of the app.
 """
@@ -159,15 +160,15 @@ class WatchManager:
         await self._poster.tell(thread, blocks.watch_expired_message(watch.label, limit, errors))
 
     async def _fixed(self, watch: Watch, baseline: list[str], result: CheckResult) -> None:
-        minutes = round((time.time() - watch.started_at) / 60)
+        took = time.time() - watch.started_at
         remaining = sorted({f.id for f in result.findings})
-        outcome = f"fixed after {minutes} min" if baseline else "no errors at the first check"
+        outcome = (
+            f"fixed {blocks.elapsed_text(took)}" if baseline else "no errors at the first check"
+        )
         if not await self._store.end_watch(watch.id, WatchState.FIXED, outcome):
             return  # stopped meanwhile
         if baseline:
-            message = blocks.fixed_message(
-                watch.label, minutes, baseline, remaining, result.evidence
-            )
+            message = blocks.fixed_message(watch.label, took, baseline, remaining, result.evidence)
         else:
             message = blocks.nothing_to_watch_message(watch.label)
         thread = Where(watch.channel, watch.user_id, thread_ts=watch.reply_thread)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from tests.fakes.slack_api import FakeSlackApi, message_text
 from tests.integration.slack_engines import ScriptedCheck, scripted_engines
 from tests.integration.slack_harness import Bot, fake_api, serve_bot, settings_for
 from tests.integration.test_slack_messages import TRACE
+
+# "fixed in under a minute" / "fixed after 3 min"
+FIXED = re.compile(r"fixed (in under a minute|after \d)")
 
 
 @pytest.fixture
@@ -105,9 +109,9 @@ async def test_watch_reports_fixed_and_stops(bot: Bot, check: ScriptedCheck) -> 
     await bot.api.wait_for(lambda calls: len(check.calls) >= 2, timeout=5)
     check.broken.clear()  # the admin fixed the certificate
     await bot.api.wait_for(
-        lambda calls: any("fixed after" in message_text(c) for c in bot.api.posts()), timeout=5
+        lambda calls: any(FIXED.search(message_text(c)) for c in bot.api.posts()), timeout=5
     )
-    fixed = next(c for c in bot.api.posts() if "fixed after" in message_text(c))
+    fixed = next(c for c in bot.api.posts() if FIXED.search(message_text(c)))
     status_ts = {u.get("ts") for u in bot.api.of("chat.update")}
     assert len(status_ts) == 1 and fixed.get("thread_ts") in status_ts
     assert "cert.self_signed" in message_text(fixed)
@@ -152,7 +156,7 @@ async def test_watch_resumes_after_restart(tmp_path: Path) -> None:
         check.broken.clear()
         async with serve_bot(settings, api, scripted_engines(check)) as bot:
             await api.wait_for(
-                lambda calls: any("fixed after" in message_text(c) for c in api.posts()),
+                lambda calls: any(FIXED.search(message_text(c)) for c in api.posts()),
                 timeout=5,
             )
         assert len(check.calls) > calls_before

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from bot.settings import Settings
 from tests.blockkit import assert_valid_message
 from tests.fakes.dns_server import FakeDnsServer
-from tests.fakes.slack_api import FakeSlackApi, message_text
+from tests.fakes.slack_api import Call, FakeSlackApi, message_text
 from tests.fakes.smtp_servers import RawServer, ScriptedSmtp, hostile_no_banner, server_context
 from tests.integration.conftest import Pki
 from tests.integration.slack_harness import Bot, fake_api, serve_bot, settings_for
@@ -36,6 +37,10 @@ class World:
     settings: Settings
     tmp: Path
     pki: Pki
+
+
+# "fixed in under a minute" / "fixed after 3 min"
+FIXED = re.compile(r"fixed (in under a minute|after \d)")
 
 
 @pytest.fixture
@@ -127,11 +132,11 @@ async def test_watch_resumes_after_restart_and_reports_the_fix(world: World, pki
     world.smtp.tls = server_context(pki.leaf, world.tmp, "fixed")
     async with serve_bot(world.settings, world.api) as bot:
         await world.api.wait_for(
-            lambda calls: any("fixed after" in message_text(p) for p in world.api.posts()),
+            lambda calls: any(FIXED.search(message_text(p)) for p in world.api.posts()),
             timeout=15,
         )
-        fixed = next(p for p in world.api.posts() if "fixed after" in message_text(p))
-        assert re.search(r"fixed after \d+ min", message_text(fixed))
+        fixed = next(p for p in world.api.posts() if FIXED.search(message_text(p)))
+        assert "fixed in under a minute" in message_text(fixed)  # never "after 0 min"
         assert "cert.self_signed" in message_text(fixed)  # what changed
         assert "now presents CN=mx.example.test" in message_text(fixed)
         assert pki.leaf.cert.fingerprint(hashes.SHA1()).hex().upper() in message_text(fixed)
@@ -172,3 +177,56 @@ async def test_hostile_certificate_subject_is_escaped(world: World, pki: Pki) ->
             assert_valid_message(call.params)
         everything = json.dumps([p.get("blocks") for p in bot.api.posts()])
         assert "&lt;!channel&gt;" in everything  # shown, but inert
+
+
+def function_executed(execution: str, **inputs: str) -> dict[str, Any]:
+    """The event Slack sends when a workflow reaches the bot's custom step."""
+    return {
+        "type": "function_executed",
+        "function": {"callback_id": "tlscheck", "id": "Fn0TLS"},
+        "inputs": inputs,
+        "function_execution_id": execution,
+        "workflow_execution_id": f"Wx{execution}",
+        "event_ts": "1700000600.000100",
+        "bot_access_token": "xwfp-function-token",
+    }
+
+
+def step_outputs(call: Call) -> dict[str, str]:
+    outputs = call.get("outputs")
+    decoded: dict[str, str] = json.loads(outputs) if isinstance(outputs, str) else outputs
+    return decoded
+
+
+async def test_workflow_step_takes_the_command_forms_and_is_in_the_summary(world: World) -> None:
+    async with serve_bot(world.settings, world.api) as bot:
+        # host=NAME, as /tlscheck takes it, against the real loopback SMTP and DNS servers
+        step = function_executed(
+            "Fx0001", target="host=mx.example.test", expected_name="mx.example.test",
+            channel_id="C0INCIDENT", user_id="U0ALICE",
+        )  # fmt: skip
+        assert (await bot.event(step)).status == 200
+        done = (await bot.api.wait_calls("functions.completeSuccess", 1, timeout=15))[0]
+        assert step_outputs(done)["status"] == "error"
+        assert "host=mx.example.test" in step_outputs(done)["summary"]
+        assert "self-signed" in step_outputs(done)["summary"]
+        # an address with expect= in the target, as the slash command accepts it
+        step = function_executed(
+            "Fx0002", target="admin@example.test expect=hybrid.example.test",
+            channel_id="C0INCIDENT",
+        )  # fmt: skip
+        await bot.event(step)
+        done = (await bot.api.wait_calls("functions.completeSuccess", 2, timeout=15))[1]
+        assert "example.test expect=hybrid.example.test" in step_outputs(done)["summary"]
+        # not a check form: the step fails with the command's reason, nothing is recorded
+        await bot.event(function_executed("Fx0003", target="summary", channel_id="C0INCIDENT"))
+        failed = (await bot.api.wait_calls("functions.completeError", 1))[0]
+        assert "neither a subcommand nor a domain name" in str(failed.get("error"))
+        await bot.idle()
+        await bot.command("summary")
+        timeline = message_text((await bot.api.wait_calls("chat.postMessage", 1))[-1])
+        assert "host=mx.example.test" in timeline and "by `U0ALICE`" in timeline
+        assert "example.test expect=hybrid.example.test" in timeline
+        assert "(2 entries)" in timeline  # the refused step left no trace
+        step_calls = bot.api.of("functions.completeSuccess") + bot.api.of("functions.completeError")
+        assert {call.authorization for call in step_calls} == {"Bearer xwfp-function-token"}

@@ -64,10 +64,18 @@ async def test_ordinary_chat_gets_no_reply(bot: Bot) -> None:
     assert bot.api.of("chat.postMessage") == []
 
 
-async def test_dm_chat_gets_short_help(bot: Bot) -> None:
+async def test_dm_chat_gets_short_help_in_the_conversation_not_a_thread(bot: Bot) -> None:
     await bot.event(signing.message_event("hi", channel="D0DIRECT", channel_type="im"))
     posts = await bot.api.wait_calls("chat.postMessage", 1)
     assert "Paste an NDR" in message_text(posts[0])
+    assert posts[0].get("channel") == "D0DIRECT" and not posts[0].get("thread_ts")
+    # A message inside a DM thread is answered in that thread.
+    threaded = signing.message_event(
+        "hello?", channel="D0DIRECT", channel_type="im", thread_ts="1700000300.000100"
+    )
+    await bot.event(threaded)
+    posts = await bot.api.wait_calls("chat.postMessage", 2)
+    assert posts[1].get("thread_ts") == "1700000300.000100"
 
 
 async def test_mention_with_chat_gets_help_and_is_answered_once(bot: Bot) -> None:
@@ -79,6 +87,7 @@ async def test_mention_with_chat_gets_help_and_is_answered_once(bot: Bot) -> Non
     await settle()
     posts = bot.api.of("chat.postMessage")
     assert len(posts) == 1 and "Paste an NDR" in message_text(posts[0])
+    assert posts[0].get("thread_ts") == "1700000200.000100"  # in a channel: in its thread
 
 
 async def test_channel_mention_in_pasted_text_comes_back_escaped(bot: Bot) -> None:

@@ -104,7 +104,7 @@ def test_host_labels_and_quiet_facts() -> None:
     implicit = render_check(report(mx(attempt("203.0.113.5", 1, (OWN.der,))),
                                    source=MxSource.IMPLICIT))  # fmt: skip
     assert f"implicit MX (no MX record) {HOST}: 1 address(es)" in implicit
-    assert "attempts: 1" not in implicit  # one occurrence is not a fact worth a line
+    assert "Attempts: 1" not in implicit  # one occurrence is not a fact worth a line
     direct = render_check(report(
         HostEvidence("192.0.2.25", None, addresses=("192.0.2.25",), blocked=("192.0.2.25",),
                      blocked_reasons=("documentation address (RFC 5737)",)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import powershell
@@ -162,8 +163,27 @@ def test_code_full_of_fences_and_brackets_stays_within_section_limits() -> None:
 
 def test_watch_durations_read_naturally() -> None:
     assert blocks.duration_text(24 * 3600) == "24 h"
-    assert blocks.duration_text(5400) == "90 min"
+    assert blocks.duration_text(5400) == "1 h 30 min"
+    assert blocks.duration_text(3900) == "1 h 5 min"
+    assert blocks.duration_text(180) == "3 min"
     assert blocks.duration_text(0.7) == "1 s"
+
+
+def test_fix_times_read_naturally() -> None:
+    assert blocks.elapsed_text(0) == "in under a minute"
+    assert blocks.elapsed_text(59) == "in under a minute"
+    assert blocks.elapsed_text(185) == "after 3 min"
+    assert blocks.elapsed_text(3900) == "after 1 h 5 min"
+
+
+def test_a_watch_fixed_within_a_minute_does_not_say_zero_minutes() -> None:
+    message = blocks.fixed_message("contoso.com", 12.0, ["cert.self_signed"], [])
+    rendered = json.dumps(message.as_kwargs())
+    assert "0 min" not in rendered
+    assert "fixed in under a minute" in message.text and "fixed in under a minute" in rendered
+    later = blocks.fixed_message("contoso.com", 3900.0, ["cert.self_signed"], [])
+    assert "fixed after 1 h 5 min" in later.text
+    assert_valid_message(later.as_kwargs())
 
 
 def test_expired_watch_message_names_what_still_fails_and_escapes_the_label() -> None:
@@ -210,3 +230,24 @@ def test_workflow_summary_is_plain_bounded_and_leads_with_errors() -> None:
     assert findings[1].summary in summary and findings[0].summary not in summary
     long = tuple(Finding(f"cert.case_{i}", Severity.ERROR, "x" * 500, "why") for i in range(5))
     assert len(blocks.plain_summary("contoso.com", long, limit=120)) == 120
+
+
+def _timeline(user: str | None) -> list[blocks.TimelineEntry]:
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    return [blocks.TimelineEntry(at, "check", "contoso.com", "error: 1 error", user)]
+
+
+def test_summary_shows_who_ran_a_check_without_mentioning_them() -> None:
+    """A `<@U…>` in a posted summary notifies that user every time: show the id inertly."""
+    (message,) = blocks.summary_messages("this channel", _timeline("U0ALICE"))
+    rendered = json.dumps(message.as_kwargs())
+    assert "<@" not in rendered
+    assert "`U0ALICE`" in rendered
+    assert_valid_message(message.as_kwargs())
+    (hostile,) = blocks.summary_messages("this channel", _timeline("<!channel>"))
+    assert "<!channel>" not in json.dumps(hostile.as_kwargs())
+
+
+def test_home_view_never_mentions_anybody() -> None:
+    view = blocks.home_view(_timeline("U0ALICE"))
+    assert "<@" not in json.dumps(view)

@@ -9,6 +9,7 @@ from bot.slack.commands import (
     Summary,
     UsageError,
     Watch,
+    parse_check,
     parse_command,
 )
 from bot.slack.engines import CheckSpec, domain_normalise
@@ -65,3 +66,22 @@ def test_spec_label_and_round_trip() -> None:
     assert spec.label == "host=hybrid.contoso.com expect=hybrid.contoso.com"
     assert CheckSpec.from_json(spec.to_json()) == spec
     assert spec.key("C1") != spec.key("C2")
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["contoso.com", "admin@Contoso.com", "host=hybrid.contoso.com",
+     "contoso.com expect=hybrid.contoso.com", "HOST=mx.contoso.com expect=a.contoso.com"],
+)  # fmt: skip
+def test_a_step_target_takes_every_check_form_of_the_command(target: str) -> None:
+    assert Check(parse_check(target, domain_normalise)) == parse(target)
+
+
+def test_a_step_adds_its_expected_names_to_the_target() -> None:
+    spec = parse_check(
+        "host=mx.contoso.com", domain_normalise, expect="a.contoso.com, b.contoso.com"
+    )
+    assert spec == CheckSpec("mx.contoso.com", True, ("a.contoso.com", "b.contoso.com"))
+    for bad in ("", "summary", "watch contoso.com", "a.com b.com", "x" * 600):
+        with pytest.raises(UsageError):
+            parse_check(bad, domain_normalise)

@@ -43,12 +43,18 @@ def test_custom_step_follows_slacks_function_schema() -> None:
     function = data["functions"][FUNCTION_CALLBACK_ID]
     inputs, outputs = function["input_parameters"], function["output_parameters"]
     assert set(inputs) == {"properties", "required"} == set(outputs)
-    assert set(inputs["properties"]) == set(FUNCTION_INPUTS) == {"target", "expected_name"}
+    assert set(inputs["properties"]) == set(FUNCTION_INPUTS)
+    assert set(FUNCTION_INPUTS) == {"target", "expected_name", "channel_id", "user_id"}
+    assert inputs["properties"]["channel_id"]["type"] == "slack#/types/channel_id"
+    assert inputs["properties"]["user_id"]["type"] == "slack#/types/user_id"
     assert inputs["required"] == ["target"]
     assert set(outputs["properties"]) == set(FUNCTION_OUTPUTS) == {"status", "summary"}
     assert sorted(outputs["required"]) == ["status", "summary"]
-    for parameter in [*inputs["properties"].values(), *outputs["properties"].values()]:
+    strings = [inputs["properties"][name] for name in ("target", "expected_name")]
+    for parameter in [*strings, *outputs["properties"].values()]:
         assert parameter["type"] == "string" and parameter["title"]
+    for parameter in [*inputs["properties"].values(), *outputs["properties"].values()]:
+        assert parameter["title"]
         assert "is_required" not in parameter  # the old workflow-step syntax
     assert function["title"] and function["description"]
     settings = data["settings"]

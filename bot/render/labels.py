@@ -1,0 +1,108 @@
+"""How the facts of a finding (`Finding.fields`) are named and ordered for people.
+
+The ONE presentation table for the terminal (bot.render.text) and Slack (bot.render.blocks).
+The JSON output keeps the raw keys: they are a contract. Labels are plain text; each renderer
+escapes them for its medium. A key without a label is shown with `_` replaced by spaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+V = TypeVar("V")
+
+# In the order facts are shown: where it happened, what was presented, what went wrong, then
+# counts and times. Keys not listed keep their own order after these.
+LABELS: Mapping[str, str] = {
+    # where
+    "fqdn": "Host",
+    "ip": "IP",
+    "port": "Port",
+    "server": "Server",
+    "connector": "Connector",
+    "generating_server": "Generating server",
+    "remote_ip": "Remote IP",
+    "local_ip": "Local IP",
+    "remote_ehlo": "Remote EHLO",
+    "healthy_ip": "Healthy address",
+    "addresses": "Addresses",
+    "unhealthy_addresses": "Failing addresses",
+    # what was presented or expected
+    "tls_certificate_name": "TlsCertificateName",
+    "expected_tls_certificate_name": "Expected TlsCertificateName",
+    "thumbprint": "Thumbprint",
+    "healthy_thumbprint": "Healthy thumbprint",
+    "thumbprints": "Thumbprints",
+    "subject": "Subject",
+    "issuer": "Issuer",
+    "common_name": "Common name",
+    "sans": "SANs",
+    "expected_names": "Expected names",
+    "expected_name": "Expected name",
+    "names": "Names",
+    "missing": "Missing",
+    "not_after": "Expires",
+    "not_before": "Valid from",
+    "self_signed": "Self-signed",
+    "key": "Key",
+    "signature_algorithm": "Signature",
+    "vendor": "Vendor",
+    "appliance": "Appliance",
+    "tls_version": "TLS version",
+    "tls_domain": "TLS domain",
+    "tls_name": "TLS name",
+    # what went wrong
+    "led": "Last error",
+    "message": "Message",
+    "msg": "Message",
+    "meaning": "Meaning",
+    "error": "Error",
+    "tls_error": "TLS error",
+    "failure": "Failure",
+    "step": "Step",
+    "reply": "Reply",
+    "smtp_reply": "SMTP reply",
+    "banner": "Banner",
+    "status": "Status",
+    "reply_code": "Reply code",
+    "chain_status": "Chain status",
+    "chain_presented": "Chain presented",
+    "cname_chain": "CNAME chain",
+    # whose mail
+    "recipient": "Recipient",
+    "sender": "Sender",
+    "recipient_domain": "Recipient domain",
+    "sender_domain": "Sender domain",
+    "x500_address": "X500 address",
+    "domain": "Domain",
+    "next_hop_domain": "Next hop domain",
+    "direction": "Direction",
+    "queue": "Queue",
+    "log_type": "Log type",
+    "exchange_online": "Exchange Online",
+    "mta": "MTA",
+    # counts and times
+    "occurrences": "Seen",
+    "attempts": "Attempts",
+    "lrt": "Last retry",
+    "timestamp": "Time",
+    "first_seen": "First seen",
+    "last_seen": "Last seen",
+    "last_timestamp": "Last time",
+    "serial": "Serial",
+    "sha256": "SHA-256",
+}
+_RANK = {key: rank for rank, key in enumerate(LABELS)}
+
+
+def label(key: str) -> str:
+    """The human name of a fact: "led" → "Last error"; unknown keys: "remote_mta" →
+    "remote mta"."""
+    return LABELS.get(key) or key.replace("_", " ")
+
+
+def ordered(facts: Iterable[tuple[str, V]]) -> list[tuple[str, V]]:
+    """Facts most useful first (the order of LABELS); unlabelled ones after, in their order."""
+    items = list(facts)
+    return sorted(items, key=lambda item: _RANK.get(item[0], len(_RANK)))
