@@ -28,6 +28,7 @@ _UNREACHABLE_ERRNOS = frozenset(
 )
 _CONTROL_ESCAPES = {i: f"\\x{i:02x}" for i in (*range(32), 127) if i != 9}
 _ERROR_CHARS = 300
+_ENCODING_DER = 2  # _ssl.ENCODING_DER, not re-exported by the ssl module
 _T = TypeVar("_T")
 
 
@@ -326,12 +327,18 @@ def presented_chain(ssl_object: Any) -> tuple[bytes, ...]:
         getter = getattr(getattr(ssl_object, "_sslobj", None), "get_unverified_chain", None)
     certificates = getter() if getter is not None else None
     if certificates:
-        return tuple(
-            cert if isinstance(cert, bytes) else ssl.PEM_cert_to_DER_cert(cert.public_bytes())
-            for cert in certificates
-        )
+        return tuple(_der(cert) for cert in certificates)
     leaf = ssl_object.getpeercert(binary_form=True)
     return (leaf,) if leaf else ()
+
+
+def _der(cert: Any) -> bytes:
+    """DER of one presented certificate: bytes already (Python 3.13+), or a 3.11/3.12
+    _ssl.Certificate asked for DER directly (no PEM text and base64 round trip)."""
+    if isinstance(cert, bytes):
+        return cert
+    encoded = cert.public_bytes(_ENCODING_DER)
+    return encoded if isinstance(encoded, bytes) else ssl.PEM_cert_to_DER_cert(encoded)
 
 
 def _is_reply_line(line: bytes) -> bool:
