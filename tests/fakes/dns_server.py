@@ -19,10 +19,8 @@ retries over TCP.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import struct
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Self, cast
 
 import dns.exception
@@ -35,6 +33,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from tests.fakes.lifecycle import LoopbackService, close_server
+
 ZoneValue = Mapping[str, Sequence[str] | str] | str
 Zone = Mapping[str, ZoneValue]
 BEHAVIOURS = {"SERVFAIL": dns.rcode.SERVFAIL, "REFUSED": dns.rcode.REFUSED}
@@ -42,7 +42,7 @@ _MAX_CNAME_HOPS = 8
 _TTL = 60
 
 
-class FakeDnsServer:
+class FakeDnsServer(LoopbackService):
     def __init__(self, zone: Zone, host: str = "127.0.0.1") -> None:
         self.zone: dict[str, ZoneValue] = {_key(k): v for k, v in zone.items()}
         self.host = host
@@ -79,23 +79,7 @@ class FakeDnsServer:
     async def stop(self) -> None:
         if self._udp is not None:
             self._udp.close()
-        if self._tcp is not None:
-            self._tcp.close()
-        for task in list(self._tcp_clients):
-            task.cancel()
-        await asyncio.gather(*self._tcp_clients, return_exceptions=True)
-        if self._tcp is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(2):
-                    await self._tcp.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+        await close_server(self._tcp, self._tcp_clients)
 
     # --- answering -----------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from typing import Any, Self
 from aiosmtpd.smtp import SMTP
 
 from tests.fakes.certs import Issued
+from tests.fakes.lifecycle import LoopbackService, close_server
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -62,7 +63,7 @@ def server_context(
     return context
 
 
-class RawServer:
+class RawServer(LoopbackService):
     """An asyncio TCP server on `host` (port chosen by the OS) running `handler` per client."""
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -81,23 +82,7 @@ class RawServer:
         return self
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._clients):
-            task.cancel()
-        await asyncio.gather(*self._clients, return_exceptions=True)
-        if self._server is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(2):
-                    await self._server.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+        await close_server(self._server, self._clients)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
