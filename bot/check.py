@@ -7,7 +7,7 @@ engine's stream so callers can show progress and then the final report.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,12 +46,16 @@ async def iter_check(
 
 
 async def run_check(
-    request: CheckRequest, *, ca_file: Path | None = None, now: datetime | None = None
+    request: CheckRequest,
+    *,
+    ca_file: Path | None = None,
+    now: datetime | None = None,
+    on_progress: Callable[[ProbeUpdate], None] | None = None,
 ) -> CheckReport:
-    report: CheckReport | None = None
+    """The final report; `on_progress` sees each engine update as it happens."""
     async for update in iter_check(request, ca_file=ca_file, now=now):
         if isinstance(update, CheckReport):
-            report = update
-    if report is None:  # the engine always ends with CheckFinished
-        raise RuntimeError("probe engine ended without a result")
-    return report
+            return update
+        if on_progress is not None:
+            on_progress(update)
+    raise RuntimeError("probe engine ended without a result")  # it always ends with one

@@ -7,26 +7,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bot.check import CheckReport, iter_check
+from bot.check import run_check
 from bot.core.certs import load_trust_store
 from bot.core.domain import InvalidTarget, normalise_name, normalise_target
 from bot.diagnosis import diagnose_input
 from bot.inputs import InputError
-from bot.probe.engine import AttemptFinished, CheckRequest
-from bot.probe.netpolicy import allow_nets_from_env, parse_allow_nets
-from bot.probe.resolver import nameservers_from_env, parse_nameservers
+from bot.probe.engine import AttemptFinished, CheckRequest, ProbeUpdate
+from bot.probe.netpolicy import parse_allow_nets
+from bot.probe.resolver import parse_nameservers
 from bot.render.jsonout import check_to_json, diagnosis_to_json, dumps
 from bot.render.text import printable, render_check, render_diagnosis
+from bot.settings import ProbeSettings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-PROBE_TIMEOUT_ENV = "MAILFLOW_PROBE_TIMEOUT"
-CA_FILE_ENV = "MAILFLOW_CA_FILE"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -150,11 +148,11 @@ def _check_request(args: argparse.Namespace) -> tuple[CheckRequest, Path | None]
     host_mode = bool(args.host)
     target = normalise_target(args.host or args.target, host_mode=host_mode)
     expected = tuple(normalise_name(name) for name in args.expect_name)
-    nameservers = parse_nameservers(args.nameserver) if args.nameserver else nameservers_from_env()
-    allow = parse_allow_nets(args.allow_net) + allow_nets_from_env()
-    timeout = args.timeout or _env_seconds(PROBE_TIMEOUT_ENV, 10.0)
-    ca_text = os.environ.get(CA_FILE_ENV, "").strip()
-    ca_file = args.ca_file or (Path(ca_text) if ca_text else None)
+    env = ProbeSettings.from_env()
+    nameservers = parse_nameservers(args.nameserver) if args.nameserver else env.nameservers
+    allow = parse_allow_nets(args.allow_net) + env.allow_nets
+    timeout = args.timeout or env.probe_timeout
+    ca_file = args.ca_file or (Path(env.ca_file) if env.ca_file else None)
     request = CheckRequest(
         target=target,
         host_mode=host_mode,
@@ -169,32 +167,13 @@ def _check_request(args: argparse.Namespace) -> tuple[CheckRequest, Path | None]
     return request, ca_file
 
 
-def _env_seconds(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        return _positive_float(text)
-    except argparse.ArgumentTypeError as exc:
-        raise ValueError(f"{name}: {exc}") from None
-
-
-async def _run_check(request: CheckRequest, ca_file: Path | None, progress: bool) -> CheckReport:
-    async for update in iter_check(request, ca_file=ca_file):
-        if isinstance(update, CheckReport):
-            return update
-        if progress and isinstance(update, AttemptFinished):
-            print(_progress_line(update), file=sys.stderr, flush=True)
-    raise RuntimeError("probe engine ended without a result")
-
-
-def _progress_line(update: AttemptFinished) -> str:
+def _print_progress(update: ProbeUpdate) -> None:
+    if not isinstance(update, AttemptFinished):
+        return
     attempt = update.attempt
     outcome = attempt.tls_version or (attempt.failure.value if attempt.failure else "done")
-    return printable(
-        f"  [{update.done}/{update.planned}] {attempt.host} {attempt.ip} "
-        f"attempt {attempt.attempt}: {outcome}"
-    )
+    line = f"  [{update.done}/{update.planned}] {attempt.host} {attempt.ip} "
+    print(printable(f"{line}attempt {attempt.attempt}: {outcome}"), file=sys.stderr, flush=True)
 
 
 def _diagnose(args: argparse.Namespace) -> int:
@@ -216,10 +195,10 @@ def _check(args: argparse.Namespace) -> int:
     try:
         load_trust_store(ca_file)  # fail fast on an unreadable CA file
     except (ValueError, OSError) as exc:
-        origin = "--ca-file" if args.ca_file else CA_FILE_ENV
+        origin = "--ca-file" if args.ca_file else "MAILFLOW_CA_FILE"
         return _fail(f"{origin}: {exc}")
-    progress = not args.json and sys.stderr.isatty()
-    report = asyncio.run(_run_check(request, ca_file, progress))
+    progress = _print_progress if not args.json and sys.stderr.isatty() else None
+    report = asyncio.run(run_check(request, ca_file=ca_file, on_progress=progress))
     print(
         dumps(check_to_json(report)) if args.json else render_check(report),
         end="\n" if args.json else "",

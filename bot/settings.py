@@ -35,6 +35,22 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeSettings:
+    """The MAILFLOW_* variables that steer the live probe, shared by `mailflow check` (as the
+    fallback of its flags) and `mailflow serve`, so both read them the same way."""
+
+    nameservers: tuple[Nameserver, ...] = ()
+    allow_nets: tuple[Network, ...] = ()
+    ca_file: str | None = None
+    probe_timeout: float = DEFAULT_PROBE_TIMEOUT
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ProbeSettings:
+        env = os.environ if environ is None else environ
+        return _Reader(env).probe()
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     bot_token: str
     signing_secret: str | None
@@ -94,6 +110,14 @@ class _Reader:
             reason = _shown(str(exc), 100).strip("'\"")
             raise SettingsError(f"{name}={_shown(value)} is malformed: {reason}") from None
 
+    def probe(self) -> ProbeSettings:
+        return ProbeSettings(
+            nameservers=self.parsed("MAILFLOW_NAMESERVERS", _nameservers, ()),
+            allow_nets=self.parsed("MAILFLOW_ALLOW_NETS", _networks, ()),
+            ca_file=self.parsed("MAILFLOW_CA_FILE", _readable_file, None),
+            probe_timeout=self.parsed("MAILFLOW_PROBE_TIMEOUT", _seconds, DEFAULT_PROBE_TIMEOUT),
+        )
+
     def settings(self) -> Settings:
         bot_token = self.required("SLACK_BOT_TOKEN", "the bot token, xoxb-...")
         if not bot_token.startswith("xoxb-"):
@@ -108,6 +132,7 @@ class _Reader:
             raise SettingsError(
                 "SLACK_SIGNING_SECRET is not set (needed to verify requests in HTTP mode)"
             )
+        probe = self.probe()
         return Settings(
             bot_token=bot_token,
             signing_secret=signing_secret,
@@ -115,10 +140,10 @@ class _Reader:
             port=self.parsed("PORT", _port, DEFAULT_PORT),
             slack_api_url=self.parsed("MAILFLOW_SLACK_API_URL", _api_url, DEFAULT_SLACK_API_URL),
             db_path=self.parsed("MAILFLOW_DB", _db_path, DEFAULT_DB),
-            nameservers=self.parsed("MAILFLOW_NAMESERVERS", _nameservers, ()),
-            allow_nets=self.parsed("MAILFLOW_ALLOW_NETS", _networks, ()),
-            ca_file=self.parsed("MAILFLOW_CA_FILE", _readable_file, None),
-            probe_timeout=self.parsed("MAILFLOW_PROBE_TIMEOUT", _seconds, DEFAULT_PROBE_TIMEOUT),
+            nameservers=probe.nameservers,
+            allow_nets=probe.allow_nets,
+            ca_file=probe.ca_file,
+            probe_timeout=probe.probe_timeout,
             probe_port=self.parsed("MAILFLOW_PROBE_PORT", _port, DEFAULT_PROBE_PORT),
             watch_interval=self.parsed("MAILFLOW_WATCH_INTERVAL", _seconds, DEFAULT_WATCH_INTERVAL),
             watch_max=self.parsed("MAILFLOW_WATCH_MAX", _seconds, DEFAULT_WATCH_MAX),

@@ -9,14 +9,12 @@ are judged by the embedded address too.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 IPAddress = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
 
-ALLOW_NETS_ENV = "MAILFLOW_ALLOW_NETS"
 
 _V4_BLOCKS: tuple[tuple[str, str], ...] = (
     ("255.255.255.255/32", "broadcast address"),
@@ -136,12 +134,3 @@ def parse_allow_nets(values: Iterable[str]) -> tuple[Network, ...]:
     for value in values:
         nets.extend(parse_cidr(part) for part in value.split(",") if part.strip())
     return tuple(nets)
-
-
-def allow_nets_from_env(environ: Mapping[str, str] | None = None) -> tuple[Network, ...]:
-    """`MAILFLOW_ALLOW_NETS` (comma-separated CIDRs); ValueError names the variable."""
-    env = os.environ if environ is None else environ
-    try:
-        return parse_allow_nets([env.get(ALLOW_NETS_ENV, "")])
-    except ValueError as exc:
-        raise ValueError(f"{ALLOW_NETS_ENV}: {exc}") from None

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import dns.asyncresolver
@@ -24,7 +23,6 @@ import dns.resolver
 
 from bot.core.evidence import HostEvidence, MxSource
 
-NAMESERVERS_ENV = "MAILFLOW_NAMESERVERS"
 DEFAULT_DNS_TIMEOUT = 5.0
 MAX_MX_HOSTS = 16
 MAX_ADDRESSES_PER_HOST = 32
@@ -89,14 +87,6 @@ def parse_nameservers(values: Iterable[str]) -> tuple[Nameserver, ...]:
     for value in values:
         servers.extend(parse_nameserver(part) for part in value.split(",") if part.strip())
     return tuple(servers)
-
-
-def nameservers_from_env(environ: Mapping[str, str] | None = None) -> tuple[Nameserver, ...]:
-    env = os.environ if environ is None else environ
-    try:
-        return parse_nameservers([env.get(NAMESERVERS_ENV, "")])
-    except ValueError as exc:
-        raise ValueError(f"{NAMESERVERS_ENV}: {exc}") from None
 
 
 class MxResolver:

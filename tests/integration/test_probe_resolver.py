@@ -11,10 +11,10 @@ from bot.core.evidence import MxSource
 from bot.probe.resolver import (
     MxResolver,
     Nameserver,
-    nameservers_from_env,
     parse_nameserver,
     parse_nameservers,
 )
+from bot.settings import ProbeSettings
 from tests.fakes.dns_server import FakeDnsServer, Zone
 
 ZONE: Zone = {
@@ -155,8 +155,8 @@ def test_parse_nameserver() -> None:
         Nameserver("127.0.0.1", 53),
         Nameserver("127.0.0.2", 53),
     )
-    assert nameservers_from_env({"MAILFLOW_NAMESERVERS": "127.0.0.1:5300"}) == (
+    assert ProbeSettings.from_env({"MAILFLOW_NAMESERVERS": "127.0.0.1:5300"}).nameservers == (
         Nameserver("127.0.0.1", 5300),
     )
     with pytest.raises(ValueError, match="MAILFLOW_NAMESERVERS"):
-        nameservers_from_env({"MAILFLOW_NAMESERVERS": "bogus"})
+        ProbeSettings.from_env({"MAILFLOW_NAMESERVERS": "bogus"})

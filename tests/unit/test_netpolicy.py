@@ -8,11 +8,11 @@ import pytest
 
 from bot.probe.netpolicy import (
     NetPolicy,
-    allow_nets_from_env,
     embedded_ipv4,
     parse_allow_nets,
     parse_cidr,
 )
+from bot.settings import ProbeSettings
 
 BLOCKED = {
     "0.0.0.0": "unspecified",
@@ -121,7 +121,8 @@ def test_parse_cidr() -> None:
 
 def test_env_list() -> None:
     env = {"MAILFLOW_ALLOW_NETS": "127.0.0.0/8, ::1/128,"}
-    assert allow_nets_from_env(env) == (IPv4Network("127.0.0.0/8"), IPv6Network("::1/128"))
-    assert allow_nets_from_env({}) == ()
+    allowed = ProbeSettings.from_env(env).allow_nets
+    assert allowed == (IPv4Network("127.0.0.0/8"), IPv6Network("::1/128"))
+    assert ProbeSettings.from_env({}).allow_nets == ()
     with pytest.raises(ValueError, match="MAILFLOW_ALLOW_NETS"):
-        allow_nets_from_env({"MAILFLOW_ALLOW_NETS": "nonsense"})
+        ProbeSettings.from_env({"MAILFLOW_ALLOW_NETS": "nonsense"})
