@@ -37,8 +37,10 @@ def diagnose_input(
     return diagnose_chunks(stream, lambda: stream.bytes, knowledge)
 
 
-def diagnose_bytes(data: bytes, name: str, knowledge: Knowledge | None = None) -> Diagnosis:
+def diagnose_bytes(
+    data: bytes, name: str, knowledge: Knowledge | None = None, max_bytes: int = MAX_INPUT_BYTES
+) -> Diagnosis:
     """Diagnose an uploaded file's bytes with the same decoding as files on disk (UTF-8, or
-    UTF-16 with a BOM as Windows PowerShell writes it)."""
-    stream = TextInput(name, io.BytesIO(data), max_bytes=max(len(data), 1))
+    UTF-16 with a BOM as Windows PowerShell writes it). Raises InputError past `max_bytes`."""
+    stream = TextInput(name, io.BytesIO(data), max_bytes=max_bytes)
     return diagnose_chunks(stream, lambda: stream.bytes, knowledge)

@@ -18,12 +18,11 @@ from bot.core.domain import InvalidTarget, normalise_target
 from bot.core.evidence import CheckEvidence
 from bot.core.models import Diagnosis, Finding
 from bot.diagnosis import diagnose_bytes, diagnose_text
-from bot.inputs import InputError
 from bot.probe.engine import AttemptFinished, CheckRequest, DnsResolved
 from bot.settings import Settings
+from bot.slack.files import MAX_FILE_BYTES
 
 MAX_EXPECTED_NAMES = 5
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class InvalidTargetError(ValueError):
@@ -99,9 +98,7 @@ NormaliseFn = Callable[[str, bool], str]  # (text, host_mode) -> A-label
 def diagnose_upload(data: bytes, name: str) -> Diagnosis:
     """An uploaded file through the CLI's decoder (UTF-8, or UTF-16 with a BOM as Windows
     PowerShell writes it) and the diagnosis core, streamed in chunks."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise InputError(f"{name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-    return diagnose_bytes(data, name)
+    return diagnose_bytes(data, name, max_bytes=MAX_FILE_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
