@@ -31,6 +31,7 @@ from bot.core.diagnose.readers.bounce import (
     block_fact,
     failed_recipients,
     known_recipient_blocks,
+    original_headers,
     recipient_blocks,
     squeeze,
 )
@@ -79,6 +80,7 @@ class MtaSpec:
     minimum: int
     vetoes: tuple[Test, ...]
     body: tuple[str, ...]
+    not_body: tuple[str, ...]
     start: tuple[str, ...]
     end: tuple[str, ...]
     layouts: tuple[Layout, ...]
@@ -86,6 +88,7 @@ class MtaSpec:
     messages: tuple[Table, ...]
     commands: tuple[Table, ...]
     cut_diagnostic: tuple[str, ...] = field(default=())
+    original_to: bool = False
 
 
 class MtaReader(Reader):
@@ -103,6 +106,8 @@ class MtaReader(Reader):
             return 0
         headers = message.headers
         if any(_test(veto, headers) for veto in self.spec.vetoes):
+            return 0
+        if self.spec.not_body and any(marker in document.text for marker in self.spec.not_body):
             return 0
         hits = sum(1 for test in self.spec.tests if _test(test, headers))
         if self.spec.body and any(marker in document.text for marker in self.spec.body):
@@ -156,8 +161,11 @@ class MtaReader(Reader):
                 return found
         message = document.message
         known = failed_recipients(message.headers) if message is not None else []
+        if not known and self.spec.original_to:
+            to = address_in(original_headers(document).get("to"))
+            known = [to] if to else []
         if known:
-            if self.spec.whole_report:
+            if self.spec.whole_report or self.spec.original_to:
                 return [_whole(Block(r, (), 0, 0), segments) for r in known]
             return known_recipient_blocks(segments, known)
         return []
@@ -241,6 +249,7 @@ def _spec(entry: Entry) -> MtaSpec:
     vetoes = tuple(_header_tests(detect, prefix="not_"))
     minimum = detect.integer("min", 1)
     body = detect.strings("body", ())
+    not_body = detect.strings("not_body", ())
     detect.done()
     report = entry.table("report", {})
     block_end = report.strings("block_end", ())
@@ -257,6 +266,7 @@ def _spec(entry: Entry) -> MtaSpec:
         minimum=minimum,
         vetoes=vetoes,
         body=body,
+        not_body=not_body,
         start=report.strings("start", ()),
         end=report.strings("end", ()),
         layouts=layouts,
@@ -264,6 +274,7 @@ def _spec(entry: Entry) -> MtaSpec:
         messages=tuple(_table(item, "reason") for item in entry.tables("message")),
         commands=tuple(_table(item, "command") for item in entry.tables("command")),
         cut_diagnostic=report.strings("cut_diagnostic", ()),
+        original_to=report.boolean("original_to", False),
     )
     report.done()
     return spec
