@@ -65,11 +65,24 @@ class Table:
     value: str  # a reason or a command
     contains: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...] = ()
+    aligned: tuple[tuple[str, ...], ...] = ()
 
     def match(self, text: str, lowered: str) -> bool:
-        return any(word in lowered for word in self.contains) or any(
-            p.search(text) for p in self.patterns
+        return (
+            any(word in lowered for word in self.contains)
+            or any(p.search(text) for p in self.patterns)
+            or any(_in_order(lowered, parts) for parts in self.aligned)
         )
+
+
+def _in_order(text: str, parts: Sequence[str]) -> bool:
+    position = 0
+    for part in parts:
+        found = text.find(part, position)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,14 +339,21 @@ def _table(entry: Entry, key: str) -> Table:
     value = entry.string(key)
     if key == "reason" and value not in BOUNCE_REASONS:
         raise entry.fail(f"unknown reason {value!r}")
+    aligned = entry.raw("aligned", [])
+    if not isinstance(aligned, list) or not all(
+        isinstance(parts, list) and parts and all(isinstance(p, str) and p for p in parts)
+        for parts in aligned
+    ):
+        raise entry.fail("aligned must be a list of lists of strings")
     result = Table(
         value.upper() if key == "command" else value,
         tuple(word.lower() for word in entry.strings("contains", ())),
         tuple(_compile(entry, pattern) for pattern in entry.strings("pattern", ())),
+        tuple(tuple(p.lower() for p in parts) for parts in aligned),
     )
     entry.done()
-    if not result.contains and not result.patterns:
-        raise entry.fail("needs contains or pattern")
+    if not (result.contains or result.patterns or result.aligned):
+        raise entry.fail("needs contains, pattern or aligned")
     return result
 
 

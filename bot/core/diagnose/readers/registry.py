@@ -11,8 +11,10 @@ from bot.core.diagnose.readers.bounce import GenericBounceReader
 from bot.core.diagnose.readers.googlegroups import GoogleGroupsReader
 from bot.core.diagnose.readers.mta import MtaReader, MtaSpec, load_specs
 from bot.core.diagnose.readers.rfc3464 import Rfc3464Reader
+from bot.core.diagnose.readers.sendmail import SendmailReader
 
 CODE_READERS: tuple[type[Reader], ...] = (
+    SendmailReader,
     Rfc3464Reader,
     GenericBounceReader,
 )
