@@ -1,4 +1,4 @@
-"""Live check = probe (bot.probe.engine, I/O) + judgement (bot.core.findings, pure).
+"""Live check = probe (bot.probe.engine, I/O) + judgement (bot.core.check.findings, pure).
 
 Both the CLI and the Slack handlers call this module; it adds the analysis step to the
 engine's stream so callers can show progress and then the final report.
@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.core.certs import load_trust_store
+from bot.core.check.findings import analyse
 from bot.core.evidence import CheckEvidence
-from bot.core.findings import analyse
 from bot.core.models import Finding, Severity
 from bot.probe.engine import CheckFinished, CheckRequest, ProbeUpdate
 from bot.probe.engine import iter_check as iter_probe

@@ -50,7 +50,7 @@ MIN_DSA_BITS = 2048
 PARSE_CACHE_BYTES = 32 << 20  # DER bytes kept in the parsed-certificate cache
 PARSE_CACHE_ENTRIES = 4096
 
-# Finding ids (a contract shared with bot.core.findings and config/check_findings.toml).
+# Finding ids (a contract shared with bot.core.check.findings and config/check_findings.toml).
 SUBJECT_MISMATCH = "cert.subject_mismatch"
 EXPIRED = "cert.expired"
 NOT_YET_VALID = "cert.not_yet_valid"

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from bot.core import powershell
 from bot.core.certs import describe, trust_store_from, windows_name
-from bot.core.check_texts import (
+from bot.core.check.findings import analyse
+from bot.core.check.texts import (
     FINDING_IDS,
     CheckTextsError,
     default_check_texts,
@@ -27,7 +28,6 @@ from bot.core.evidence import (
     MxSource,
     Step,
 )
-from bot.core.findings import analyse
 from bot.core.models import Finding, Severity
 from tests.fakes.certs import CertFactory, Issued, legacy_signed
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.check import CheckReport
 from bot.core.certs import describe, trust_store_from
+from bot.core.check.findings import analyse
 from bot.core.evidence import (
     AttemptEvidence,
     CheckEvidence,
@@ -17,7 +18,6 @@ from bot.core.evidence import (
     MxSource,
     Step,
 )
-from bot.core.findings import analyse
 from bot.render.jsonout import check_to_json, dumps
 from bot.render.text import render_check
 from tests.fakes.certs import CertFactory

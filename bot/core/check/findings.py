@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from bot.core import certs, powershell
 from bot.core.appliances import Appliance, find_appliance
 from bot.core.certs import ChainAssessment, ChainProblem, TrustStore, assess_chain
-from bot.core.check_texts import CheckTexts, default_check_texts
+from bot.core.check.texts import CheckTexts, default_check_texts
 from bot.core.evidence import (
     AttemptEvidence,
     CertInfo,
