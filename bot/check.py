@@ -7,7 +7,8 @@ engine's stream so callers can show progress and then the final report.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import contextlib
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,16 +34,17 @@ class CheckReport:
 
 async def iter_check(
     request: CheckRequest, *, ca_file: Path | None = None, now: datetime | None = None
-) -> AsyncIterator[ProbeUpdate | CheckReport]:
+) -> AsyncGenerator[ProbeUpdate | CheckReport, None]:
     """Yield the engine's progress updates as they happen, then one CheckReport."""
     trust = await asyncio.to_thread(load_trust_store, ca_file)
-    async for update in iter_probe(request):
-        if isinstance(update, CheckFinished):
-            evidence = update.evidence
-            findings = analyse(evidence, trust=trust, now=now or datetime.now(UTC))
-            yield CheckReport(evidence, findings, evidence.elapsed_ms)
-        else:
-            yield update
+    async with contextlib.aclosing(iter_probe(request)) as updates:
+        async for update in updates:
+            if isinstance(update, CheckFinished):
+                evidence = update.evidence
+                findings = analyse(evidence, trust=trust, now=now or datetime.now(UTC))
+                yield CheckReport(evidence, findings, evidence.elapsed_ms)
+            else:
+                yield update
 
 
 async def run_check(
@@ -53,9 +55,12 @@ async def run_check(
     on_progress: Callable[[ProbeUpdate], None] | None = None,
 ) -> CheckReport:
     """The final report; `on_progress` sees each engine update as it happens."""
-    async for update in iter_check(request, ca_file=ca_file, now=now):
-        if isinstance(update, CheckReport):
-            return update
-        if on_progress is not None:
-            on_progress(update)
+    # Closed explicitly: returning from inside `async for` leaves the generator suspended, and
+    # on a loop that lives on its finaliser would run later as a stray task.
+    async with contextlib.aclosing(iter_check(request, ca_file=ca_file, now=now)) as updates:
+        async for update in updates:
+            if isinstance(update, CheckReport):
+                return update
+            if on_progress is not None:
+                on_progress(update)
     raise RuntimeError("probe engine ended without a result")  # it always ends with one
