@@ -14,22 +14,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.core.certs import load_trust_store
-from bot.core.check.findings import analyse
+from bot.core.check.findings import judge
+from bot.core.check.verdicts import CheckVerdict
 from bot.core.evidence import CheckEvidence
-from bot.core.models import Finding, Severity
+from bot.core.models import Finding
 from bot.probe.engine import CheckFinished, CheckRequest, ProbeUpdate
 from bot.probe.engine import iter_check as iter_probe
 
 
 @dataclass(frozen=True, slots=True)
 class CheckReport:
-    evidence: CheckEvidence
+    evidence: CheckEvidence  # chains described (AttemptEvidence.certs)
     findings: tuple[Finding, ...]
+    verdict: CheckVerdict
     elapsed_ms: float
 
     @property
     def has_errors(self) -> bool:
-        return any(f.severity is Severity.ERROR for f in self.findings)
+        return self.verdict.has_errors
 
 
 async def iter_check(
@@ -40,9 +42,10 @@ async def iter_check(
     async with contextlib.aclosing(iter_probe(request)) as updates:
         async for update in updates:
             if isinstance(update, CheckFinished):
-                evidence = update.evidence
-                findings = analyse(evidence, trust=trust, now=now or datetime.now(UTC))
-                yield CheckReport(evidence, findings, evidence.elapsed_ms)
+                judged = judge(update.evidence, trust=trust, now=now or datetime.now(UTC))
+                yield CheckReport(
+                    judged.evidence, judged.findings, judged.verdict, update.evidence.elapsed_ms
+                )
             else:
                 yield update
 

@@ -32,11 +32,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.x509 import DNSName, IPAddress
-from cryptography.x509.oid import ExtensionOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
 
 from bot.core import names as hostnames
-from bot.core.evidence import CertInfo
+from bot.core.evidence import CertInfo, PresentedCert, UnreadableCert
 
 MAX_CHAIN = 10  # presented certificates examined; the rest of a longer chain is ignored
 MAX_SANS = 10_000  # subjectAltName entries kept per certificate
@@ -241,6 +241,34 @@ def _sans(
     return tuple(dns), frozenset(ips), True
 
 
+MAX_AIA_URLS = 4
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        value = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
+    except (x509.ExtensionNotFound, ValueError, TypeError, x509.DuplicateExtension):
+        return False
+    return isinstance(value, x509.BasicConstraints) and value.ca
+
+
+def _ca_issuers(cert: x509.Certificate) -> tuple[str, ...]:
+    """The AIA caIssuers URLs: where a client could fetch this certificate's issuer."""
+    try:
+        value = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    except (x509.ExtensionNotFound, ValueError, TypeError, x509.DuplicateExtension):
+        return ()
+    if not isinstance(value.value, x509.AuthorityInformationAccess):
+        return ()
+    urls = [
+        description.access_location.value
+        for description in value.value
+        if description.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+        and isinstance(description.access_location, x509.UniformResourceIdentifier)
+    ]
+    return tuple(urls[:MAX_AIA_URLS])
+
+
 def _common_names(name: x509.Name) -> tuple[str, ...]:
     values: list[str] = []
     for attribute in name:
@@ -315,6 +343,8 @@ def _parse_uncached(der: bytes) -> _Parsed:
         key_bits=key_bits,
         signature_algorithm=_signature_name(cert),
         self_signed=self_signed,
+        is_ca=_is_ca(cert),
+        ca_issuers=_ca_issuers(cert),
     )
     return _Parsed(
         cert=cert,
@@ -376,16 +406,24 @@ def describe(der: bytes) -> CertInfo:
     return _parse(bytes(der)).info
 
 
-def describe_chain(chain: Sequence[bytes]) -> tuple[CertInfo, ...]:
-    """CertInfo of each presented certificate up to the first unreadable one (at most
-    MAX_CHAIN): for displaying evidence; never raises."""
-    infos: list[CertInfo] = []
-    for der in chain[:MAX_CHAIN]:
+def describe_presented(chain: Sequence[bytes]) -> tuple[PresentedCert, ...]:
+    """Every presented certificate (at most MAX_CHAIN) described: CertInfo, or UnreadableCert
+    with its hashes and the reason; never raises."""
+    described: list[PresentedCert] = []
+    for raw in chain[:MAX_CHAIN]:
+        der = bytes(raw)
         try:
-            infos.append(_parse(bytes(der)).info)
-        except (CertificateParseError, TypeError):
-            break
-    return tuple(infos)
+            described.append(_parse(der).info)
+        except CertificateParseError as exc:
+            described.append(
+                UnreadableCert(
+                    der=der,
+                    error=str(exc),
+                    sha1=hashlib.sha1(der, usedforsecurity=False).hexdigest().upper(),
+                    sha256=hashlib.sha256(der).hexdigest().upper(),
+                )
+            )
+    return tuple(described)
 
 
 def _short(text: str, limit: int = 200) -> str:

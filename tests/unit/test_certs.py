@@ -31,6 +31,7 @@ from bot.core.certs import (
     trust_store_from,
     windows_name,
 )
+from bot.core.evidence import UnreadableCert
 from bot.core.names import covered
 from tests.fakes.certs import CertFactory, Issued, legacy_signed
 
@@ -431,12 +432,18 @@ def test_parse_cache_is_bounded_in_bytes_and_entries() -> None:
     assert len(cache) == 3
 
 
-def test_describe_chain_stops_at_garbage() -> None:
-    infos = certs.describe_chain([LEAF.der, INTER.der, b"junk", ROOT.der])
-    assert [i.subject_windows for i in infos] == [
+def test_describe_presented_describes_garbage_in_place() -> None:
+    infos = certs.describe_presented([LEAF.der, INTER.der, b"junk", ROOT.der])
+    assert [getattr(i, "subject_windows", None) for i in infos] == [
         "CN=mail.contoso.com, C=US",
         "CN=Mailflow Test Issuing CA, O=Mailflow Test, C=US",
+        None,
+        "CN=Mailflow Test Root CA, O=Mailflow Test, C=US",
     ]
+    junk = infos[2]
+    assert isinstance(junk, UnreadableCert) and junk.der == b"junk" and "DER" in junk.error
+    assert junk.sha256 == hashlib.sha256(b"junk").hexdigest().upper()
+    assert [getattr(i, "is_ca", None) for i in infos] == [False, True, None, True]
 
 
 @settings(max_examples=300, deadline=None)
@@ -452,7 +459,7 @@ def test_mutated_certificates_never_raise(position: int, value: int, cut: int) -
     chain = [bytes(mutated[:cut]) if cut % 3 == 0 else bytes(mutated), INTER.der]
     a = assess_chain(chain, [HOST], TRUST, NOW)
     assert isinstance(a.problems, tuple)
-    certs.describe_chain(chain)
+    certs.describe_presented(chain)
 
 
 @settings(max_examples=100, deadline=None)

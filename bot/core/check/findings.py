@@ -7,6 +7,7 @@ name plus every expected name; texts and fix templates come from config/check_fi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -18,6 +19,7 @@ from bot.core import certs, powershell
 from bot.core.appliances import Appliance, find_appliance
 from bot.core.certs import ChainAssessment, ChainProblem, TrustStore, assess_chain
 from bot.core.check.texts import CheckTexts, default_check_texts
+from bot.core.check.verdicts import CheckVerdict, check_verdict, failure_finding_id
 from bot.core.evidence import (
     AttemptEvidence,
     CertInfo,
@@ -210,21 +212,8 @@ def _step(attempt: AttemptEvidence) -> str:
     return (attempt.failed_step or Step.CONNECT).value
 
 
-def _failure_id(attempt: AttemptEvidence) -> str | None:
-    failure, step = attempt.failure, attempt.failed_step
-    if failure is None:
-        return None
-    if failure in {FailureKind.TIMEOUT, FailureKind.DEADLINE}:
-        return "smtp.timeout"
-    if failure is FailureKind.TLS or step is Step.HANDSHAKE:
-        return "tls.handshake_failed"
-    if failure is FailureKind.REJECTED:
-        return "smtp.rejected"
-    return "smtp.connect_failed"  # refused, unreachable, reset, not SMTP at all
-
-
 def _failure_finding(host: HostEvidence, attempt: AttemptEvidence, out: _Collector) -> None:
-    finding_id = _failure_id(attempt)
+    finding_id = failure_finding_id(attempt)
     if finding_id is None:
         return
     step = _step(attempt)
@@ -662,3 +651,42 @@ def analyse(
     for host in evidence.hosts:
         _host_findings(evidence, host, trust, now, out)
     return tuple(most_severe_first(out.findings()))
+
+
+def describe_evidence(evidence: CheckEvidence) -> CheckEvidence:
+    """The evidence with every presented chain described (`AttemptEvidence.certs`), once, so
+    that renderers read certificate facts and never parse DER."""
+    hosts = tuple(
+        dataclasses.replace(
+            host,
+            attempts=tuple(
+                a if a.certs or not a.chain else dataclasses.replace(
+                    a, certs=certs.describe_presented(a.chain)
+                )
+                for a in host.attempts
+            ),
+        )
+        for host in evidence.hosts
+    )  # fmt: skip
+    return dataclasses.replace(evidence, hosts=hosts)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """One check judged: the evidence (chains described), its findings and the verdicts."""
+
+    evidence: CheckEvidence
+    findings: tuple[Finding, ...]
+    verdict: CheckVerdict
+
+
+def judge(
+    evidence: CheckEvidence,
+    *,
+    trust: TrustStore,
+    now: dt.datetime,
+    texts: CheckTexts | None = None,
+) -> Judgement:
+    described = describe_evidence(evidence)
+    findings = analyse(described, trust=trust, now=now, texts=texts)
+    return Judgement(described, findings, check_verdict(described, findings))
