@@ -33,6 +33,7 @@ class FailureKind(StrEnum):
     REJECTED = "rejected"  # the server answered with a 4xx/5xx reply
     PROTOCOL = "protocol"  # the peer did not speak SMTP (garbage, oversized lines)
     TLS = "tls"  # the TLS handshake failed
+    INJECTION = "starttls_injection"  # plaintext after the STARTTLS reply: TLS not started
     BLOCKED = "blocked"  # refused by our network policy: never connected
 
 
@@ -73,6 +74,16 @@ PresentedCert = CertInfo | UnreadableCert
 
 
 @dataclass(frozen=True, slots=True)
+class Unsolicited:
+    """Bytes the server sent out of turn: already buffered when we were about to send a
+    command (`before` that step), or after its STARTTLS reply (`before` the handshake)."""
+
+    before: Step
+    text: str  # decoded with escapes, capped
+    size: int  # bytes received out of turn (the text may show fewer)
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptEvidence:
     """One connection to one address: what happened at each step, and the presented chain."""
 
@@ -91,6 +102,7 @@ class AttemptEvidence:
     chain: tuple[bytes, ...] = ()  # DER, leaf first, as presented (capped in length)
     chain_presented: int = 0  # how many certificates the server sent (chain keeps the first N)
     certs: tuple[PresentedCert, ...] = ()  # `chain` described (bot.core.check fills it)
+    unsolicited: tuple[Unsolicited, ...] = ()  # out-of-turn bytes (early talker, injection)
     failed_step: Step | None = None
     failure: FailureKind | None = None
     error: str | None = None  # short human text of the failure (reply text or exception)

@@ -102,6 +102,9 @@ def attempt_to_json(attempt: AttemptEvidence, verdict: CheckVerdict) -> dict[str
         "failed_step": attempt.failed_step.value if attempt.failed_step else None,
         "failure": attempt.failure.value if attempt.failure else None,
         "error": attempt.error,
+        "unsolicited": [
+            {"before": u.before.value, "text": u.text, "bytes": u.size} for u in attempt.unsolicited
+        ],
         "timings_ms": {k: round(v, 1) for k, v in attempt.timings_ms.items()},
         "verdict": verdict.of(attempt).word,
     }

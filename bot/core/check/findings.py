@@ -19,7 +19,13 @@ from bot.core import certs, powershell
 from bot.core.appliances import Appliance, find_appliance
 from bot.core.certs import ChainAssessment, ChainProblem, TrustStore, assess_chain
 from bot.core.check.texts import CheckTexts, default_check_texts
-from bot.core.check.verdicts import CheckVerdict, check_verdict, failure_finding_id
+from bot.core.check.verdicts import (
+    PROTOCOL_VIOLATION,
+    CheckVerdict,
+    check_verdict,
+    early_talk,
+    failure_finding_id,
+)
 from bot.core.evidence import (
     AttemptEvidence,
     CertInfo,
@@ -224,12 +230,18 @@ def _failure_finding(host: HostEvidence, attempt: AttemptEvidence, out: _Collect
     if attempt.banner:
         fields["banner"] = _clean(attempt.banner)
     facts = {"step": step, "error": error, "reply": error}
+    injected = [u for u in attempt.unsolicited if u.before is Step.HANDSHAKE]
+    if injected:
+        facts["sent"] = fields["sent"] = _clean(injected[0].text)
+        fields["bytes"] = injected[0].size
     if out.seen(finding_id, host.name, attempt.ip):
         out.add(finding_id, host.name, attempt.ip)
         return
     fixes: list[Fix]
     if finding_id in {"smtp.connect_failed", "smtp.timeout"}:
         fixes = [out.fix("firewall_port25", {}), out.fix("check_listener", {})]
+    elif finding_id == "smtp.starttls_injection":
+        fixes = [out.fix("starttls_injection", {}), out.fix("disable_inspection", {})]
     elif finding_id == "smtp.rejected":
         fixes = [out.fix("smtp_reply", {"reply": error})]
         if attempt.failed_step is Step.STARTTLS:
@@ -240,6 +252,19 @@ def _failure_finding(host: HostEvidence, attempt: AttemptEvidence, out: _Collect
             out.fix("disable_inspection", {}),
         ]
     out.add(finding_id, host.name, attempt.ip, facts, fields, fixes)
+
+
+def _early_talk_finding(host: HostEvidence, attempt: AttemptEvidence, out: _Collector) -> None:
+    early = early_talk(attempt)
+    if not early:
+        return
+    first = early[0]
+    sent = _clean(first.text)
+    before = first.before.value.upper()
+    facts = {"before": before, "sent": sent, "bytes": str(first.size)}
+    fields: dict[str, FieldValue] = {"before": before, "sent": sent, "bytes": first.size}
+    fixes = [out.fix("single_greeting", {}), out.fix("smtp_proxy", {})]
+    out.add(PROTOCOL_VIOLATION, host.name, attempt.ip, facts, fields, fixes)
 
 
 def _inspection_evidence(attempt: AttemptEvidence) -> str | None:
@@ -615,6 +640,7 @@ def _host_findings(
         if attempt.failure is FailureKind.BLOCKED:
             continue
         _failure_finding(host, attempt, out)
+        _early_talk_finding(host, attempt, out)
         _protocol_findings(host, attempt, out, starttls)
         if attempt.chain:
             key = (tuple(attempt.chain), attempt.chain_presented)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from bot.core.evidence import AttemptEvidence, CheckEvidence, FailureKind, Step
+from bot.core.evidence import AttemptEvidence, CheckEvidence, FailureKind, Step, Unsolicited
 from bot.core.models import Finding, Severity
 
 STATUS_OK = "ok"
@@ -21,6 +21,7 @@ _FAILURE_IDS: Mapping[FailureKind, str] = MappingProxyType(
         FailureKind.DEADLINE: "smtp.timeout",
         FailureKind.TLS: "tls.handshake_failed",
         FailureKind.REJECTED: "smtp.rejected",
+        FailureKind.INJECTION: "smtp.starttls_injection",
     }
 )
 
@@ -35,6 +36,15 @@ def failure_finding_id(attempt: AttemptEvidence) -> str | None:
     if attempt.failed_step is Step.HANDSHAKE:
         return "tls.handshake_failed"
     return "smtp.connect_failed"  # refused, unreachable, reset, not SMTP at all
+
+
+PROTOCOL_VIOLATION = "smtp.protocol_violation"
+
+
+def early_talk(attempt: AttemptEvidence) -> tuple[Unsolicited, ...]:
+    """Replies the server sent before our command (the injection after STARTTLS is a
+    failure of its own)."""
+    return tuple(u for u in attempt.unsolicited if u.before is not Step.HANDSHAKE)
 
 
 def status_of(findings: Iterable[Finding]) -> Severity | None:
@@ -142,6 +152,8 @@ def _concerns(finding: Finding, attempt: AttemptEvidence) -> bool:
         return False  # a certificate this attempt was not shown
     if finding.id == "smtp.starttls_missing":
         return attempt.starttls_offered is False
+    if finding.id == PROTOCOL_VIOLATION:
+        return bool(early_talk(attempt))
     return True
 
 
