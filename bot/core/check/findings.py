@@ -454,7 +454,22 @@ def _cert_fixes(
         fixes.append(
             out.fix("exchange_online_connector", {"name": name}, {"host": name, "name": name})
         )
+    if problem.id == certs.UNTRUSTED:
+        fixes.append(out.fix("private_ca", {"name": name}))
     return fixes
+
+
+def _problem_notes(
+    problem: ChainProblem, assessment: ChainAssessment, out: _Collector
+) -> tuple[list[str], dict[str, FieldValue]]:
+    """Notes and fields of one problem only: where a missing issuer can be downloaded."""
+    if problem.id != certs.CHAIN_INCOMPLETE or problem.cert_index >= len(assessment.certs):
+        return [], {}
+    urls = assessment.certs[problem.cert_index].ca_issuers
+    if not urls:
+        return [], {}
+    shown = _clean(", ".join(urls))
+    return [out.texts.note("issuer_url", {"issuer_url": shown})], {"issuer_url": urls}
 
 
 def _cert_findings(
@@ -496,9 +511,11 @@ def _cert_findings(
             notes.append(out.texts.note("appliance", {"vendor": appliance.name}))
         for problem in assessment.problems:
             fixes = _cert_fixes(problem, item, names, healthy=healthy, appliance=appliance, out=out)
+            extra_notes, extra_fields = _problem_notes(problem, assessment, out)
             out.add(
                 problem.id, host.name, item.ip, dict(facts, detail=_clean(problem.detail)),
-                dict(fields, detail=problem.detail), fixes, notes=notes,
+                dict(fields, detail=problem.detail, **extra_fields), fixes,
+                notes=[*notes, *extra_notes],
             )  # fmt: skip
         if appliance is not None:
             severity = None if assessment.ok else Severity.WARNING

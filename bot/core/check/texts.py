@@ -105,6 +105,7 @@ FIX_CONTRACTS: Mapping[str, FixContract] = MappingProxyType(
         "dns_retry": _fix({"error"}, script=False),
         "probe_smart_host": _fix(set()),
         "allow_net": _fix({"addresses"}, script=False),
+        "private_ca": _fix({"name"}, script=False),
     }
 )
 NOTE_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -112,6 +113,7 @@ NOTE_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
         "tls_name": frozenset({"tls_certificate_name"}),
         "chain_capped": frozenset({"presented", "examined"}),
         "appliance": frozenset({"vendor"}),
+        "issuer_url": frozenset({"issuer_url"}),
     }
 )
 
