@@ -12,6 +12,10 @@ from collections.abc import Mapping
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot.core.appliances import default_appliances
+from bot.core.check_texts import default_check_texts
+from bot.core.knowledge import load_knowledge
+from bot.core.paths import ConfigError, config_dir
 from bot.settings import Settings, SettingsError
 from bot.slack.app import MailflowApp, build_app
 from bot.slack.engines import Engines
@@ -19,16 +23,30 @@ from bot.slack.http import EVENTS_PATH, build_web_app
 
 log = logging.getLogger("mailflow.serve")
 
+# Everything the bot reads from config/, loaded (and cached) before it listens, so that a
+# missing or broken file stops the start instead of failing every user's request later.
+CONFIG_LOADERS = (load_knowledge, default_check_texts, default_appliances)
+
 
 def serve_from_env(environ: Mapping[str, str] | None = None) -> int:
-    """`mailflow serve`: settings from the environment; a bad setting is one line on stderr and
-    exit code 2."""
+    """`mailflow serve`: settings from the environment, then the knowledge from config/; a bad
+    setting or file is one line on stderr and exit code 2."""
     try:
         settings = Settings.from_env(environ)
+        load_config()
     except SettingsError as exc:
         print(f"mailflow serve: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:
+        print(f"mailflow serve: cannot load {config_dir()}: {exc}", file=sys.stderr)
+        return 2
     return serve(settings)
+
+
+def load_config() -> None:
+    """Load and validate every file of config/; raises ConfigError naming the file."""
+    for load in CONFIG_LOADERS:
+        load()
 
 
 def serve(settings: Settings, engines: Engines | None = None) -> int:
