@@ -20,6 +20,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack.app import MailflowApp, build_app
 from bot.slack.engines import Engines
 from bot.slack.http import EVENTS_PATH, build_web_app
+from bot.slack.store import StoreError
 
 log = logging.getLogger("mailflow.serve")
 
@@ -53,8 +54,12 @@ def serve(settings: Settings, engines: Engines | None = None) -> int:
     """Blocks until SIGINT/SIGTERM; returns the process exit code. `engines` defaults to the
     real diagnosis core and live probe (the benchmark passes hanging ones)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, engines))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(settings, engines))
+    except StoreError as exc:
+        print(f"mailflow serve: MAILFLOW_DB={settings.db_path} {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -65,27 +70,31 @@ async def _serve(settings: Settings, engines: Engines | None) -> None:
         with contextlib.suppress(NotImplementedError):  # not on every platform
             loop.add_signal_handler(sig, stop.set)
     app = build_app(settings, engines)
-    if settings.socket_mode:
-        await _socket_mode(app, settings, stop)
-    else:
-        await _http_mode(app, settings, stop)
+    # The store first: a database that cannot be used stops the start before anything listens.
+    await app.runtime.start()
+    try:
+        if settings.socket_mode:
+            await _socket_mode(app, settings, stop)
+        else:
+            await _http_mode(app, settings, stop)
+    finally:
+        await app.runtime.aclose()
     log.info("stopped")
 
 
 async def _http_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) -> None:
     runner = web.AppRunner(build_web_app(app), access_log=None)
-    await runner.setup()  # runs on_startup: store opened, watches resumed
+    await runner.setup()
     site = web.TCPSite(runner, "0.0.0.0", settings.port)  # noqa: S104 (a public web endpoint)
     await site.start()
     log.info("HTTP mode: POST %s and GET /healthz on port %d", EVENTS_PATH, settings.port)
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()  # cancels jobs, closes the store
+        await runner.cleanup()
 
 
 async def _socket_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) -> None:
-    await app.runtime.start()
     handler = AsyncSocketModeHandler(app, settings.app_token)
     try:
         await handler.connect_async()  # type: ignore[no-untyped-call]
@@ -94,4 +103,3 @@ async def _socket_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event
     finally:
         with contextlib.suppress(Exception):
             await handler.close_async()  # type: ignore[no-untyped-call]
-        await app.runtime.aclose()
