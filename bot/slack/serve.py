@@ -60,7 +60,14 @@ def serve(settings: Settings, engines: Engines | None = None) -> int:
     except StoreError as exc:
         print(f"mailflow serve: MAILFLOW_DB={settings.db_path} {exc}", file=sys.stderr)
         return 2
+    except ListenError as exc:
+        print(f"mailflow serve: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+class ListenError(Exception):
+    """The HTTP port cannot be opened (in use, HOST not an address of this machine)."""
 
 
 async def _serve(settings: Settings, engines: Engines | None) -> None:
@@ -85,9 +92,17 @@ async def _serve(settings: Settings, engines: Engines | None) -> None:
 async def _http_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) -> None:
     runner = web.AppRunner(build_web_app(app), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "0.0.0.0", settings.port)  # noqa: S104 (a public web endpoint)
-    await site.start()
-    log.info("HTTP mode: POST %s and GET /healthz on port %d", EVENTS_PATH, settings.port)
+    site = web.TCPSite(runner, settings.host, settings.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        where = f"HOST={settings.host} PORT={settings.port}"
+        raise ListenError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    log.info(
+        "HTTP mode: POST %s and GET /healthz on %s port %d", EVENTS_PATH, settings.host,
+        settings.port,
+    )  # fmt: skip
     try:
         await stop.wait()
     finally:
