@@ -9,8 +9,8 @@ import signal
 import sys
 from collections.abc import Mapping
 
+import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.core.appliances import default_appliances
 from bot.core.check_texts import default_check_texts
@@ -20,6 +20,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack.app import MailflowApp, build_app
 from bot.slack.engines import Engines
 from bot.slack.http import EVENTS_PATH, build_web_app
+from bot.slack.socket_mode import SocketModeRunner, TokenRefusedError
 from bot.slack.store import StoreError
 
 log = logging.getLogger("mailflow.serve")
@@ -54,13 +55,15 @@ def serve(settings: Settings, engines: Engines | None = None) -> int:
     """Blocks until SIGINT/SIGTERM; returns the process exit code. `engines` defaults to the
     real diagnosis core and live probe (the benchmark passes hanging ones)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # slack_sdk narrates its own retries at INFO; our log says what matters once.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve(settings, engines))
     except StoreError as exc:
         print(f"mailflow serve: MAILFLOW_DB={settings.db_path} {exc}", file=sys.stderr)
         return 2
-    except ListenError as exc:
+    except (ListenError, TokenRefusedError) as exc:
         print(f"mailflow serve: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -110,11 +113,7 @@ async def _http_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) 
 
 
 async def _socket_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) -> None:
-    handler = AsyncSocketModeHandler(app, settings.app_token)
-    try:
-        await handler.connect_async()  # type: ignore[no-untyped-call]
-        log.info("Socket Mode: connected")
-        await stop.wait()
-    finally:
-        with contextlib.suppress(Exception):
-            await handler.close_async()  # type: ignore[no-untyped-call]
+    assert settings.app_token is not None
+    async with aiohttp.ClientSession() as websocket_session:
+        runner = SocketModeRunner(app, settings.app_token, app.client, websocket_session)
+        await runner.run(stop)
