@@ -45,7 +45,7 @@ async def test_progress_streams_before_the_judged_report(pki: Pki, tmp_path: Pat
     progress = [u for u in updates if isinstance(u, AttemptFinished)]
     assert [u.attempt.ip for u in progress] == ["127.0.0.46", "127.0.0.47"]  # as they finish
     report = updates[-1]
-    assert isinstance(report, CheckReport) and len(updates) == 4
+    assert isinstance(report, CheckReport) and len(updates) == 6  # DNS, 2 starts, 2 ends, report
     found = {(f.id, f.ip) for f in report.findings}
     assert ("cert.self_signed", "127.0.0.47") in found and ("cert.inconsistent", None) in found
     assert not any(ip == "127.0.0.46" for _, ip in found)
