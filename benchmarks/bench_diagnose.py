@@ -1,4 +1,4 @@
-"""Diagnosis benchmark: a generated SmtpReceive protocol log streamed through `mailflow diagnose`.
+"""Diagnosis benchmarks: a 200 MB protocol log, short lines at two sizes, and the bounce corpus.
 
 Run from the repository root:  python -m benchmarks.bench_diagnose [--mb 200] [--repeat 2]
 
@@ -7,15 +7,20 @@ Run from the repository root:  python -m benchmarks.bench_diagnose [--mb 200] [-
    a good certificate and TLS domain capabilities, Exchange Online against a server that presents
    its self-signed certificate, internal relays without TLS, client submissions, rejections).
 2. Baseline: the standard `csv` module merely iterating the same file (MB/s).
-3. Ours: the full pipeline (`bot.diagnosis.diagnose_input`: stream, decode, scan, rules), or
-   only `bot.core.traces.scan` drained when BENCH_SCAN_ONLY=1 is set (MB/s).
-   Each runs in its own fresh subprocess, which reports its peak RSS (getrusage RUSAGE_SELF);
-   the best of `--repeat` runs counts (other workers share the machine).
+3. Ours: the full pipeline (`bot.diagnosis.diagnose_input`: read, decode, readers, reasons,
+   causes, playbooks) (MB/s). Each runs in its own fresh subprocess, which reports its peak RSS
+   (getrusage RUSAGE_SELF); the best of `--repeat` runs counts, in alternating order.
 4. A 1 MB adversarial paste (noise, brackets, `4.4.4.4.4`, Slack markup, log fragments) diagnosed
    in-process.
+5. Short lines: 1 MB and 10 MB of short chat-like lines diagnosed in-process; lines per second
+   at both sizes and the ratio of the time per line (1.0 = linear).
+6. Batch: the Sisimai corpus (../shared/corpus/sisimai/samples) diagnosed by one
+   `mailflow diagnose DIR --json` process, side by side with Perl Sisimai's `Sisimai->make` over
+   the same directory (Debian's libsisimai-perl), alternating, messages per second.
 
-Targets (issue 2): throughput at least the baseline's, peak RSS under 150 MB, the 1 MB paste in
-under 0.5 s. A measurement, not a test: always exits 0.
+Targets: throughput at least the baseline's, peak RSS under 150 MB, the 1 MB paste in under
+0.5 s, short lines linear and at least 2 M lines/s, batch at least 2x Sisimai's rate. A
+measurement, not a test: always exits 0.
 """
 
 from __future__ import annotations
@@ -33,9 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.core.traces import scan
-from bot.diagnosis import diagnose_input, diagnose_text
-from bot.inputs import open_input
+from bot.diagnosis import diagnose_bytes, diagnose_input, diagnose_text
 
 MB = 1024 * 1024
 RSS_LIMIT_MB = 150.0
@@ -303,15 +306,6 @@ def _child_baseline(path: str) -> dict[str, float]:
 
 def _child_ours(path: str) -> dict[str, float | str]:
     start = time.perf_counter()
-    if os.environ.get("BENCH_SCAN_ONLY"):
-        events = scan(open_input(path))
-        count = sum(1 for _ in events)
-        return {
-            "seconds": time.perf_counter() - start,
-            "what": "scan",
-            "items": count,
-            "kind": events.kind.value,
-        }
     diagnosis = diagnose_input(path)
     return {
         "seconds": time.perf_counter() - start,
@@ -382,14 +376,89 @@ def adversarial_paste(size: int = MB, seed: int = 7) -> str:
 
 
 def _time_paste(text: str) -> tuple[float, int]:
-    if os.environ.get("BENCH_SCAN_ONLY"):
-        start = time.perf_counter()
-        count = sum(1 for _ in scan([text]))
-        return time.perf_counter() - start, count
     diagnose_text("warm up 550 5.1.1 smtp")  # loads the knowledge base once
     start = time.perf_counter()
     diagnosis = diagnose_text(text)
     return time.perf_counter() - start, len(diagnosis.findings)
+
+
+def short_lines(size: int, seed: int = 11) -> bytes:
+    """`size` bytes of short lines as chat or a trimmed log has them."""
+    rng = random.Random(seed)
+    words = ["ok", "done", "retry", "queue", "mail", "hi", "+1", "ack", "see above", "thanks"]
+    pieces: list[str] = []
+    length = 0
+    while length < size:
+        line = " ".join(rng.choices(words, k=rng.randint(1, 2))) + "\n"
+        pieces.append(line)
+        length += len(line)
+    return "".join(pieces).encode("ascii")[:size]
+
+
+def _time_short_lines(size: int) -> tuple[float, int]:
+    data = short_lines(size)
+    lines = data.count(b"\n")
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        diagnose_bytes(data, "short-lines.txt")
+        best = min(best, time.perf_counter() - start)
+    return best, lines
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "sisimai" / "samples"
+_SISIMAI = (
+    "use Sisimai; my $v = Sisimai->make($ARGV[0], delivered => 1, vacation => 1);"
+    " print scalar(@$v), qq{\n};"
+)
+
+
+def _time_batch(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _batch(repeat: int) -> None:
+    if not CORPUS.is_dir():
+        print("batch: ../shared/corpus/sisimai is not beside the checkout; skipped")
+        return
+    messages = sum(1 for p in CORPUS.iterdir() if p.suffix == ".eml")
+    ours = [str(Path(sys.executable).with_name("mailflow")), "diagnose", str(CORPUS), "--json"]
+    perl = ["perl", "-e", _SISIMAI, str(CORPUS)]
+    have_perl = (
+        subprocess.run(
+            ["perl", "-MSisimai", "-e", "1"], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+    our_times, their_times = [], []
+    for index in range(max(1, repeat) * 2):
+        if index % 2 == 0:
+            our_times.append(_time_batch(ours))
+            if have_perl:
+                their_times.append(_time_batch(perl))
+        else:
+            if have_perl:
+                their_times.append(_time_batch(perl))
+            our_times.append(_time_batch(ours))
+    our_rate = messages / min(our_times)
+    print(
+        f"batch     mailflow diagnose DIR --json : {our_rate:7.0f} messages/s"
+        f" ({min(our_times):.2f} s for {messages})"
+    )
+    if not have_perl:
+        print("batch: Perl Sisimai is not installed (apt-get install libsisimai-perl); no ratio")
+        return
+    their_rate = messages / min(their_times)
+    print(
+        f"batch     perl Sisimai->make(DIR)      : {their_rate:7.0f} messages/s"
+        f" ({min(their_times):.2f} s)"
+    )
+    print(
+        f"{_verdict(our_rate >= 2 * their_rate)}  batch >= 2x Sisimai"
+        f" (ratio {our_rate / their_rate:.2f})"
+    )
 
 
 def _verdict(ok: bool) -> str:
@@ -452,6 +521,22 @@ def main(argv: list[str] | None = None) -> int:
         f"{_verdict(paste_seconds < PASTE_LIMIT_S)}  1 MB paste < {PASTE_LIMIT_S} s "
         f"({paste_seconds:.3f} s)"
     )
+
+    small_s, small_lines = _time_short_lines(MB)
+    large_s, large_lines = _time_short_lines(10 * MB)
+    small_rate, large_rate = small_lines / small_s, large_lines / large_s
+    per_line = (large_s / large_lines) / (small_s / small_lines)
+    print(
+        f"short lines 1 MB : {small_rate / 1e6:5.2f} M lines/s"
+        f" ({small_lines} lines, {small_s:.3f} s)"
+    )
+    print(
+        f"short lines 10 MB: {large_rate / 1e6:5.2f} M lines/s"
+        f" ({large_lines} lines, {large_s:.3f} s)"
+    )
+    print(f"{_verdict(per_line < 1.25)}  linear (time per line 10 MB / 1 MB = {per_line:.2f})")
+    print(f"{_verdict(min(small_rate, large_rate) >= 2e6)}  >= 2 M lines/s")
+    _batch(args.repeat)
     return 0
 
 

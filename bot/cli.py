@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, NoReturn
 from bot.core.paths import ConfigError, config_dir, examples_dir
 
 if TYPE_CHECKING:
+    from bot.core.models import Diagnosis
+    from bot.inputs import InputError
     from bot.probe.engine import CheckRequest, ProbeUpdate
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -44,10 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose = sub.add_parser(
         "diagnose",
         help="explain a pasted NDR, message trace, queue error or protocol log",
-        description="Diagnose an NDR, message-trace reason, queue error, DSN (.eml), Exchange "
-        "protocol log or Postfix/Exim log (files up to 200 MB, streamed).",
+        description="Diagnose bounces (.eml, mbox), NDRs, message traces and exports, queue "
+        "errors, tracking and protocol logs, Postfix/Exim logs and Exchange events (files up to "
+        "200 MB each, streamed). Several paths, directories (read recursively) or an mbox file "
+        "are diagnosed one message at a time: --json then prints JSON Lines, one object per "
+        "message with input.path.",
     )
-    diagnose.add_argument("file", nargs="?", help="file to read, or - for standard input")
+    diagnose.add_argument(
+        "files", nargs="*", metavar="PATH", help="files, directories or mbox files; - for stdin"
+    )
     diagnose.add_argument(
         "--example",
         metavar="NAME",
@@ -195,22 +202,47 @@ def _print_progress(update: ProbeUpdate) -> None:
 
 
 def _diagnose(args: argparse.Namespace) -> int:
-    from bot.diagnosis import diagnose_input
-    from bot.inputs import InputError
-    from bot.render.jsonout import diagnosis_to_json, dumps
-    from bot.render.text import render_diagnosis
+    from bot.diagnosis import diagnose_paths
 
-    if bool(args.file) == bool(args.example):
-        return _fail("give either FILE (or - for standard input) or --example NAME")
-    path = str(examples_dir() / args.example) if args.example else args.file
-    try:
-        diagnosis = diagnose_input(path)
-    except InputError as exc:
-        return _fail(str(exc))
-    print(dumps(diagnosis_to_json(diagnosis)) if args.json else render_diagnosis(diagnosis), end="")
-    if args.json:
-        print()
-    return EXIT_OK
+    if bool(args.files) == bool(args.example):
+        return _fail("give either PATH (or - for standard input) or --example NAME")
+    paths = [str(examples_dir() / args.example)] if args.example else args.files
+    results = diagnose_paths(paths)
+    ahead = [result for result in (next(results, None), next(results, None)) if result]
+    single = len(ahead) == 1 and len(paths) == 1 and not Path(paths[0]).is_dir()
+    read = failed = 0
+    for path, result in (*ahead, *results):
+        if _print_diagnosis(path, result, single=single, as_json=args.json):
+            read += 1
+        else:
+            failed += 1
+    return EXIT_USAGE if read == 0 and failed else EXIT_OK
+
+
+def _print_diagnosis(
+    path: str, result: Diagnosis | InputError, *, single: bool, as_json: bool
+) -> bool:
+    """Print one input's diagnosis (an unreadable input: one line on stderr); False when it
+    could not be read."""
+    from bot.inputs import InputError
+    from bot.render.jsonout import diagnosis_to_json, dumps, dumps_line
+    from bot.render.text import printable, render_diagnosis
+
+    if isinstance(result, InputError):
+        print(f"mailflow: error: {result}", file=sys.stderr)
+        return False
+    if as_json:
+        document = diagnosis_to_json(result)
+        if single:
+            print(dumps(document))
+        else:
+            document["input"]["path"] = path
+            print(dumps_line(document))
+    else:
+        if not single:
+            print(f"== {printable(path)}")
+        print(render_diagnosis(result), end="")
+    return True
 
 
 def _check(args: argparse.Namespace) -> int:

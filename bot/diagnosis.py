@@ -1,46 +1,57 @@
-"""`mailflow diagnose`: parse text (bot.core.traces) and apply the knowledge (bot.core.diagnose).
+"""`mailflow diagnose` and the Slack bot's diagnosis: read the input (bot.inputs), hand its bytes
+to the pure pipeline (bot.core.diagnose.pipeline).
 
-The CLI streams files through `diagnose_input`; Slack handlers call `diagnose_text`.
+    diagnose_input("ndr.eml")                 # a file, or "-" for stdin
+    diagnose_text(pasted)                     # a Slack message
+    diagnose_bytes(upload, "trace.csv")       # an uploaded file
+    for path, result in diagnose_paths(["bounces/", "x.mbox"]): ...   # batch mode
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Iterator, Sequence
 
-from bot.core.diagnose.engine import findings_from_events
-from bot.core.knowledge import Knowledge
-from bot.core.models import Diagnosis, InputInfo
-from bot.core.traces import scan
-from bot.inputs import MAX_INPUT_BYTES, TextInput, open_input
-
-
-def diagnose_chunks(
-    chunks: Iterable[str], size: Callable[[], int], knowledge: Knowledge | None = None
-) -> Diagnosis:
-    """Diagnose streamed text; `size` is asked for the byte count once the text is consumed."""
-    events = scan(chunks)
-    findings = findings_from_events(events, knowledge)
-    return Diagnosis(InputInfo(events.kind.value, size()), findings)
-
-
-def diagnose_text(text: str, knowledge: Knowledge | None = None) -> Diagnosis:
-    size = len(text.encode("utf-8", "surrogatepass"))
-    return diagnose_chunks([text], lambda: size, knowledge)
+from bot.core.diagnose.pipeline import Knowledge
+from bot.core.diagnose.pipeline import diagnose_bytes as _diagnose_bytes
+from bot.core.diagnose.pipeline import diagnose_text as _diagnose_text
+from bot.core.models import Diagnosis
+from bot.inputs import MAX_INPUT_BYTES, ByteInput, InputError, input_items, open_input
 
 
 def diagnose_input(
     path: str, knowledge: Knowledge | None = None, max_bytes: int = MAX_INPUT_BYTES
 ) -> Diagnosis:
     """Diagnose a file, or `-` for stdin. Raises bot.inputs.InputError (one-line message)."""
-    stream = open_input(path, max_bytes=max_bytes)
-    return diagnose_chunks(stream, lambda: stream.bytes, knowledge)
+    return _stream(open_input(path, max_bytes=max_bytes), knowledge)
+
+
+def diagnose_text(text: str, knowledge: Knowledge | None = None) -> Diagnosis:
+    return _diagnose_text(text, knowledge)
 
 
 def diagnose_bytes(
     data: bytes, name: str, knowledge: Knowledge | None = None, max_bytes: int = MAX_INPUT_BYTES
 ) -> Diagnosis:
-    """Diagnose an uploaded file's bytes with the same decoding as files on disk (UTF-8, or
-    UTF-16 with a BOM as Windows PowerShell writes it). Raises InputError past `max_bytes`."""
-    stream = TextInput(name, io.BytesIO(data), max_bytes=max_bytes)
-    return diagnose_chunks(stream, lambda: stream.bytes, knowledge)
+    """Diagnose an uploaded file's bytes with the same decoding as files on disk. Raises
+    InputError past `max_bytes`."""
+    return _stream(ByteInput(name, io.BytesIO(data), max_bytes=max_bytes), knowledge)
+
+
+def diagnose_paths(
+    paths: Sequence[str], knowledge: Knowledge | None = None, max_bytes: int = MAX_INPUT_BYTES
+) -> Iterator[tuple[str, Diagnosis | InputError]]:
+    """Batch mode: each file, each file of a directory (recursively) and each message of an
+    mbox, in order; an input that cannot be read comes back as its InputError."""
+    for item in input_items(paths, max_bytes=max_bytes):
+        if isinstance(item, InputError):
+            yield str(item).split(":", 1)[0], item
+            continue
+        try:
+            yield item.path, _stream(item.open(), knowledge)
+        except InputError as error:
+            yield item.path, error
+
+
+def _stream(data: ByteInput, knowledge: Knowledge | None) -> Diagnosis:
+    return _diagnose_bytes(data, lambda: data.bytes, knowledge)

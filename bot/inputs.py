@@ -1,34 +1,40 @@
-"""Reading what `mailflow diagnose` is given: a file or `-` for stdin, streamed in chunks of
-decoded text (I/O lives here, not in bot.core).
+"""Reading what `mailflow diagnose` is given (I/O lives here, not in bot.core).
 
-    text = open_input("RECV2026112008-1.LOG")     # raises InputError with a one-line message
-    for event in scan(text): ...                   # may raise InputError while streaming (stdin)
-    text.bytes                                     # bytes read: the size for input.bytes
+    data = open_input("RECV2026112008-1.LOG")   # raises InputError with a one-line message
+    for block in data: ...                       # raw bytes; may raise InputError (stdin too big)
+    data.bytes                                   # bytes read: the size for input.bytes
 
-Bytes are decoded as UTF-8 (invalid sequences replaced), or as UTF-16 when the input starts
-with a UTF-16 byte-order mark (Windows PowerShell 5.1 writes `> file.txt` that way).
+    for item in input_items(["bounces/", "mail.mbox", "-"]):   # batch mode
+        item.path, item.open()                   # one message of an mbox is one item
+
+Decoding (byte-order marks, UTF-8/UTF-16, MIME) is the diagnosis core's job
+(bot.core.diagnose.decode); this module only reads bytes, bounded.
 """
 
 from __future__ import annotations
 
-import codecs
+import io
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 MAX_INPUT_BYTES = 200 * 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
+# Files batch mode reads from a directory (".msg" only as text: an Outlook .msg saved as text).
+BATCH_SUFFIXES = frozenset({".eml", ".txt", ".log", ".csv", ".json", ".msg", ".mbox", ".gz"})
+MAX_BATCH_FILES = 100_000
 
 
 class InputError(ValueError):
     """The input cannot be read (missing, a directory, unreadable, too large); one line."""
 
 
-class TextInput:
-    """An iterable of decoded text chunks; `bytes` counts the bytes read so far and is the
-    input's size once iteration has ended. Iterate once."""
+class ByteInput:
+    """An iterable of raw byte blocks; `bytes` counts the bytes read so far and is the input's
+    size once iteration has ended. Iterate once."""
 
     def __init__(
         self,
@@ -48,47 +54,25 @@ class TextInput:
         self._chunk_size = chunk_size
         self._close = close
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[bytes]:
         try:
-            yield from self._decoded()
+            while True:
+                try:
+                    block = self._stream.read(self._chunk_size)
+                except OSError as error:
+                    raise InputError(
+                        f"{self.name}: cannot read: {error.strerror or error}"
+                    ) from None
+                if not block:
+                    return
+                self.bytes += len(block)
+                if self.bytes > self._max_bytes:
+                    limit = _megabytes(self._max_bytes)
+                    raise InputError(f"{self.name}: input is larger than {limit}")
+                yield block
         finally:
             if self._close:
                 self._stream.close()
-
-    def _raw(self) -> Iterator[bytes]:
-        while True:
-            try:
-                block = self._stream.read(self._chunk_size)
-            except OSError as error:
-                raise InputError(f"{self.name}: cannot read: {error.strerror or error}") from None
-            if not block:
-                return
-            self.bytes += len(block)
-            if self.bytes > self._max_bytes:
-                raise InputError(f"{self.name}: input is larger than {_megabytes(self._max_bytes)}")
-            yield block
-
-    def _decoded(self) -> Iterator[str]:
-        blocks = self._raw()
-        first = next(blocks, b"")
-        encoding = "utf-8"
-        if first.startswith(codecs.BOM_UTF8):
-            first = first[len(codecs.BOM_UTF8) :]
-        elif first.startswith(codecs.BOM_UTF16_LE):
-            encoding, first = "utf-16-le", first[2:]
-        elif first.startswith(codecs.BOM_UTF16_BE):
-            encoding, first = "utf-16-be", first[2:]
-        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        text = decoder.decode(first)
-        if text:
-            yield text
-        for block in blocks:
-            text = decoder.decode(block)
-            if text:
-                yield text
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            yield tail
 
 
 def open_input(
@@ -97,14 +81,14 @@ def open_input(
     max_bytes: int = MAX_INPUT_BYTES,
     chunk_size: int = CHUNK_SIZE,
     stdin: BinaryIO | None = None,
-) -> TextInput:
+) -> ByteInput:
     """Open a file (or stdin for `-`) for streaming. Raises InputError for a missing path, a
     directory, an unreadable or oversized file; oversized stdin is detected while reading."""
     if path_or_dash == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        return TextInput("stdin", stream, max_bytes=max_bytes, chunk_size=chunk_size, close=False)
+        return ByteInput("stdin", stream, max_bytes=max_bytes, chunk_size=chunk_size, close=False)
     path = Path(path_or_dash)
-    name = _printable(path_or_dash)
+    name = printable(path_or_dash)
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -120,26 +104,129 @@ def open_input(
     except OSError as error:
         raise InputError(f"{name}: cannot read: {error.strerror or error}") from None
     size = info.st_size if stat.S_ISREG(info.st_mode) else None
-    return TextInput(name, stream, max_bytes=max_bytes, chunk_size=chunk_size, size=size)
+    return ByteInput(name, stream, max_bytes=max_bytes, chunk_size=chunk_size, size=size)
 
 
-def read_chunks(
-    path_or_dash: str, max_bytes: int = MAX_INPUT_BYTES
-) -> tuple[TextInput, Iterator[str]]:
-    """`open_input` for callers that want the chunks as an iterator; the TextInput reports the
-    byte count (`.bytes`) once the iterator is exhausted."""
-    text = open_input(path_or_dash, max_bytes=max_bytes)
-    return text, iter(text)
+@dataclass(frozen=True, slots=True)
+class InputItem:
+    """One input of a batch: a file, stdin, or one message of an mbox file."""
+
+    path: str  # as shown in messages and in `input.path`
+    open: Callable[[], ByteInput]
+
+
+def input_items(
+    paths: Sequence[str], *, max_bytes: int = MAX_INPUT_BYTES, stdin: BinaryIO | None = None
+) -> Iterator[InputItem | InputError]:
+    """The inputs of `paths`: files as given, directories walked (recursively, the files with
+    the suffixes batch mode reads), mbox files split into their messages. A path that cannot be
+    read is an InputError in the stream, so that the others go on."""
+    count = 0
+    for raw in paths:
+        if raw == "-":
+            yield InputItem("-", lambda: open_input("-", max_bytes=max_bytes, stdin=stdin))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            for file in _walk(path):
+                count += 1
+                if count > MAX_BATCH_FILES:
+                    yield InputError(f"{printable(raw)}: more than {MAX_BATCH_FILES} files")
+                    return
+                yield from _file_items(str(file), max_bytes)
+        elif path.exists() or raw:
+            yield from _file_items(raw, max_bytes)
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_symlink():
+            continue  # never leave the tree the user named
+        if entry.is_dir():
+            yield from _walk(entry)
+        elif entry.suffix.lower() in BATCH_SUFFIXES and entry.is_file():
+            yield entry
+
+
+def _file_items(path: str, max_bytes: int) -> Iterator[InputItem | InputError]:
+    try:
+        with Path(path).open("rb") as handle:
+            head = handle.read(5)
+    except FileNotFoundError:
+        yield InputError(f"{printable(path)}: no such file")
+        return
+    except IsADirectoryError:
+        yield InputError(f"{printable(path)}: is a directory, not a file")
+        return
+    except OSError as error:
+        yield InputError(f"{printable(path)}: cannot read: {error.strerror or error}")
+        return
+    if head != b"From ":
+        yield InputItem(path, lambda: open_input(path, max_bytes=max_bytes))
+        return
+    try:
+        messages = list(_mbox_offsets(path))
+    except OSError as error:
+        yield InputError(f"{printable(path)}: cannot read: {error.strerror or error}")
+        return
+    if len(messages) <= 1:
+        yield InputItem(path, lambda: open_input(path, max_bytes=max_bytes))
+        return
+    for number, (start, end) in enumerate(messages, 1):
+        yield InputItem(
+            f"{path}#{number}",
+            lambda start=start, end=end: _slice(path, start, end, max_bytes),  # type: ignore[misc]
+        )
+
+
+def _mbox_offsets(path: str) -> Iterator[tuple[int, int]]:
+    """(start, end) byte offsets of each message of an mbox file (mboxrd/mboxo: a message
+    starts at a line "From " at the top or after an empty line)."""
+    start = 0
+    position = 0
+    previous_blank = True
+    with Path(path).open("rb") as handle:
+        for line in handle:
+            if line.startswith(b"From ") and previous_blank and position > start:
+                yield start, position
+                start = position
+            previous_blank = line in (b"\n", b"\r\n")
+            position += len(line)
+    if position > start:
+        yield start, position
+
+
+def _slice(path: str, start: int, end: int, max_bytes: int) -> ByteInput:
+    if end - start > max_bytes:
+        raise InputError(f"{printable(path)}: a message is larger than {_megabytes(max_bytes)}")
+    with Path(path).open("rb") as handle:
+        handle.seek(start)
+        first_line = handle.readline()  # the mbox "From " separator is not part of the message
+        data = handle.read(max(0, end - start - len(first_line)))
+    return ByteInput(path, io.BytesIO(data), max_bytes=max_bytes, size=len(data))
 
 
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
 
 
-def _printable(name: str) -> str:
+def printable(name: str) -> str:
     """A path as it may appear in a one-line error (no control characters)."""
     cleaned = "".join(char if char.isprintable() else "?" for char in name)
     return cleaned if len(cleaned) <= 200 else cleaned[:199] + "…"
 
 
-__all__ = ["CHUNK_SIZE", "MAX_INPUT_BYTES", "InputError", "TextInput", "open_input", "read_chunks"]
+__all__ = [
+    "CHUNK_SIZE",
+    "MAX_INPUT_BYTES",
+    "ByteInput",
+    "InputError",
+    "InputItem",
+    "input_items",
+    "open_input",
+    "printable",
+]

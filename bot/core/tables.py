@@ -20,13 +20,15 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.core.paths import ConfigError
+
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:\|([^{}]*))?\}")
 _MISSING: Any = object()
 _E = TypeVar("_E", bound=ValueError)
 _T = TypeVar("_T")
 
 
-class TableError(ValueError):
+class TableError(ConfigError):
     """A knowledge file or one of its tables is malformed (message names file and key)."""
 
 

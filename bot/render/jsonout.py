@@ -54,6 +54,11 @@ def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=True)
 
 
+def dumps_line(document: dict[str, Any]) -> str:
+    """One JSON Lines record (batch mode): the same document on one line."""
+    return json.dumps(document, ensure_ascii=True, separators=(",", ":"))
+
+
 def cert_to_json(info: CertInfo) -> dict[str, Any]:
     return {
         "subject": info.subject,

@@ -89,5 +89,5 @@ def test_crlf_ehlo_reply_from_stdin_names_smtp_inspection() -> None:
     report = json.loads(result.stdout)
     [finding] = report["findings"]
     assert finding["id"] == "exo.tls.starttls_stripped"
-    assert finding["fields"]["fqdn"] == "mail.contoso.com"
+    assert finding["fields"]["remote_host"] == "mail.contoso.com"
     assert finding["probe"] == "mail.contoso.com"

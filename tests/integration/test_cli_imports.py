@@ -9,7 +9,7 @@ import sys
 
 from tests.integration.test_cli_check import REPO
 
-DIAGNOSIS_STACK = ("bot.core.diagnose", "bot.diagnosis", "bot.core.traces", "bot.core.knowledge")
+DIAGNOSIS_STACK = ("bot.core.diagnose", "bot.diagnosis")
 SLACK_STACK = ("slack_bolt", "slack_sdk", "aiohttp", "bot.slack", "handlers")
 NETWORK_STACK = ("dns", "ssl", "asyncio", "bot.probe", "bot.check")
 

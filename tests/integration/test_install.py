@@ -200,8 +200,8 @@ def _serve_env(tmp_path: Path) -> dict[str, str]:
 def test_serve_refuses_to_start_with_broken_knowledge(
     installed: Installed, tmp_path: Path, fault: str
 ) -> None:
-    knowledge = installed.package / "config" / "knowledge"
-    backup = tmp_path / "knowledge"
+    knowledge = installed.package / "config" / "causes"
+    backup = tmp_path / "causes"
     shutil.copytree(knowledge, backup)
     try:
         if fault == "invalid":
@@ -221,7 +221,7 @@ def test_serve_refuses_to_start_with_broken_knowledge(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("mailflow serve: cannot load ")
-    assert ("ndr.toml" if fault == "invalid" else "not found") in lines[0]
+    assert ("ndr.toml" if fault == "invalid" else "causes: missing") in lines[0]
     assert elapsed < 5
     assert diagnose.returncode == 2
     assert diagnose.stderr.startswith("mailflow: error: cannot load ")

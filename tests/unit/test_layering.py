@@ -53,7 +53,7 @@ def test_probe_gathers_evidence_without_judging_it() -> None:
     forbidden = (
         "bot.core.check",
         "bot.core.diagnose",
-        "bot.core.knowledge",
+        "bot.core.tables",
         "bot.render",
         "bot.slack",
     )

@@ -27,6 +27,18 @@ def test_every_python_package_of_the_checkout_is_listed() -> None:
     assert not missing, f"add {missing} to [tool.setuptools] packages in pyproject.toml"
 
 
+def test_every_listed_package_exists() -> None:
+    setuptools = _setuptools()
+    mapped = setuptools["package-dir"]
+    assert isinstance(mapped, dict)
+    gone = [
+        name
+        for name in setuptools["packages"]  # type: ignore[attr-defined]
+        if not (REPO / mapped.get(name, name.replace(".", "/"))).is_dir()
+    ]
+    assert not gone, f"pyproject.toml lists packages that no longer exist: {gone}"
+
+
 def test_config_and_examples_ship_whole_inside_the_package() -> None:
     table = _setuptools()
     assert table["package-dir"] == {"bot.config": "config", "bot.examples": "examples"}

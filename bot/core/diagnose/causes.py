@@ -27,6 +27,8 @@ finding (see bot.core.diagnose.findings). Remedies live apart, in playbooks, per
     source = ["message_trace"]           # reader names
     requires = ["remote_host"]
     check = "self_signed"                # a named check (see KNOWN_CHECKS)
+    exchange = true                      # the fact comes from Exchange (on-premises or Online):
+                                         # its readers, or a Microsoft server answered
     field = {issuer = "barracuda"}       # regex on one fact's value
 """
 
@@ -43,7 +45,7 @@ from bot.core.diagnose.fact import FactKind
 from bot.core.diagnose.meanings import load_meanings
 from bot.core.enhanced_status import EnhancedStatus, StatusPattern, StatusTable, parse_pattern
 from bot.core.models import BOUNCE_REASONS, Severity
-from bot.core.paths import config_dir
+from bot.core.paths import ConfigError, config_dir
 from bot.core.tables import Entry, load_toml, template_problem, toml_files
 
 # Facts a template or condition may name: the canonical fact fields plus what findings derive.
@@ -77,10 +79,17 @@ READER_NAMES = frozenset(
         "postfix_log", "exim_log", "text", "ehlo", "postfix", "exim", "sendmail", "qmail",
         "courier", "gmail", "googlegroups", "outlook", "yahoo", "amazonses", "sendgrid",
         "mimecast", "barracuda", "proofpoint", "tracking_log", "event_log", "arf", "rfc3834",
-        "message_trace_csv", "notes", "exchange2003",
+        "message_trace_csv", "notes", "exchange2003", "mta_log",
     }
 )  # fmt: skip
 _ID = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
+# Readers of Exchange's own texts: a fact from one of them is about Exchange.
+EXCHANGE_SOURCES = frozenset(
+    {
+        "exchange_ndr", "message_trace", "queue", "tracking_log", "event_log", "protocol_log",
+        "exchange2003", "exchange2007", "office365", "outlook",
+    }
+)  # fmt: skip
 _MAX_PATTERN = 300
 _MAX_TEMPLATE = 4000
 _DEFAULT_GROUP_BY = (
@@ -90,7 +99,7 @@ _DEFAULT_GROUP_BY = (
 _CAUSE_KEYS_OPTIONAL = ("variant", "severity_by_class", "probe", "group_by", "priority")
 
 
-class CauseError(ValueError):
+class CauseError(ConfigError):
     """config/causes is broken; the message names the file, the cause and the key."""
 
 
@@ -116,6 +125,7 @@ class Cause:
     requires: tuple[str, ...] = ()
     check: str | None = None
     field_patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    exchange: bool = False
     origin: str = ""
 
     @property
@@ -133,7 +143,7 @@ class Cause:
                 score += 200 - min(max(p.width for p in self.statuses), 100)
         if self.reply_codes:
             score += 50
-        score += 40 * bool(self.reasons) + 20 * bool(self.providers)
+        score += 40 * bool(self.reasons) + 20 * bool(self.providers) + 20 * self.exchange
         score += 10 * len(self.requires) + 5 * bool(self.kinds) + 5 * bool(self.sources)
         return score
 
@@ -252,6 +262,7 @@ class _Conditions(TypedDict):
     requires: tuple[str, ...]
     check: str | None
     field_patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    exchange: bool
 
 
 def _conditions(entry: Entry) -> _Conditions:
@@ -278,6 +289,7 @@ def _conditions(entry: Entry) -> _Conditions:
     text = _regex(entry, text_patterns, "text") if text_patterns else None
     not_text_patterns = entry.strings("not_text", ())
     not_text = _regex(entry, not_text_patterns, "not_text") if not_text_patterns else None
+    exchange = entry.boolean("exchange", False)
     entry.done()
     if not (statuses or reply_codes or text or kinds or check or field_patterns or reasons):
         raise entry.fail(
@@ -295,6 +307,7 @@ def _conditions(entry: Entry) -> _Conditions:
         "requires": requires,
         "check": check,
         "field_patterns": tuple(field_patterns),
+        "exchange": exchange,
     }
 
 

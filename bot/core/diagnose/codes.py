@@ -16,6 +16,8 @@ STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
 REPLY_AND_STATUS = re.compile(r"(?<![\w.])([245]\d\d)[ -]{1,2}([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
 # A reply code at the start of a reply text: "550 Requested action not taken".
 LEADING_REPLY = re.compile(r"[#\s\"'(]{0,4}([245][0-5]\d)(?:[ -]|$)")
+# A reply code after a short label: "Bounce from our relay: 550 Domain ... exceeded ...".
+_LABELLED_REPLY = re.compile(r"[^:\n]{1,80}:\s{1,3}([245][0-5]\d)(?:[ -]|$)")
 
 # Words that make a bare code in free text plausibly about mail delivery.
 _MAIL_CONTEXT = re.compile(
@@ -28,6 +30,7 @@ _REPLY_PHRASE = re.compile(
     r"user unknown|no such user|mailbox|relay|rejected|denied|not permitted|service not available"
     r"|requested action|transaction failed|try again|too many|spam|block|unavailable|not found"
     r"|timed out|temporar|refused|authenticat|starttls|tls|certificate|policy|quota|greylist"
+    r"|exceeded|does not exist|not allowed|discarded|limit"
 )  # matched against lower-cased text
 
 
@@ -105,7 +108,7 @@ def free_text_error(text: str) -> Reply | None:
     for match in STATUS.finditer(text):
         if match.group(1)[0] in "45" and _reads_as_status(text, match):
             return Reply(None, match.group(1))
-    lead = LEADING_REPLY.match(text)
+    lead = LEADING_REPLY.match(text) or _LABELLED_REPLY.match(text)
     if lead and lead.group(1)[0] in "45":
         rest = text[lead.end() :]
         if looks_like_reply_text(rest) and has_mail_context(text):

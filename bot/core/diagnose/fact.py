@@ -26,6 +26,7 @@ class FactKind(StrEnum):
     PEER_CERTIFICATE = "peer_certificate"  # the certificate the other side presented
     TLS = "tls"  # a TLS negotiation failure seen in a log
     EHLO = "ehlo"  # an EHLO reply (extensions offered, masked keywords)
+    EVENT = "event"  # a Windows event of the transport services (certificates, authentication)
     NOTICE = "notice"  # not a failure: feedback report, vacation reply, delivery notice
 
 
@@ -135,6 +136,12 @@ class Fact:
 _FIELD_ORDER = (
     "sender", "recipient", "action", "remote_host", "ip", "reporting_mta", "server", "connector",
     "fqdn", "command", "timestamp", "diagnostic",
+)  # fmt: skip
+# The canonical names of the facts a finding carries (the README lists them).
+CANONICAL_FIELDS = (
+    "sender", "recipient", "remote_host", "ip", "reporting_mta", "server", "connector", "fqdn",
+    "command", "timestamp", "diagnostic", "thumbprint", "subject", "issuer", "sans", "not_before",
+    "not_after", "self_signed",
 )  # fmt: skip
 _CORE = frozenset(f.name for f in fields(Fact)) - {
     "extra", "certificate", "replies", "lines", "evidence",

@@ -10,13 +10,12 @@ MAX_PRESENTED distinct certificates, a capped memo.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.core import dn, names, powershell
-from bot.core.diagnose.causes import Cause, CauseBook
+from bot.core.diagnose.causes import EXCHANGE_SOURCES, Cause, CauseBook
 from bot.core.diagnose.enrich import inner_status, is_wrapper
 from bot.core.diagnose.fact import Fact, FactKind
 from bot.core.diagnose.playbooks import Playbooks
@@ -348,7 +347,7 @@ class FindingBuilder:
             fields["server"] = values["server"]
         if group.last_timestamp and group.last_timestamp != fields.get("timestamp"):
             fields["last_timestamp"] = group.last_timestamp
-        text_values = {k: _one_line(v)[:MAX_TEMPLATE_VALUE] for k, v in values.items()}
+        text_values = {k: _one_line(v[:MAX_TEMPLATE_VALUE]) for k, v in values.items()}
         return Finding(
             id=cause.id,
             severity=cause.severity_for(group.status, delayed=group.delayed),
@@ -453,6 +452,8 @@ def _applies(
         return False
     if cause.providers and fact.provider not in cause.providers:
         return False
+    if cause.exchange and not _about_exchange(fact):
+        return False
     if cause.check is not None and not _check(cause.check, status, checks):
         return False
     if any(not values.get(name) for name in cause.requires):
@@ -464,6 +465,23 @@ def _applies(
     if cause.text is not None and cause.text.search(text) is None:
         return False
     return cause.not_text is None or cause.not_text.search(text) is None
+
+
+def _about_exchange(fact: Fact) -> bool:
+    """Was the fact written by Exchange (on-premises or Online) or by a Microsoft server? Its
+    reader, the servers it names, or the component codes only Exchange writes tell."""
+    if fact.source in EXCHANGE_SOURCES or fact.provider == "microsoft":
+        return True
+    for name in (fact.reporting_mta, fact.remote_host):
+        if name and name.endswith((".outlook.com", ".outlook.cn", ".office365.us")):
+            return True
+    return _EXCHANGE_WORDS.search(fact.diagnostic[:MAX_MATCH_TEXT]) is not None
+
+
+_EXCHANGE_WORDS = re.compile(
+    r"\b(?:RESOLVER|STOREDRV|SMTPSEND|SMTPSUBMIT|QUEUE|ROUTING|CAT)\.[A-Z][A-Za-z]"
+    r"|protection\.outlook\.com|prod\.outlook\.com|\bATTR\d{1,3}\b|\bAS\(\d{3,}\)"
+)
 
 
 def _check(name: str, status: EnhancedStatus | None, checks: Mapping[str, bool] | None) -> bool:
@@ -656,8 +674,12 @@ def certificate_names(facts: Mapping[str, FieldValue]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _one_line(value: str) -> str:
-    return "".join(" " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in value)
+    """`value` on one line: control characters and line/paragraph separators become spaces."""
+    return _CONTROL.sub(" ", value) if not value.isprintable() else value
 
 
 def _tidy(text: str) -> str:

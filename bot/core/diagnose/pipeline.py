@@ -21,8 +21,9 @@ from bot.core.diagnose.playbooks import Playbooks, load_playbooks
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.merge import merge_facts
 from bot.core.diagnose.readers.message import message_context
+from bot.core.diagnose.readers.mta import load_specs
 from bot.core.diagnose.readers.registry import new_readers
-from bot.core.diagnose.reasons import ReasonBook, classify, load_reasons
+from bot.core.diagnose.reasons import ReasonBook, classify, load_reasons, provider_of
 from bot.core.models import Diagnosis, InputInfo
 
 MAX_FACTS_PER_DOCUMENT = 200_000
@@ -38,8 +39,9 @@ class Knowledge:
 
 
 def load_knowledge() -> Knowledge:
-    causes = load_causes()
-    return Knowledge(load_reasons(), causes, load_playbooks())
+    """Load and validate everything the diagnosis reads from config/ (raises ConfigError)."""
+    load_specs()
+    return Knowledge(load_reasons(), load_causes(), load_playbooks())
 
 
 def diagnose_bytes(
@@ -72,10 +74,13 @@ def _diagnose(
         _judge(facts, document, book, builder)
     held: list[Fact] = []
     for reader in readers:
-        held.extend(reader.finish())
+        finished = reader.finish()
+        if finished:
+            sources.setdefault(reader.name, 1)
+            held.extend(finished)
     _judge(merge_facts(held, sources), None, book, builder)
     findings = builder.findings()
-    if kind == "empty" and sources:
+    if kind in ("empty", "text") and set(sources) - {"text"}:
         kind = _kind(None, sources)
     return Diagnosis(InputInfo(kind, size()), findings)
 
@@ -111,8 +116,21 @@ def _judge(
     context: MessageContext | None = message_context(document) if document is not None else None
     for fact in facts:
         enriched = prefer_status(enrich(fact, context))
+        provider = provider_of(enriched, book.reasons)
+        if provider is not None:
+            enriched = enriched.with_(provider=provider.name)
+        elif enriched.source in ("message_trace", "exchange_ndr") and _microsoft(enriched):
+            enriched = enriched.with_(provider="microsoft")
         reason = classify(enriched, book.reasons)
         builder.add(enriched, reason)
+
+
+def _microsoft(fact: Fact) -> bool:
+    """A message trace or NDR that Exchange Online wrote (its codes follow Microsoft's table)."""
+    if fact.source == "message_trace":
+        return True
+    name = fact.reporting_mta or ""
+    return name.endswith((".outlook.com", ".outlook.cn"))
 
 
 _LEGACY_KINDS = {
@@ -127,10 +145,12 @@ def _kind(document: Document | None, sources: dict[str, int]) -> str:
         if document is not None and document.text.strip():
             return "text"
         return "empty"
-    specific = [name for name in sources if name != "text"]
-    if len(specific) > 1:
+    specific = {name: score for name, score in sources.items() if name != "text"}
+    top = max(specific.values(), default=0)
+    surest = [name for name, score in specific.items() if score == top]
+    if len(surest) > 1:
         return "mixed"
-    name = specific[0] if specific else "text"
+    name = surest[0] if surest else "text"
     return _LEGACY_KINDS.get(name, name)
 
 

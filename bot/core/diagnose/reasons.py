@@ -15,20 +15,20 @@ config/reasons/README.md describes every key and step; this module is its evalua
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from bot.core.diagnose.fact import Fact, FactKind
 from bot.core.models import BOUNCE_REASONS
-from bot.core.paths import config_dir
+from bot.core.paths import ConfigError, config_dir
 from bot.core.tables import Entry, load_toml, toml_files
 
 _NOT_FAILURES = frozenset({"delivered", "feedback", "vacation"})
 
 
-class ReasonsError(ValueError):
+class ReasonsError(ConfigError):
     """config/reasons is broken; the message names the file and the key."""
 
 
@@ -118,6 +118,10 @@ class ReasonBook:
     providers: tuple[ProviderTable, ...]
     mda: tuple[tuple[str, ProviderRule], ...] = ()
     descriptions: Mapping[str, str] = field(default_factory=dict)  # reason -> one sentence
+    kind_defaults: Mapping[str, str] = field(default_factory=dict)  # fact kind -> reason
+
+    def provider(self, name: str) -> ProviderTable | None:
+        return next((table for table in self.providers if table.name == name), None)
 
     def status_reason(self, status: str | None) -> str:
         if not status or len(status) < 5:
@@ -147,8 +151,12 @@ def classify(fact: Fact, book: ReasonBook | None = None) -> str:
         if found and found not in book.not_explicit:
             return found
     found = _find(context)
-    if found in ("", "undefined", "onhold") and given:
-        return given if found == "" else found
+    if found in ("", "undefined", "onhold"):
+        default = book.kind_defaults.get(fact.kind.value)
+        if default:
+            return default
+        if given:
+            return given if found == "" else found
     return found or "undefined"
 
 
@@ -157,10 +165,17 @@ class _Context:
     fact: Fact
     text: str
     book: ReasonBook
+    matches: dict[str, bool] = field(default_factory=dict)  # reason -> its phrases match
 
     @property
     def table_reason(self) -> str:
         return self.book.status_reason(self.fact.status)
+
+    def phrases_of(self, reason: str) -> bool:
+        found = self.matches.get(reason)
+        if found is None:
+            found = self.matches[reason] = self.book.text_matches(reason, self.text)
+        return found
 
 
 def _find(context: _Context) -> str:
@@ -182,18 +197,20 @@ def _find(context: _Context) -> str:
         reason = "expired"
     if reason:
         return reason
-    if book.text_matches("vacation", context.text):
+    if context.phrases_of("vacation"):
         return "vacation"
     return "onhold" if context.text else "undefined"
 
 
 def _anotherone(context: _Context) -> str:
     fact, book = context.fact, context.book
+    if fact.reason and fact.reason not in book.not_explicit:
+        return fact.reason  # what the reader's format said, when nothing above decided
     table = context.table_reason
     if table not in book.retry and table != "" and (fact.diagnostic_type or "SMTP") == "SMTP":
         return table
     for name in book.another:
-        if book.text_matches(name, context.text):
+        if context.phrases_of(name):
             return name
     if table:
         return table
@@ -222,40 +239,44 @@ def _probe(name: str, context: _Context, depth: int = 0) -> bool:
 
 
 def _holds(clause: Clause, name: str, context: _Context, depth: int) -> bool:
-    fact, book, text = context.fact, context.book, context.text
+    """Whether every condition of `clause` holds (cheap tests first, phrases last)."""
+    fact = context.fact
     table = context.table_reason
-    checks: list[Callable[[], bool]] = []
-    if clause.reason_already is not None:
-        checks.append(lambda: (fact.reason or "") in clause.reason_already)  # type: ignore[operator]
-    if clause.status_is is not None:
-        checks.append(lambda: (table == name) == clause.status_is)
-    if clause.status_reason is not None:
-        checks.append(lambda: table in clause.status_reason)  # type: ignore[operator]
-    if clause.not_status_reason is not None:
-        checks.append(lambda: table not in clause.not_status_reason)  # type: ignore[operator]
-    if clause.status:
-        checks.append(lambda: _status_in(fact.status or "", clause.status))
-    if clause.has_status is not None:
-        checks.append(lambda: bool(fact.status) == clause.has_status)
-    if clause.reply_code:
-        checks.append(lambda: _reply_in(fact.reply_code or "", clause.reply_code))
-    if clause.not_reply_code:
-        checks.append(lambda: not _reply_in(fact.reply_code or "", clause.not_reply_code))
-    if clause.command is not None:
-        checks.append(lambda: (fact.command or "") in clause.command)  # type: ignore[operator]
-    if clause.not_command is not None:
-        checks.append(lambda: (fact.command or "") not in clause.not_command)  # type: ignore[operator]
-    if clause.diagnostic_type is not None:
-        checks.append(lambda: (fact.diagnostic_type or "").upper() in clause.diagnostic_type)  # type: ignore[operator]
-    if clause.action is not None:
-        checks.append(lambda: (fact.action or "") in clause.action)  # type: ignore[operator]
-    if clause.text_of:
-        checks.append(lambda: any(book.text_matches(r, text) for r in clause.text_of))
-    if clause.not_text_of:
-        checks.append(lambda: not any(book.text_matches(r, text) for r in clause.not_text_of))
-    if clause.probes_into and depth < 3:
-        checks.append(lambda: any(_probe(r, context, depth + 1) for r in clause.probes_into))
-    return all(check() for check in checks)
+    if clause.reason_already is not None and (fact.reason or "") not in clause.reason_already:
+        return False
+    if clause.status_is is not None and (table == name) != clause.status_is:
+        return False
+    if clause.status_reason is not None and table not in clause.status_reason:
+        return False
+    if clause.not_status_reason is not None and table in clause.not_status_reason:
+        return False
+    if clause.status and not _status_in(fact.status or "", clause.status):
+        return False
+    if clause.has_status is not None and bool(fact.status) != clause.has_status:
+        return False
+    if clause.reply_code and not _reply_in(fact.reply_code or "", clause.reply_code):
+        return False
+    if clause.not_reply_code and _reply_in(fact.reply_code or "", clause.not_reply_code):
+        return False
+    if clause.command is not None and (fact.command or "") not in clause.command:
+        return False
+    if clause.not_command is not None and (fact.command or "") in clause.not_command:
+        return False
+    if clause.diagnostic_type is not None and (
+        (fact.diagnostic_type or "").upper() not in clause.diagnostic_type
+    ):
+        return False
+    if clause.action is not None and (fact.action or "") not in clause.action:
+        return False
+    if clause.text_of and not any(context.phrases_of(r) for r in clause.text_of):
+        return False
+    if clause.not_text_of and any(context.phrases_of(r) for r in clause.not_text_of):
+        return False
+    return not (
+        clause.probes_into
+        and depth < 3
+        and not any(_probe(r, context, depth + 1) for r in clause.probes_into)
+    )
 
 
 def _status_in(status: str, patterns: Sequence[str]) -> bool:
@@ -314,7 +335,7 @@ def _host_matches(name: str, host: str) -> bool:
 
 
 def provider_reason(fact: Fact, lowered: str, book: ReasonBook) -> str:
-    table = provider_of(fact, book)
+    table = book.provider(fact.provider) if fact.provider else provider_of(fact, book)
     if table is None or not lowered:
         return ""
     code = _provider_code(table, fact.diagnostic, lowered) if table.code_scheme else None
@@ -510,9 +531,15 @@ def _load(directory: Path) -> ReasonBook:
             raise ReasonsError(f"order.toml names {name!r}, which has no phrases file")
     providers = tuple(_provider(path) for path in toml_files(directory / "providers", ReasonsError))
     mda = _load_mda(directory / "mda.toml") if (directory / "mda.toml").exists() else ()
+    kinds = Entry(load_toml(directory / "kinds.toml", ReasonsError), "kinds.toml", ReasonsError)
+    kind_defaults = kinds.mapping("default", _reason_value)
+    unknown = set(kind_defaults) - {kind.value for kind in FactKind}
+    if unknown:
+        raise ReasonsError(f"kinds.toml: unknown fact kinds {sorted(unknown)}")
+    kinds.done()
     return ReasonBook(
         phrases, probes, first, another, text_only, retry, not_explicit, status, reply,
-        commands, providers, mda, descriptions,
+        commands, providers, mda, descriptions, kind_defaults,
     )  # fmt: skip
 
 

@@ -32,8 +32,9 @@ _BOMS = (
 )
 
 
-def documents(chunks: Iterable[bytes]) -> Iterator[Document]:
-    """The documents of one input given as byte chunks (any chunking gives the same result)."""
+def documents(chunks: Iterable[bytes], *, chat: bool = False) -> Iterator[Document]:
+    """The documents of one input given as byte chunks (any chunking gives the same result).
+    `chat`: the text was pasted into a chat, so Slack markup and decoration are removed."""
     stream = iter(chunks)
     head = _read_at_least(stream, SNIFF_BYTES)
     encoding, bom = _encoding(head)
@@ -44,13 +45,13 @@ def documents(chunks: Iterable[bytes]) -> Iterator[Document]:
             data = data.decode(encoding, "replace").encode("utf-8", "replace")
         yield message_document(data)
         return
-    yield from _windows(head[bom:], stream, encoding)
+    yield from _windows(head[bom:], stream, encoding, chat)
 
 
 def text_documents(text: str) -> Iterator[Document]:
     """The documents of text that is already decoded (a Slack message): lone surrogates and
     other unencodable characters are replaced, then it is read like bytes."""
-    yield from documents([text.encode("utf-8", "replace")])
+    yield from documents([text.encode("utf-8", "replace")], chat=True)
 
 
 def message_document(data: bytes) -> Document:
@@ -104,7 +105,9 @@ class _LineCounter:
         return self._line
 
 
-def _windows(first: bytes, stream: Iterator[bytes], encoding: str) -> Iterator[Document]:
+def _windows(
+    first: bytes, stream: Iterator[bytes], encoding: str, chat: bool
+) -> Iterator[Document]:
     decoder = codecs.getincrementaldecoder(encoding)("replace")
     pending = ""
     line = 1
@@ -121,16 +124,16 @@ def _windows(first: bytes, stream: Iterator[bytes], encoding: str) -> Iterator[D
         while len(pending) >= WINDOW_CHARS:
             cut = pending.rfind("\n", 0, WINDOW_CHARS) + 1 or WINDOW_CHARS
             window, pending = pending[:cut], pending[cut:]
-            yield _text_document(window, line, index)
+            yield _text_document(window, line, index, chat)
             line += window.count("\n")
             index += 1
     pending += _normalise(decoder.decode(b"", final=True) + ("\r" if held_cr else ""))
     if pending or index == 0:
-        yield _text_document(pending, line, index)
+        yield _text_document(pending, line, index, chat)
 
 
-def _text_document(text: str, first_line: int, index: int) -> Document:
-    return Document((Segment(clean_chat_text(text), first_line),), index=index)
+def _text_document(text: str, first_line: int, index: int, chat: bool) -> Document:
+    return Document((Segment(clean_chat_text(text) if chat else text, first_line),), index=index)
 
 
 def _chain(first: bytes, stream: Iterator[bytes]) -> Iterator[bytes]:
@@ -180,7 +183,6 @@ def _normalise(text: str) -> str:
 # such as <!channel>, <@U123>, <#C123|general>, <!subteam^S1|@team>.
 _SLACK_LINK = re.compile(r"<(?:mailto:|https?://|ftp://)([^<>|\s]{1,512})(?:\|([^<>\n]{0,512}))?>")
 _SLACK_MENTION = re.compile(r"<[!@#][^<>\s]{0,256}>")
-_FENCE = re.compile(r"```")
 _QUOTE = re.compile(r"^(?:>|&gt;)(?: |$)", re.MULTILINE)
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 _TAG = re.compile(r"<[^<>\n]{0,2000}>")
@@ -189,15 +191,15 @@ _BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d)\b[^<>]{0,200}>", re.IGNORECA
 
 def clean_chat_text(text: str) -> str:
     """Undo Slack markup and chat decoration; the number of lines never changes."""
-    if "<" in text:
+    if "<mailto:" in text or "<http" in text or "<ftp://" in text:
         text = _SLACK_LINK.sub(_link_label, text)
-        if "<!" in text or "<@" in text or "<#" in text:
-            text = _SLACK_MENTION.sub("", text)
+    if "<!" in text or "<@" in text or "<#" in text:
+        text = _SLACK_MENTION.sub("", text)
     if "```" in text:
-        text = _FENCE.sub("", text)
-    if ">" in text:
+        text = text.replace("```", "")
+    if text.startswith((">", "&gt;")) or "\n>" in text or "\n&gt;" in text:
         text = _QUOTE.sub("", text)
-    if "&" in text:
+    if "&lt;" in text or "&gt;" in text or "&amp;" in text:
         for entity, char in _ENTITIES:
             text = text.replace(entity, char)
     return text

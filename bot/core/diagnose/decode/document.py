@@ -36,6 +36,10 @@ class Segment:
             self._newlines = _newline_offsets(self.text)
         return self.first_line + bisect.bisect_left(self._newlines, offset)
 
+    def line_number(self, index: int) -> int:
+        """The input line of the segment's line `index` (0-based)."""
+        return self.first_line + index if self.exact else self.first_line
+
     def span(self, start: int, end: int) -> tuple[int, int]:
         last = max(start, end - 1)
         return self.line(start), self.line(last)

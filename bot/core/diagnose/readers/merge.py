@@ -47,8 +47,11 @@ def _same_as(
     if not fact.lines[0]:
         return None
     for index, other in enumerate(merged):
-        same_place = other.kind is fact.kind and other.source != fact.source
-        if same_place and _overlap(fact, other) and _compatible(fact.status, other.status):
+        if (
+            other.source != fact.source
+            and _overlap(fact, other)
+            and _compatible(fact.status, other.status)
+        ):
             return index
     return None
 

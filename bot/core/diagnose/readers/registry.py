@@ -7,16 +7,36 @@ config/readers/ (one MtaReader each, or the subclass registered in HOOKS under t
 from __future__ import annotations
 
 from bot.core.diagnose.readers import Reader
+from bot.core.diagnose.readers.amazonses import AmazonSesReader
 from bot.core.diagnose.readers.bounce import GenericBounceReader
+from bot.core.diagnose.readers.ehlo import EhloReader
+from bot.core.diagnose.readers.event_log import EventLogReader
+from bot.core.diagnose.readers.exchange_ndr import ExchangeNdrReader
+from bot.core.diagnose.readers.freetext import FreeTextReader
 from bot.core.diagnose.readers.googlegroups import GoogleGroupsReader
+from bot.core.diagnose.readers.message_trace import MessageTraceReader
 from bot.core.diagnose.readers.mta import MtaReader, MtaSpec, load_specs
+from bot.core.diagnose.readers.mta_log import MtaLogReader
+from bot.core.diagnose.readers.protocol_log import ProtocolLogReader
+from bot.core.diagnose.readers.queue import QueueReader
 from bot.core.diagnose.readers.rfc3464 import Rfc3464Reader
 from bot.core.diagnose.readers.sendmail import SendmailReader
+from bot.core.diagnose.readers.tracking_log import TrackingLogReader
 
 CODE_READERS: tuple[type[Reader], ...] = (
+    ProtocolLogReader,
+    AmazonSesReader,
     SendmailReader,
     Rfc3464Reader,
+    ExchangeNdrReader,
+    MessageTraceReader,
+    QueueReader,
+    TrackingLogReader,
+    EventLogReader,
+    MtaLogReader,
+    EhloReader,
     GenericBounceReader,
+    FreeTextReader,
 )
 HOOKS: dict[str, type[MtaReader]] = {
     "googlegroups": GoogleGroupsReader,

@@ -177,7 +177,10 @@ class Rfc3464Reader(Reader):
             "message/delivery-status", "message/global-delivery-status"
         ):
             return 40  # the DSN's own fields beat any MTA's wording of them
-        return 10 if _DSN_MARK.search(document.text) else 0
+        head = document.text[:262144]
+        if "-Recipient" not in head and "iagnostic-" not in head and "eporting-" not in head:
+            return 0
+        return 10 if _DSN_MARK.search(head) else 0
 
     def parse(self, document: Document) -> list[Fact]:
         facts: list[Fact] = []

@@ -1,0 +1,246 @@
+"""Generic readers for the tabular shapes admins paste: PowerShell Format-List and Format-Table
+output, CSV with a header row (Microsoft 365 message-trace exports, Get-MessageTrackingLog |
+Export-Csv), and ConvertTo-Json arrays. Each gives `Record`s: property -> value, with the input
+lines the record came from. Format readers (queue, tracking log, message trace, configuration
+dumps) look for the properties they know; they never parse the shapes themselves.
+
+    Identity       : EX01\\contoso.com          <- Format-List: "Name<spaces>: value", records
+    DeliveryType   : SmtpRelayToRemoteAdSite      separated by blank lines, long values wrapped
+    LastError      : 451 4.4.0 Primary target     onto indented continuation lines
+                     IP address responded ...
+
+    Identity      DeliveryType   Status  MessageCount   <- Format-Table: a header, a rule of
+    --------      ------------   ------  ------------      dashes that gives the columns
+    EX01\\Submission Undefined   Ready   0
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+
+from bot.core.diagnose.decode.document import Document, Segment
+
+MAX_RECORDS = 50_000  # records read from one document
+MAX_VALUE = 8000  # characters kept of one value
+_PROPERTY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]{0,80})( {0,80}): ?(.*)$")
+_RULE = re.compile(r"^[ -]*--[ -]*$")
+_CSV_HEADER = re.compile(
+    r'^\s*"?[#A-Za-z][\w .#/()-]{0,60}"?(?:\s*,\s*"?[A-Za-z][\w .#/()-]{0,60}"?){2,}\s*$'
+)
+_PROMPT = re.compile(r"^\s*(?:\[[^\]]{1,60}\]: )?PS [^>\n]{0,200}>")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    props: dict[str, str]
+    first_line: int
+    last_line: int
+    shape: str  # "list" | "table" | "csv" | "json"
+    lines: dict[str, int] = field(default_factory=dict)  # property -> the line it starts on
+
+    def line_of(self, *names: str) -> int:
+        """The input line where the first of `names` that the record has starts."""
+        lowered = {key.lower(): value for key, value in self.lines.items()}
+        for name in names:
+            if name.lower() in lowered:
+                return lowered[name.lower()]
+        return self.first_line
+
+    def get(self, *names: str) -> str:
+        """The first of `names` that the record has (property names compared without case)."""
+        lowered = self._lowered()
+        for name in names:
+            value = lowered.get(name.lower())
+            if value is not None and value.strip():
+                return value.strip()
+        return ""
+
+    def _lowered(self) -> dict[str, str]:
+        return {key.lower(): value for key, value in self.props.items()}
+
+
+def records(document: Document) -> list[Record]:
+    """Every record of the document, in input order (cached on the document)."""
+    found = document.cached("records", lambda: list(_all_records(document)))
+    assert isinstance(found, list)
+    return found
+
+
+def _all_records(document: Document) -> Iterator[Record]:
+    count = 0
+    for segment in document.segments:
+        text = segment.text
+        if not _worth_reading(text):
+            continue
+        for record in _segment_records(segment):
+            yield record
+            count += 1
+            if count >= MAX_RECORDS:
+                return
+
+
+def _worth_reading(text: str) -> bool:
+    return " : " in text or "--" in text or "," in text or text.lstrip()[:1] in ("[", "{")
+
+
+def _segment_records(segment: Segment) -> Iterator[Record]:
+    stripped = segment.text.lstrip()
+    if stripped[:1] in "[{":
+        found = list(_json_records(segment))
+        if found:
+            yield from found
+            return
+    lines = segment.text.split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if _is_csv_header(line) and index + 1 < len(lines) and "," in lines[index + 1]:
+            index = yield from _csv(lines, index, segment)
+            continue
+        if index + 1 < len(lines) and _RULE.match(lines[index + 1]) and line.strip():
+            index = yield from _table(lines, index, segment)
+            continue
+        if _PROPERTY.match(line) and (" :" in line or line.count(":") == 1):
+            index = yield from _list(lines, index, segment)
+            continue
+        index += 1
+
+
+def _is_csv_header(line: str) -> bool:
+    """A CSV header row; of Exchange's own logs only the message tracking log's `#Fields:`
+    (protocol logs have their own reader that streams them)."""
+    if line.startswith("#Fields:"):
+        return "event-id" in line
+    return _CSV_HEADER.match(line) is not None
+
+
+def _list(lines: list[str], index: int, segment: Segment) -> Generator[Record, None, int]:
+    """A run of Format-List records starting at lines[index]; returns the next index."""
+    props: dict[str, str] = {}
+    where: dict[str, int] = {}
+    key = ""
+    column = 0
+    first = index
+    last = index
+    while index < len(lines):
+        line = lines[index]
+        if not line.strip():
+            if props:
+                yield Record(
+                    props, segment.line_number(first), segment.line_number(last), "list", where
+                )
+                props, key, where = {}, "", {}
+            index += 1
+            first = index
+            if index < len(lines) and not _PROPERTY.match(lines[index]) and lines[index].strip():
+                return index
+            continue
+        found = _PROPERTY.match(line)
+        continuation = key and line[:column].strip() == "" and len(line) > column
+        if found and not line.startswith(" ") and not continuation:
+            name = found.group(1)
+            if name in props:  # the same property again: a new record without a blank line
+                yield Record(
+                    props, segment.line_number(first), segment.line_number(last), "list", where
+                )
+                props, where = {}, {}
+                first = index
+            key = name
+            column = len(name) + len(found.group(2)) + 1
+            props[name] = found.group(3).strip()[:MAX_VALUE]
+            where[name] = segment.line_number(index)
+            last = index
+        elif continuation or (key and line.startswith(" ")):
+            props[key] = f"{props[key]} {line.strip()}"[:MAX_VALUE]
+            last = index
+        else:
+            break
+        index += 1
+    if props:
+        yield Record(props, segment.line_number(first), segment.line_number(last), "list", where)
+    return index
+
+
+def _table(lines: list[str], index: int, segment: Segment) -> Generator[Record, None, int]:
+    header, rule = lines[index], lines[index + 1]
+    spans = [(m.start(), m.end()) for m in re.finditer(r"-{2,}", rule)]
+    columns = []
+    for position, (start, _end) in enumerate(spans):
+        stop = spans[position + 1][0] if position + 1 < len(spans) else 1 << 30
+        name = header[start:stop].strip() or f"Column{position + 1}"
+        columns.append((name, start, stop))
+    index += 2
+    row: dict[str, str] = {}
+    first = index
+    while index < len(lines) and lines[index].strip() and not _PROMPT.match(lines[index]):
+        line = lines[index]
+        cells = {name: line[start:stop].strip() for name, start, stop in columns}
+        if cells.get(columns[0][0]) or not row:
+            if row:
+                yield Record(
+                    row, segment.line_number(first), segment.line_number(index - 1), "table"
+                )
+            row, first = cells, index
+        else:  # Format-Table -Wrap continues every column on the next line
+            for name, value in cells.items():
+                if value:
+                    row[name] = f"{row.get(name, '')} {value}".strip()[:MAX_VALUE]
+        index += 1
+    if row:
+        yield Record(row, segment.line_number(first), segment.line_number(index - 1), "table")
+    return index
+
+
+def _csv(lines: list[str], index: int, segment: Segment) -> Generator[Record, None, int]:
+    header = next(csv.reader([lines[index].removeprefix("#Fields:").lstrip("#").strip()]))
+    names = [name.strip() for name in header]
+    index += 1
+    buffered: list[str] = []
+    start = index
+    while index < len(lines) and lines[index].strip():
+        buffered.append(lines[index])
+        index += 1
+    reader = csv.reader(buffered)
+    line = start
+    try:
+        for cells in reader:
+            row = {name: cell[:MAX_VALUE] for name, cell in zip(names, cells, strict=False) if name}
+            number = segment.line_number(line)
+            if any(value.strip() for value in row.values()):
+                yield Record(row, number, number, "csv")
+            line = start + reader.line_num
+    except csv.Error:
+        pass
+    return index
+
+
+def _json_records(segment: Segment) -> Iterator[Record]:
+    try:
+        data = json.loads(segment.text)
+    except (ValueError, RecursionError):
+        return
+    items = data if isinstance(data, list) else [data]
+    line = segment.first_line
+    for item in items[:MAX_RECORDS]:
+        if isinstance(item, dict):
+            props = {str(k): _json_text(v) for k, v in item.items()}
+            yield Record(props, line, segment.last_line, "json")
+
+
+def _json_text(value: object) -> str:
+    if isinstance(value, str):
+        return value[:MAX_VALUE]
+    if isinstance(value, list):
+        return ", ".join(_json_text(v) for v in value[:200])[:MAX_VALUE]
+    if isinstance(value, dict):
+        for key in ("DisplayName", "Name", "value", "Value"):
+            if key in value:
+                return _json_text(value[key])
+        return json.dumps(value, ensure_ascii=False)[:MAX_VALUE]
+    if value is None:
+        return ""
+    return str(value)[:MAX_VALUE]

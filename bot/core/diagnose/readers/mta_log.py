@@ -1,0 +1,370 @@
+"""Postfix and Exim log lines about delivery errors and TLS.
+
+Nov 20 09:00:02 mx1 postfix/smtp[2211]: 4QbC2x1yZ: to=<megan.bowen@contoso.com>,
+  relay=contoso-com.mail.protection.outlook.com[52.101.40.26]:25, ..., dsn=4.7.5,
+  status=deferred (Server certificate not verified)
+Nov 20 09:00:02 mx1 postfix/smtp[2211]: certificate verification failed for
+  mx.fabrikam.example[203.0.113.7]:25: untrusted issuer /C=US/O=Example/CN=Example CA
+2026-11-20 09:00:02 1rXyZa-0004Qm-2B ** megan.bowen@contoso.com R=dnslookup T=remote_smtp
+  H=mx.contoso.com [198.51.100.25]: SMTP error from remote mail server after RCPT
+  TO:<megan.bowen@contoso.com>: 550 5.1.1 User unknown
+2026-11-20 09:00:03 TLS error on connection to mx.fabrikam.example [203.0.113.7]
+  (gnutls_handshake): The TLS connection was non-properly terminated.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.diagnose.codes import find_reply
+from bot.core.diagnose.decode import Document
+from bot.core.diagnose.fact import Fact
+from bot.core.diagnose.readers import Reader
+from bot.core.diagnose.readers.linesink import EventKind, InputKind, LineSink
+from bot.core.models import FieldValue
+
+_POSTFIX = re.compile(r"\bpostfix(?:-[\w.-]{1,40})?/([\w/-]{1,40})\[\d{1,10}\]: (.{0,65000})")
+_SYSLOG_TIME = re.compile(
+    r"(\w{3} [ \d]\d \d\d:\d\d:\d\d"
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"
+)
+_QUEUE_ID = re.compile(r"([0-9A-F]{6,12}|[0-9A-Za-z]{10,20}): ")
+_KEYVALUE = re.compile(r"\b(to|orig_to|relay|dsn|status|from)=(<[^>]{0,500}>|[^,\s]{1,500})")
+_RELAY = re.compile(r"([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\](?::(\d{1,5}))?")
+_STATUS_DETAIL = re.compile(r"status=(\w{1,20}) \((.{1,4000})\)\s*$")
+_HOST_SAID = re.compile(r"host ([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\] said: (.{1,4000}?)"
+                        r"(?: \(in reply to (.{1,200}?)(?: command)?\))?$")  # fmt: skip
+_CERT_FAILED = re.compile(
+    r"certificate verification failed for ([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\]"
+    r"(?::(\d{1,5}))?: (.{1,1000})"
+)
+_NOT_OFFERED = re.compile(r"TLS is required, but (?:was not offered by )?host ([\w.-]{1,253})"
+                          r"\[([0-9A-Fa-f.:]{2,45})\](.{0,1000})")  # fmt: skip
+_UNTRUSTED = "Untrusted TLS connection established"
+_MAX_HOSTS = 500  # hosts remembered for the untrusted-connection bookkeeping
+_POSTFIX_TLS = (
+    _UNTRUSTED,
+    "server certificate not trusted",
+    "Server certificate not trusted",
+    "server certificate not verified",
+    "TLS library problem",
+    "SSL_accept error",
+    "SSL_connect error",
+    "Cannot start TLS",
+    "refused to start TLS",
+    "TLS handshake failed",
+    "lost connection after STARTTLS",
+)
+_NOQUEUE = re.compile(r"NOQUEUE: reject: (\w{1,12}) from ([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\]:"
+                      r" (.{1,4000})")  # fmt: skip
+_ENDPOINT = re.compile(r"([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\]")
+
+_EXIM_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d{1,6})?(?: [+-]\d{4})? ")
+_EXIM_ID = re.compile(r"[\w]{6}-[\w]{6,11}-[\w]{2,4}")
+_EXIM_DELIVERY = re.compile(r" (\*\*|==) (\S{1,500})")
+_EXIM_HOST = re.compile(r"H=([\w.-]{1,253}) \[([0-9A-Fa-f.:]{2,45})\](?::(\d{1,5}))?")
+_EXIM_ROUTER = re.compile(r"\b([RTX])=(\S{1,200})")
+_EXIM_SMTP_ERROR = re.compile(
+    r"SMTP error from remote (?:mail server|mailer) after ([^:]{1,40}(?::<[^>]{0,300}>)?):"
+    r"\s{0,8}(.{1,4000})"
+)
+_EXIM_TLS_ERROR = re.compile(
+    r"TLS error on connection (to|from) ([\w.-]{1,253})? ?(?:\([^)]{0,200}\) )?"
+    r"\[([0-9A-Fa-f.:]{2,45})\](?::\d{1,5})? ?(.{0,1000})"
+)
+_EXIM_TLS = (
+    "a TLS session is required, but the server did not offer TLS support",
+    "TLS session: (",
+    "SSL verify error",
+    "certificate verification failed",
+    "TLS error on connection",
+    "TLS session required",
+)
+# Exim names the host a certificate was checked for at the end: H="mx.fabrikam.example".
+_EXIM_VERIFY_HOST = re.compile(r'\bH="([\w.-]{1,253})"')
+
+
+_POSTFIX_HINTS = ("status=", "TLS", "SSL", "certificate", "reject", " said: ", "STARTTLS")
+
+
+def _postfix_worth_reading(message: str) -> bool:
+    """Most Postfix lines (connect, cleanup, qmgr, sent) tell nothing about errors."""
+    for hint in _POSTFIX_HINTS:  # noqa: SIM110 - faster than any() over a generator
+        if hint in message:
+            return True
+    return False
+
+
+class MtaLogParser:
+    def __init__(self, sink: LineSink) -> None:
+        self._sink = sink
+        # "Untrusted TLS connection established" is only worth a finding of its own when the
+        # log holds no certificate failure for that host (with a verify policy both appear).
+        self._untrusted: dict[str, tuple[str, dict[str, FieldValue]]] = {}
+        self._failed_hosts: set[str] = set()
+
+    def finish(self) -> None:
+        for host, (message, fields) in self._untrusted.items():
+            if host not in self._failed_hosts:
+                self._tls_failure(InputKind.POSTFIX, message, fields)
+        self._untrusted.clear()
+
+    def feed(self, line: str) -> bool:
+        if "postfix" in line:
+            match = _POSTFIX.search(line)
+            if match:
+                self._postfix(line, match.group(1), match.group(2))
+                return True
+        if line[:2].isdigit() and _EXIM_TIME.match(line):
+            return self._exim(line)
+        return False
+
+    # -- Postfix ---------------------------------------------------------------------------------
+    def _postfix(self, line: str, program: str, message: str) -> None:
+        self._sink.seen(InputKind.POSTFIX)
+        if "status=sent" in message or not _postfix_worth_reading(message):
+            return
+        base: dict[str, FieldValue] = {"mta": "postfix", "program": f"postfix/{program}"}
+        stamp = _SYSLOG_TIME.match(line)
+        if stamp:
+            base["timestamp"] = stamp.group(1)
+        queue_id = _QUEUE_ID.match(message)
+        if queue_id and any(char.isdigit() for char in queue_id.group(1)):
+            base["queue_id"] = queue_id.group(1)
+            message = message[queue_id.end() :]
+        if self._postfix_tls(message, base):
+            return
+        if "status=" in message:
+            self._postfix_status(message, base)
+            return
+        noqueue = _NOQUEUE.search(message)
+        if noqueue:
+            fields = {
+                **base,
+                "smtp_command": noqueue.group(1),
+                "client": noqueue.group(2),
+                "client_ip": noqueue.group(3),
+            }
+            self._postfix_addresses(message, fields)
+            self._smtp_error(InputKind.POSTFIX, noqueue.group(4).split("; from=", 1)[0], fields)
+            return
+        said = _HOST_SAID.search(message)
+        if said:
+            fields = {**base, "remote_server": said.group(1), "ip": said.group(2)}
+            if said.group(4):
+                fields["smtp_command"] = said.group(4)
+            self._smtp_error(InputKind.POSTFIX, said.group(3), fields)
+
+    def _postfix_tls(self, message: str, base: dict[str, FieldValue]) -> bool:
+        failed = _CERT_FAILED.search(message)
+        if failed:
+            fields = {
+                **base,
+                "remote_server": failed.group(1),
+                "ip": failed.group(2),
+                "port": failed.group(3) or "",
+                "tls_error": failed.group(4),
+            }
+            self._tls_failure(InputKind.POSTFIX, message, fields)
+            return True
+        if "status=" not in message:
+            offered = _NOT_OFFERED.search(message)
+            if offered:
+                fields = {
+                    **base,
+                    "remote_server": offered.group(1),
+                    "ip": offered.group(2),
+                    "tls_error": "STARTTLS not offered",
+                }
+                self._tls_failure(InputKind.POSTFIX, message, fields)
+                return True
+            for phrase in _POSTFIX_TLS:
+                if phrase in message:
+                    fields = {**base, "tls_error": phrase}
+                    endpoint = _ENDPOINT.search(message)
+                    if endpoint:
+                        fields["ip"] = endpoint.group(2)
+                        if endpoint.group(1) != "unknown":
+                            fields["remote_server"] = endpoint.group(1)
+                    if phrase != _UNTRUSTED:
+                        self._tls_failure(InputKind.POSTFIX, message, fields)
+                    elif len(self._untrusted) < _MAX_HOSTS:
+                        self._untrusted.setdefault(str(fields.get("ip", "")), (message, fields))
+                    return True
+        return False
+
+    def _postfix_status(self, message: str, base: dict[str, FieldValue]) -> None:
+        values = dict(_KEYVALUE.findall(message))
+        detail = _STATUS_DETAIL.search(message)
+        outcome = values.get("status", "")
+        if outcome in {"sent", "deliverable", "expired"} and outcome != "expired":
+            return
+        fields = {**base, "delivery_status": outcome}
+        self._postfix_addresses(message, fields)
+        relay = _RELAY.match(values.get("relay", ""))
+        if relay:
+            fields.update(remote_server=relay.group(1), ip=relay.group(2))
+            if relay.group(3):
+                fields["port"] = relay.group(3)
+        text = detail.group(2) if detail else message
+        said = _HOST_SAID.search(text)
+        if said:
+            text = said.group(3)
+            fields.update(remote_server=said.group(1), ip=said.group(2))
+            if said.group(4):
+                fields["smtp_command"] = said.group(4)
+        if "ip" not in fields:
+            endpoint = _ENDPOINT.search(text)
+            if endpoint:
+                fields.update(remote_server=endpoint.group(1), ip=endpoint.group(2))
+        status = values.get("dsn")
+        if "TLS is required" in text or "certificate" in text.lower() or "TLS" in text:
+            fields["tls_error"] = text
+        self._smtp_error(InputKind.POSTFIX, text, fields, status)
+
+    @staticmethod
+    def _postfix_addresses(message: str, fields: dict[str, FieldValue]) -> None:
+        for key, value in _KEYVALUE.findall(message):
+            address = value.strip("<>")
+            if key == "to" and address:
+                fields.setdefault("recipient", address)
+            elif key == "orig_to" and address:
+                fields.setdefault("original_recipient", address)
+            elif key == "from" and address:
+                fields.setdefault("sender", address)
+
+    # -- Exim ------------------------------------------------------------------------------------
+    def _exim(self, line: str) -> bool:
+        stamp = _EXIM_TIME.match(line)
+        rest = line[stamp.end() :] if stamp else line
+        base: dict[str, FieldValue] = {"mta": "exim"}
+        if stamp:
+            base["timestamp"] = stamp.group(1)
+        message_id = _EXIM_ID.match(rest)
+        if message_id:
+            base["queue_id"] = message_id.group(0)
+        tls = _EXIM_TLS_ERROR.search(rest)
+        if tls:
+            fields = {
+                **base,
+                "direction": "outgoing" if tls.group(1) == "to" else "incoming",
+                "remote_server": tls.group(2) or "",
+                "ip": tls.group(3),
+                "tls_error": tls.group(4).lstrip(": "),
+            }
+            self._tls_failure(InputKind.EXIM, rest, fields)
+            return True
+        delivery = _EXIM_DELIVERY.search(rest)
+        host = _EXIM_HOST.search(rest)
+        for phrase in _EXIM_TLS:
+            if phrase in rest:
+                fields = {**base, "tls_error": rest[rest.index(phrase) :]}
+                verified = _EXIM_VERIFY_HOST.search(rest)
+                if host:
+                    fields.update(remote_server=host.group(1), ip=host.group(2))
+                elif verified:
+                    fields["remote_server"] = verified.group(1)
+                if delivery:
+                    fields["recipient"] = delivery.group(2)
+                self._tls_failure(InputKind.EXIM, rest, fields)
+                return True
+        if delivery is None:
+            return False
+        outcome = "bounced" if delivery.group(1) == "**" else "deferred"
+        fields = {**base, "recipient": delivery.group(2), "delivery_status": outcome}
+        for key, value in _EXIM_ROUTER.findall(rest):
+            fields[{"R": "router", "T": "transport", "X": "tls_cipher"}[key]] = value.rstrip(":")
+        if host:
+            fields.update(remote_server=host.group(1), ip=host.group(2))
+        smtp_error = _EXIM_SMTP_ERROR.search(rest)
+        if smtp_error:
+            fields["smtp_command"] = smtp_error.group(1)
+            text = smtp_error.group(2)
+        else:
+            text = rest.rsplit(": ", 1)[-1] if ": " in rest else rest
+        self._smtp_error(InputKind.EXIM, text, fields)
+        return True
+
+    # -- events ----------------------------------------------------------------------------------
+    def _note_certificate_failure(self, fields: dict[str, FieldValue]) -> None:
+        error, ip = fields.get("tls_error"), fields.get("ip")
+        if (
+            isinstance(error, str)
+            and isinstance(ip, str)
+            and "certificate" in error.lower()
+            and len(self._failed_hosts) < _MAX_HOSTS
+        ):
+            self._failed_hosts.add(ip)
+
+    def _smtp_error(
+        self,
+        source: InputKind,
+        text: str,
+        fields: dict[str, FieldValue],
+        status: str | None = None,
+    ) -> None:
+        reply = find_reply(text)
+        self._note_certificate_failure(fields)
+        if "remote_server" in fields:
+            fields.setdefault("fqdn", fields["remote_server"])
+        self._sink.add(
+            source,
+            EventKind.SMTP_ERROR,
+            text,
+            status=reply.status or status,
+            reply_code=reply.reply_code,
+            fields=fields,
+        )
+
+    def _tls_failure(self, source: InputKind, text: str, fields: dict[str, FieldValue]) -> None:
+        reply = find_reply(text)
+        self._note_certificate_failure(fields)
+        if fields.get("remote_server"):
+            fields.setdefault("fqdn", fields["remote_server"])
+        self._sink.add(
+            source,
+            EventKind.TLS_FAILURE,
+            text.strip(),
+            status=reply.status,
+            reply_code=reply.reply_code,
+            fields=fields,
+        )
+
+
+_MARK = re.compile(
+    r"\bpostfix(?:-[\w.-]{1,40})?/[\w/-]{1,40}\[\d{1,10}\]: |^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d",
+    re.MULTILINE,
+)
+
+
+def is_log_line(line: str) -> bool:
+    """A Postfix or Exim log line (what MtaLogParser reads)."""
+    if "postfix" in line and _POSTFIX.search(line):
+        return True
+    return line[:2].isdigit() and _EXIM_TIME.match(line) is not None
+
+
+class MtaLogReader(Reader):
+    """Postfix and Exim log lines (one reader: a paste often mixes both sides of a hop)."""
+
+    name = "mta_log"
+
+    def __init__(self) -> None:
+        self._sink = LineSink()
+        self._parser = MtaLogParser(self._sink)
+
+    def detect(self, document: Document) -> int:
+        return 30 if _MARK.search(document.text[:65536]) else 0
+
+    def parse(self, document: Document) -> list[Fact]:
+        sink, parser = self._sink, self._parser
+        for segment in document.segments:
+            for index, line in enumerate(segment.text.split("\n")):
+                if "postfix" in line or (line[:2].isdigit() and line[4:5] == "-"):
+                    sink.line, sink.line_text = segment.line_number(index), line
+                    parser.feed(line[:65536])
+        return sink.facts()  # per window, so that other readers' facts of a line merge in
+
+    def finish(self) -> list[Fact]:
+        self._parser.finish()
+        return self._sink.facts()

@@ -1,0 +1,87 @@
+"""Exchange message tracking: `Get-MessageTrackingLog` output (Format-List, Format-Table,
+Export-Csv) and the MessageTracking log files themselves (`#Fields: date-time,...,event-id,...`).
+
+    EventId         : FAIL
+    Source          : SMTP
+    Recipients      : {megan@fabrikam.com}
+    RecipientStatus : {550 5.1.1 RESOLVER.ADR.RecipNotFound; not found}
+    ServerHostname  : EX01
+    ConnectorId     : EX01\\Internet
+
+A FAIL, DEFER, DSN, BADMAIL or POISONMESSAGE event is a fact per recipient, with its server,
+connector, sender, subject and time; other events (RECEIVE, SEND, DELIVER) are healthy and quiet.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.diagnose import codes
+from bot.core.diagnose.decode import Document
+from bot.core.diagnose.decode.records import Record, records
+from bot.core.diagnose.fact import Fact, Reply, clip
+from bot.core.diagnose.readers import Reader
+from bot.core.diagnose.readers.common import address_in, addresses_in, ip_value
+
+_FAILURES = {"FAIL": "failed", "DEFER": "delayed", "DSN": "failed", "BADMAIL": "failed",
+             "POISONMESSAGE": "failed", "HAREDIRECTFAIL": "failed"}  # fmt: skip
+_MARK = re.compile(r"EventId|event-id|RecipientStatus|recipient-status", re.I)
+
+
+class TrackingLogReader(Reader):
+    name = "tracking_log"
+
+    def detect(self, document: Document) -> int:
+        head = document.text[:65536]
+        return 30 if _MARK.search(head) and ("EventId" in head or "event-id" in head) else 0
+
+    def parse(self, document: Document) -> list[Fact]:
+        facts: list[Fact] = []
+        for record in records(document):
+            facts.extend(self._record(record))
+        return facts
+
+    def _record(self, record: Record) -> list[Fact]:
+        event = record.get("EventId", "event-id").upper()
+        action = _FAILURES.get(event)
+        if action is None:
+            return []
+        status_text = record.get("RecipientStatus", "recipient-status").strip("{}[] ")
+        recipients: list[str | None] = [
+            *addresses_in(record.get("Recipients", "recipient-address"), 50)
+        ] or [None]
+        text = clip(
+            status_text or record.get("MessageInfo", "message-info") or f"{event} event", 2000
+        )
+        reply = codes.find_reply(text)
+        server = record.get("ServerHostname", "server-hostname") or None
+        connector = record.get("ConnectorId", "connector-id") or None
+        extra = {
+            key: value
+            for key, value in {
+                "event_id": event,
+                "source_name": record.get("Source", "source"),
+                "message_subject": record.get("MessageSubject", "message-subject"),
+                "message_id": record.get("MessageId", "message-id"),
+            }.items()
+            if value
+        }
+        return [
+            Fact(
+                source=self.name,
+                recipient=recipient,
+                sender=address_in(record.get("Sender", "sender-address")),
+                action=action,
+                status=reply.status,
+                reply_code=reply.reply_code,
+                replies=(Reply(reply.reply_code, reply.status, text),),
+                diagnostic=text,
+                server=server.split(".", 1)[0].upper() if server else None,
+                connector=connector,
+                ip=ip_value(record.get("ServerIp", "server-ip")) if event == "FAIL" else None,
+                timestamp=record.get("Timestamp", "date-time") or None,
+                lines=(record.first_line, record.last_line),
+                extra=extra,
+            )
+            for recipient in recipients[:50]
+        ]
