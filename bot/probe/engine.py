@@ -74,6 +74,16 @@ class DnsResolved:
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptStarted:
+    """A connection to `ip` is being made (its slot is free): the CLI shows it at once, so a
+    slow server is visible while it keeps the attempt waiting."""
+
+    host: str
+    ip: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptFinished:
     attempt: AttemptEvidence
     done: int  # attempts finished so far, this one included
@@ -85,7 +95,7 @@ class CheckFinished:
     evidence: CheckEvidence
 
 
-ProbeUpdate = DnsResolved | AttemptFinished | CheckFinished
+ProbeUpdate = DnsResolved | AttemptStarted | AttemptFinished | CheckFinished
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +121,17 @@ class _Run:
     deadline: float  # absolute loop time
     slots: asyncio.Semaphore
     addresses: dict[str, _AddressState] = field(default_factory=dict)
+    started: list[_Job] = field(default_factory=list)  # not yet reported as AttemptStarted
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def starting(self, job: _Job) -> None:
+        self.started.append(job)
+        self.wake.set()
+
+    def take_started(self) -> list[AttemptStarted]:
+        jobs, self.started = self.started, []
+        self.wake.clear()
+        return [AttemptStarted(job.host, job.ip, job.attempt) for job in jobs]
 
     def address(self, ip: str) -> _AddressState:
         if ip not in self.addresses:
@@ -129,7 +150,8 @@ async def run_check(request: CheckRequest) -> CheckEvidence:
 
 
 async def iter_check(request: CheckRequest) -> AsyncGenerator[ProbeUpdate, None]:
-    """Yield DnsResolved, then AttemptFinished as each attempt completes, then CheckFinished."""
+    """Yield DnsResolved, then AttemptStarted and AttemptFinished as each attempt starts and
+    completes, then CheckFinished."""
     loop = asyncio.get_running_loop()
     started_at = datetime.now(UTC)
     started = time.perf_counter()
@@ -140,6 +162,7 @@ async def iter_check(request: CheckRequest) -> AsyncGenerator[ProbeUpdate, None]
     hosts = _apply_policy(resolution.hosts, NetPolicy(request.allow_nets))
     base = CheckEvidence(
         target=request.target.name,
+        target_display=request.target.display,
         domain=resolution.domain,
         source=resolution.source,
         hosts=hosts,
@@ -213,20 +236,27 @@ def _plan(hosts: Sequence[HostEvidence], attempts: int) -> list[_Job]:
 
 async def _fan_out(
     run: _Run, jobs: Sequence[_Job], results: dict[_Job, AttemptEvidence]
-) -> AsyncGenerator[AttemptFinished, None]:
+) -> AsyncGenerator[AttemptStarted | AttemptFinished, None]:
     loop = asyncio.get_running_loop()
     tasks = {asyncio.create_task(_attempt(run, job)): job for job in jobs}
     pending: set[asyncio.Task[AttemptEvidence | None]] = set(tasks)
     planned = len(jobs)
+    woken = asyncio.create_task(run.wake.wait())
     try:
         while pending:
             remaining = run.deadline + _GRACE_SECONDS - loop.time()
             if remaining <= 0:
                 break
-            done, pending = await asyncio.wait(
-                pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            done, _ = await asyncio.wait(
+                {*pending, woken}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
             )
-            for task in done:
+            for started in run.take_started():
+                yield started
+            if woken in done:
+                woken = asyncio.create_task(run.wake.wait())
+            finished = pending & done
+            pending -= finished
+            for task in finished:
                 evidence = task.result()
                 if evidence is None:  # not retried: an earlier attempt timed out
                     planned -= 1
@@ -241,6 +271,7 @@ async def _fan_out(
             results[tasks[task]] = evidence
             yield AttemptFinished(evidence, len(results), planned)
     finally:
+        woken.cancel()
         leftovers = [task for task in tasks if not task.done()]
         for task in leftovers:  # the consumer stopped early (aclose) or we were cancelled
             task.cancel()
@@ -258,6 +289,7 @@ async def _attempt(run: _Run, job: _Job) -> AttemptEvidence | None:
         async with run.slots:
             if asyncio.get_running_loop().time() >= run.deadline:
                 return _deadline_evidence(request, job)
+            run.starting(job)
             try:
                 evidence = await probe_starttls(
                     job.host,
