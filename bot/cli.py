@@ -10,20 +10,24 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from bot import cli_help
 from bot.check import run_check
 from bot.core.certs import load_trust_store
 from bot.core.domain import InvalidTarget, normalise_name, normalise_target
 from bot.core.paths import ConfigError, config_dir, examples_dir
 from bot.diagnosis import diagnose_input
 from bot.inputs import InputError
-from bot.probe.engine import AttemptFinished, CheckRequest, ProbeUpdate
+from bot.probe.engine import CheckRequest
 from bot.probe.netpolicy import parse_allow_nets
 from bot.probe.resolver import parse_nameservers
 from bot.render.jsonout import check_to_json, diagnosis_to_json, dumps
-from bot.render.text import printable, render_check, render_diagnosis
+from bot.render.text import render_check, render_diagnosis
 from bot.settings import ProbeSettings
+
+if TYPE_CHECKING:
+    from bot.render.terminal import CheckProgress
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -40,15 +44,59 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+class _Version(argparse.Action):
+    """--version: the installed distribution's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            number = version("mailflow-bot")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            number = "unknown (not installed)"
+        print(f"mailflow {number}")
+        parser.exit(EXIT_OK)
+
+
+def _output_options() -> _Parser:
+    """--output and --color, shared by the commands that print a report."""
+    from bot.render.terminal import COLOR_CHOICES  # noqa: PLC0415
+
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--output", metavar="FILE", type=Path, help="write the report to FILE, not stdout"
+    )
+    common.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default="auto",
+        help="colour the report: auto (on a terminal, the default), always or never",
+    )
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mailflow", description="Diagnose mail-flow and SMTP TLS incidents.")
+    parser = _Parser(
+        prog="mailflow",
+        description="Diagnose mail-flow and SMTP TLS incidents.",
+        epilog=cli_help.MAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    output = _output_options()
 
     diagnose = sub.add_parser(
         "diagnose",
         help="explain a pasted NDR, message trace, queue error or protocol log",
         description="Diagnose an NDR, message-trace reason, queue error, DSN (.eml), Exchange "
         "protocol log or Postfix/Exim log (files up to 200 MB, streamed).",
+        epilog=cli_help.DIAGNOSE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[output],
     )
     diagnose.add_argument("file", nargs="?", help="file to read, or - for standard input")
     diagnose.add_argument(
@@ -64,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="probe every MX host and address over STARTTLS",
         description="Probe every MX host and every address of TARGET over STARTTLS and judge "
         "the certificates they present.",
+        epilog=cli_help.CHECK,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[output],
     )
     check.add_argument("target", nargs="?", help="domain, e-mail address or host name")
     check.add_argument("--host", metavar="NAME", help="probe this host directly (no MX lookup)")
@@ -119,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the Slack bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)",
         description="Run the Slack bot. Settings come from the environment (see the README).",
+        epilog=cli_help.serve(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
     return parser
@@ -179,13 +232,22 @@ def _check_request(args: argparse.Namespace) -> tuple[CheckRequest, Path | None]
     return request, ca_file
 
 
-def _print_progress(update: ProbeUpdate) -> None:
-    if not isinstance(update, AttemptFinished):
-        return
-    attempt = update.attempt
-    outcome = attempt.tls_version or (attempt.failure.value if attempt.failure else "done")
-    line = f"  [{update.done}/{update.planned}] {attempt.host} {attempt.ip} "
-    print(printable(f"{line}attempt {attempt.attempt}: {outcome}"), file=sys.stderr, flush=True)
+def _open_output(args: argparse.Namespace) -> TextIO:
+    """Where the report goes: --output FILE (opened before any work, so that an unwritable path
+    fails at once) or standard output."""
+    if args.output is None:
+        return sys.stdout
+    output: Path = args.output
+    return output.open("w", encoding="utf-8")
+
+
+def _emit(args: argparse.Namespace, out: TextIO, text: str, severities: dict[str, str]) -> None:
+    from bot.render import terminal  # noqa: PLC0415
+
+    mode = terminal.Styling.PLAIN if args.json else terminal.styling(args.color, out)
+    terminal.write(text, out, mode, severities)
+    if out is not sys.stdout:
+        out.close()
 
 
 def _diagnose(args: argparse.Namespace) -> int:
@@ -193,12 +255,15 @@ def _diagnose(args: argparse.Namespace) -> int:
         return _fail("give either FILE (or - for standard input) or --example NAME")
     path = str(examples_dir() / args.example) if args.example else args.file
     try:
+        out = _open_output(args)
+    except OSError as exc:
+        return _fail(f"--output {args.output}: {exc.strerror or exc}")
+    try:
         diagnosis = diagnose_input(path)
     except InputError as exc:
         return _fail(str(exc))
-    print(dumps(diagnosis_to_json(diagnosis)) if args.json else render_diagnosis(diagnosis), end="")
-    if args.json:
-        print()
+    text = dumps(diagnosis_to_json(diagnosis)) + "\n" if args.json else render_diagnosis(diagnosis)
+    _emit(args, out, text, {f.id: f.severity.value for f in diagnosis.findings})
     return EXIT_OK
 
 
@@ -212,13 +277,29 @@ def _check(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         origin = "--ca-file" if args.ca_file else "MAILFLOW_CA_FILE"
         return _fail(f"{origin}: {exc}")
-    progress = _print_progress if not args.json and sys.stderr.isatty() else None
-    report = asyncio.run(run_check(request, ca_file=ca_file, on_progress=progress))
-    print(
-        dumps(check_to_json(report)) if args.json else render_check(report),
-        end="\n" if args.json else "",
-    )
+    try:
+        out = _open_output(args)
+    except OSError as exc:
+        return _fail(f"--output {args.output}: {exc.strerror or exc}")
+    progress = _progress(args, request.target.name)
+    try:
+        report = asyncio.run(run_check(request, ca_file=ca_file, on_progress=progress))
+    finally:
+        if progress is not None:
+            progress.close()
+    text = dumps(check_to_json(report)) + "\n" if args.json else render_check(report)
+    _emit(args, out, text, {f.id: f.severity.value for f in report.findings})
     return EXIT_FINDINGS if report.has_errors else EXIT_OK
+
+
+def _progress(args: argparse.Namespace, target: str) -> CheckProgress | None:
+    """The live view on stderr, only when stderr is a terminal (never in a pipe or a log)."""
+    from bot.render import terminal  # noqa: PLC0415
+
+    if not terminal.is_terminal(sys.stderr):
+        return None
+    mode = terminal.styling(args.color, sys.stderr)
+    return terminal.CheckProgress.open(target, sys.stderr, mode)
 
 
 def _serve() -> int:
