@@ -47,4 +47,8 @@ if ! { .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade 
     echo "setup failed: see the pip output above ($log)" >&2
     exit 1
 fi
+# Precompile our own modules: with PYTHONDONTWRITEBYTECODE set (common in containers and CI)
+# Python never caches their bytecode and would recompile every module on every run of
+# `mailflow`. compileall only rewrites what changed, and Python ignores a stale .pyc.
+.venv/bin/python -m compileall -q -j 0 bot handlers >/dev/null
 echo "$wanted ${extra}" >"$stamp"

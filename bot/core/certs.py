@@ -32,11 +32,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.x509 import DNSName, IPAddress
-from cryptography.x509.oid import ExtensionOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
 
 from bot.core import names as hostnames
-from bot.core.evidence import CertInfo
+from bot.core.evidence import CertInfo, PresentedCert, UnreadableCert
 
 MAX_CHAIN = 10  # presented certificates examined; the rest of a longer chain is ignored
 MAX_SANS = 10_000  # subjectAltName entries kept per certificate
@@ -50,7 +50,7 @@ MIN_DSA_BITS = 2048
 PARSE_CACHE_BYTES = 32 << 20  # DER bytes kept in the parsed-certificate cache
 PARSE_CACHE_ENTRIES = 4096
 
-# Finding ids (a contract shared with bot.core.findings and config/check_findings.toml).
+# Finding ids (a contract shared with bot.core.check.findings and config/check_findings.toml).
 SUBJECT_MISMATCH = "cert.subject_mismatch"
 EXPIRED = "cert.expired"
 NOT_YET_VALID = "cert.not_yet_valid"
@@ -241,6 +241,34 @@ def _sans(
     return tuple(dns), frozenset(ips), True
 
 
+MAX_AIA_URLS = 4
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        value = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
+    except (x509.ExtensionNotFound, ValueError, TypeError, x509.DuplicateExtension):
+        return False
+    return isinstance(value, x509.BasicConstraints) and value.ca
+
+
+def _ca_issuers(cert: x509.Certificate) -> tuple[str, ...]:
+    """The AIA caIssuers URLs: where a client could fetch this certificate's issuer."""
+    try:
+        value = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    except (x509.ExtensionNotFound, ValueError, TypeError, x509.DuplicateExtension):
+        return ()
+    if not isinstance(value.value, x509.AuthorityInformationAccess):
+        return ()
+    urls = [
+        description.access_location.value
+        for description in value.value
+        if description.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+        and isinstance(description.access_location, x509.UniformResourceIdentifier)
+    ]
+    return tuple(urls[:MAX_AIA_URLS])
+
+
 def _common_names(name: x509.Name) -> tuple[str, ...]:
     values: list[str] = []
     for attribute in name:
@@ -315,6 +343,8 @@ def _parse_uncached(der: bytes) -> _Parsed:
         key_bits=key_bits,
         signature_algorithm=_signature_name(cert),
         self_signed=self_signed,
+        is_ca=_is_ca(cert),
+        ca_issuers=_ca_issuers(cert),
     )
     return _Parsed(
         cert=cert,
@@ -376,16 +406,24 @@ def describe(der: bytes) -> CertInfo:
     return _parse(bytes(der)).info
 
 
-def describe_chain(chain: Sequence[bytes]) -> tuple[CertInfo, ...]:
-    """CertInfo of each presented certificate up to the first unreadable one (at most
-    MAX_CHAIN): for displaying evidence; never raises."""
-    infos: list[CertInfo] = []
-    for der in chain[:MAX_CHAIN]:
+def describe_presented(chain: Sequence[bytes]) -> tuple[PresentedCert, ...]:
+    """Every presented certificate (at most MAX_CHAIN) described: CertInfo, or UnreadableCert
+    with its hashes and the reason; never raises."""
+    described: list[PresentedCert] = []
+    for raw in chain[:MAX_CHAIN]:
+        der = bytes(raw)
         try:
-            infos.append(_parse(bytes(der)).info)
-        except (CertificateParseError, TypeError):
-            break
-    return tuple(infos)
+            described.append(_parse(der).info)
+        except CertificateParseError as exc:
+            described.append(
+                UnreadableCert(
+                    der=der,
+                    error=str(exc),
+                    sha1=hashlib.sha1(der, usedforsecurity=False).hexdigest().upper(),
+                    sha256=hashlib.sha256(der).hexdigest().upper(),
+                )
+            )
+    return tuple(described)
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -407,6 +445,7 @@ class TrustStore:
     store: Store
     by_subject: Mapping[x509.Name, tuple[x509.Certificate, ...]]
     fingerprints: frozenset[bytes]
+    public: bool = False  # the public roots (certifi), not a CA file of the user's own
 
     def __len__(self) -> int:
         return len(self.certificates)
@@ -418,7 +457,9 @@ class TrustStore:
         return self.by_subject.get(cert.issuer, ())
 
 
-def trust_store_from(certificates: Iterable[x509.Certificate], source: str) -> TrustStore:
+def trust_store_from(
+    certificates: Iterable[x509.Certificate], source: str, *, public: bool = False
+) -> TrustStore:
     certs = tuple(certificates)
     if not certs:
         raise TrustStoreError(f"{source}: no certificates")
@@ -431,6 +472,7 @@ def trust_store_from(certificates: Iterable[x509.Certificate], source: str) -> T
         store=Store(list(certs)),
         by_subject=MappingProxyType({k: tuple(v) for k, v in by_subject.items()}),
         fingerprints=frozenset(c.fingerprint(hashes.SHA256()) for c in certs),
+        public=public,
     )
 
 
@@ -459,12 +501,12 @@ def _certificates_from_bytes(data: bytes, source: str) -> list[x509.Certificate]
 
 
 @lru_cache(maxsize=8)
-def _load_trust_store(path: str, mtime_ns: int, size: int, source: str) -> TrustStore:
+def _load_trust_store(path: str, mtime_ns: int, size: int, source: str, public: bool) -> TrustStore:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise TrustStoreError(f"cannot read CA file {path}: {exc.strerror or exc}") from exc
-    return trust_store_from(_certificates_from_bytes(data, source), source)
+    return trust_store_from(_certificates_from_bytes(data, source), source, public=public)
 
 
 def load_trust_store(ca_file: Path | None = None) -> TrustStore:
@@ -480,7 +522,9 @@ def load_trust_store(ca_file: Path | None = None) -> TrustStore:
         raise TrustStoreError(f"cannot read CA file {path}: not a regular file")
     if stat.st_size > MAX_CA_FILE_BYTES:
         raise TrustStoreError(f"CA file {path} is larger than {MAX_CA_FILE_BYTES >> 20} MiB")
-    return _load_trust_store(str(path.resolve()), stat.st_mtime_ns, stat.st_size, source)
+    return _load_trust_store(
+        str(path.resolve()), stat.st_mtime_ns, stat.st_size, source, ca_file is None
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -784,16 +828,15 @@ def assess_chain(
     if walk.anchor is not None:
         anchor = windows_name(walk.anchor.subject)
     if not verified:
-        trust_problem, missing = _trust_problem(parsed, walk, trust, now, problems)
-        if missing is not None and sent > examined:
+        trust_problems, missing = _trust_problems(parsed, walk, trust, now, problems)
+        if walk.kind == "missing_issuer" and sent > examined:
             # The issuer may well be among the certificates beyond the cap: not "not sent".
             detail = (
                 f"the server sent {sent} certificates; no trusted root was reached within "
                 f"the first {examined}"
             )
-            trust_problem, missing = ChainProblem(UNTRUSTED, detail, walk.index), None
-        if trust_problem is not None:
-            problems.append(trust_problem)
+            trust_problems, missing = [ChainProblem(UNTRUSTED, detail, walk.index)], None
+        problems.extend(trust_problems)
     return ChainAssessment(
         certs=tuple(p.info for p in parsed),
         presented=sent,
@@ -808,37 +851,86 @@ def assess_chain(
     )
 
 
-def _trust_problem(
+def _trust_problems(
     parsed: list[_Parsed],
     walk: _Walk,
     trust: TrustStore,
     now: dt.datetime,
     found: list[ChainProblem],
-) -> tuple[ChainProblem | None, str | None]:
-    """Why no path to a trust anchor was validated, when that is not already explained."""
+) -> tuple[list[ChainProblem], str | None]:
+    """Why no path to a trust anchor was validated, when that is not already explained; and
+    the issuer the server should have sent, when one is missing."""
     leaf = parsed[0]
     stopped = parsed[walk.index]
     if walk.kind == "self_signed_leaf":
-        return ChainProblem(SELF_SIGNED, f"self-signed by {leaf.info.subject_windows}"), None
+        return [ChainProblem(SELF_SIGNED, f"self-signed by {leaf.info.subject_windows}")], None
     if walk.kind == "untrusted_root":
         detail = f"the chain ends in {stopped.info.subject_windows}, which is not a trusted root"
-        return ChainProblem(UNTRUSTED, detail, walk.index), None
+        return [ChainProblem(UNTRUSTED, detail, walk.index)], None
     if walk.kind == "missing_issuer":
-        missing = windows_name(stopped.cert.issuer)
-        of = "the server certificate" if walk.index == 0 else stopped.info.subject_windows
-        detail = f"the issuer {missing} of {of} was not sent"
-        return ChainProblem(CHAIN_INCOMPLETE, detail, walk.index), missing
+        return _missing_issuer_problems(parsed, walk.index, trust)
     if walk.kind in {"bad_signature", "loop"}:
         detail = f"the signature of {stopped.info.subject_windows} does not match its issuer"
-        return ChainProblem(UNTRUSTED, detail, walk.index), None
+        return [ChainProblem(UNTRUSTED, detail, walk.index)], None
     # The walk reached a trust anchor, yet no name validated. Re-validate inside the leaf's
     # validity window with a name the leaf covers: a pass means expiry and names explain it.
     explained = {p.id for p in found} - WARNING_PROBLEMS - {SUBJECT_MISMATCH}
     name = _probe_name(leaf)
     if name is None:
-        return None, None  # no SAN: x509.verification cannot judge; the walk found an anchor
+        return [], None  # no SAN: x509.verification cannot judge; the walk found an anchor
     at = min(max(now, leaf.info.not_before), leaf.info.not_after)
     reason = _verify(leaf, [p.cert for p in parsed[1:]], name, trust, at)
     if reason is None or explained:
-        return None, None
-    return ChainProblem(UNTRUSTED, f"path validation failed: {reason}"), None
+        return [], None
+    return [ChainProblem(UNTRUSTED, f"path validation failed: {reason}")], None
+
+
+def _untrusted_root_sent(parsed: list[_Parsed], trust: TrustStore) -> _Parsed | None:
+    """A self-signed CA certificate among those sent that is not a trusted root."""
+    return next(
+        (
+            p
+            for p in parsed[1:]
+            if p.info.self_signed and p.info.is_ca and not trust.contains(p.cert)
+        ),
+        None,
+    )
+
+
+def _missing_issuer_problems(
+    parsed: list[_Parsed], index: int, trust: TrustStore
+) -> tuple[list[ChainProblem], str | None]:
+    """The walk stopped at a certificate whose issuer was neither sent nor trusted: a missing
+    link (an intermediate the server should send), an unknown root (a private CA), or both.
+
+    Told apart from the chain itself (nothing is fetched). The AIA caIssuers address names an
+    issuer to fetch: a link. When the server sent CA certificates, what is missing above them
+    is a root, unless the user's own CA file is the trust store and an AIA address names the
+    issuer (its roots are known). A server certificate without an AIA address is likely from
+    a private CA, unless the trust store is the user's CA file (then the issuer must be an
+    intermediate). An ldap: AIA address (Active Directory Certificate Services) or an
+    untrusted root among the sent certificates means a private CA on top of a missing link."""
+    stopped = parsed[index]
+    issuer = windows_name(stopped.cert.issuer)
+    of = "the server certificate" if index == 0 else stopped.info.subject_windows
+    link = ChainProblem(CHAIN_INCOMPLETE, f"the issuer {issuer} of {of} was not sent", index)
+    unknown_root = ChainProblem(
+        UNTRUSTED,
+        f"{of} is issued by {issuer}, which is not a trusted root (a private or internal CA)",
+        index,
+    )
+    urls = stopped.info.ca_issuers
+    ldap = any(url.lower().startswith("ldap:") for url in urls)
+    if stopped.info.is_ca:
+        if urls and not ldap and not trust.public:
+            return [link], issuer
+        return [unknown_root], None
+    stray = _untrusted_root_sent(parsed, trust)
+    if stray is not None:
+        detail = f"the chain carries {stray.info.subject_windows}, which is not a trusted root"
+        return [link, ChainProblem(UNTRUSTED, detail, parsed.index(stray))], issuer
+    if ldap:
+        return [link, unknown_root], issuer
+    if urls or not trust.public:
+        return [link], issuer
+    return [unknown_root], None

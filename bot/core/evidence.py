@@ -1,7 +1,8 @@
 """What a live probe saw, as plain data. The probe layer fills these; bot.core judges them.
 
 Certificates travel as DER bytes exactly as the server presented them (leaf first);
-bot.core.certs turns them into CertInfo for analysis and display.
+bot.core.certs describes them (CertInfo, or UnreadableCert) once, in `AttemptEvidence.certs`,
+before judgement, so that renderers read facts and never parse DER.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class FailureKind(StrEnum):
     REJECTED = "rejected"  # the server answered with a 4xx/5xx reply
     PROTOCOL = "protocol"  # the peer did not speak SMTP (garbage, oversized lines)
     TLS = "tls"  # the TLS handshake failed
+    INJECTION = "starttls_injection"  # plaintext after the STARTTLS reply: TLS not started
     BLOCKED = "blocked"  # refused by our network policy: never connected
 
 
@@ -54,6 +56,31 @@ class CertInfo:
     key_bits: int
     signature_algorithm: str  # e.g. "sha256WithRSAEncryption"
     self_signed: bool
+    is_ca: bool = False  # basicConstraints cA=TRUE
+    ca_issuers: tuple[str, ...] = ()  # AIA caIssuers URLs: where the issuer can be fetched
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableCert:
+    """A presented certificate that cannot be parsed: its hashes and why."""
+
+    der: bytes
+    error: str
+    sha1: str  # upper-case hex
+    sha256: str
+
+
+PresentedCert = CertInfo | UnreadableCert
+
+
+@dataclass(frozen=True, slots=True)
+class Unsolicited:
+    """Bytes the server sent out of turn: already buffered when we were about to send a
+    command (`before` that step), or after its STARTTLS reply (`before` the handshake)."""
+
+    before: Step
+    text: str  # decoded with escapes, capped
+    size: int  # bytes received out of turn (the text may show fewer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +101,8 @@ class AttemptEvidence:
     cipher: str | None = None
     chain: tuple[bytes, ...] = ()  # DER, leaf first, as presented (capped in length)
     chain_presented: int = 0  # how many certificates the server sent (chain keeps the first N)
+    certs: tuple[PresentedCert, ...] = ()  # `chain` described (bot.core.check fills it)
+    unsolicited: tuple[Unsolicited, ...] = ()  # out-of-turn bytes (early talker, injection)
     failed_step: Step | None = None
     failure: FailureKind | None = None
     error: str | None = None  # short human text of the failure (reply text or exception)
@@ -123,3 +152,4 @@ class CheckEvidence:
     notes: tuple[str, ...] = ()  # probe-side remarks: limits reached, attempts not retried
     started_at: datetime | None = None
     elapsed_ms: float = 0.0
+    target_display: str = ""  # the target for humans (U-label of an IDN); "" = same as target

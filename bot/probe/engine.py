@@ -162,6 +162,7 @@ async def iter_check(request: CheckRequest) -> AsyncGenerator[ProbeUpdate, None]
     hosts = _apply_policy(resolution.hosts, NetPolicy(request.allow_nets))
     base = CheckEvidence(
         target=request.target.name,
+        target_display=request.target.display,
         domain=resolution.domain,
         source=resolution.source,
         hosts=hosts,

@@ -21,13 +21,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar
 
-from bot.core.evidence import AttemptEvidence, FailureKind, Step
+from bot.core.evidence import AttemptEvidence, FailureKind, Step, Unsolicited
 
 _UNREACHABLE_ERRNOS = frozenset(
     {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT}
 )
 _CONTROL_ESCAPES = {i: f"\\x{i:02x}" for i in (*range(32), 127) if i != 9}
 _ERROR_CHARS = 300
+_UNSOLICITED_SHOWN = 200  # bytes of out-of-turn data kept as evidence
+_UNSOLICITED_KEPT = 4  # out-of-turn records per attempt
 _ENCODING_DER = 2  # _ssl.ENCODING_DER, not re-exported by the ssl module
 _T = TypeVar("_T")
 
@@ -72,6 +74,7 @@ class _Record:
     attempt: int
     fields: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    unsolicited: list[Unsolicited] = field(default_factory=list)
 
     def evidence(self) -> AttemptEvidence:
         return AttemptEvidence(
@@ -80,6 +83,7 @@ class _Record:
             port=self.port,
             attempt=self.attempt,
             timings_ms=dict(self.timings),
+            unsolicited=tuple(self.unsolicited),
             **self.fields,
         )
 
@@ -140,7 +144,9 @@ class _Probe:
         fields.update(banner=banner.text, banner_code=banner.code)
         if banner.code != 220:
             self._fail_reply(Step.BANNER, banner)
-        ehlo = await self._step(Step.EHLO, self._command(f"EHLO {self._ehlo_name()}"))
+        ehlo = await self._step(
+            Step.EHLO, self._command(f"EHLO {self._ehlo_name()}", before=Step.EHLO)
+        )
         fields["ehlo_code"] = ehlo.code
         if ehlo.code != 250:
             await self._polite_quit()
@@ -151,11 +157,12 @@ class _Probe:
         if not offered:
             await self._polite_quit()
             return
-        starttls = await self._step(Step.STARTTLS, self._command("STARTTLS"))
+        starttls = await self._step(Step.STARTTLS, self._command("STARTTLS", before=Step.STARTTLS))
         fields["starttls_reply"] = starttls.text
         if starttls.code != 220:
             await self._polite_quit()
             self._fail_reply(Step.STARTTLS, starttls)
+        await self._step(Step.STARTTLS, self._refuse_injected_bytes())
         await self._step(Step.HANDSHAKE, self._handshake())
         self._capture_tls()
         await self._polite_quit()
@@ -170,11 +177,51 @@ class _Probe:
             flags=socket.AI_NUMERICHOST,  # the checked address itself: never a DNS lookup
         )
 
-    async def _command(self, line: str) -> Reply:
+    async def _command(self, line: str, *, before: Step) -> Reply:
+        await self._discard_unsolicited(before)
         writer = self._writer()
         writer.write(line.encode("ascii") + b"\r\n")
         await writer.drain()
         return await self._read_reply()
+
+    async def _unsolicited(self) -> bytes:
+        """Whatever the server has sent that we have not read: nothing, in a correct dialogue
+        (each reply answers one command). Two turns of the loop first, so that bytes already
+        in the socket buffer are read into the stream (one turn runs this task before the
+        transport's read callback)."""
+        for _ in range(2):
+            await asyncio.sleep(0)
+        reader = self.reader
+        assert reader is not None
+        # StreamReader has no public "bytes buffered" query; read() returns them at once.
+        buffered = len(getattr(reader, "_buffer", b""))
+        return await reader.read(buffered) if buffered else b""
+
+    def _note_unsolicited(self, before: Step, data: bytes) -> None:
+        if len(self.record.unsolicited) < _UNSOLICITED_KEPT:
+            text = display_text(data[:_UNSOLICITED_SHOWN])
+            self.record.unsolicited.append(Unsolicited(before, text, len(data)))
+
+    async def _discard_unsolicited(self, before: Step) -> None:
+        """An early talker (replies sent before our command) is noted, and its bytes are
+        dropped so that the next reply read is the answer to the next command."""
+        data = await self._unsolicited()
+        if data:
+            self._note_unsolicited(before, data)
+
+    async def _refuse_injected_bytes(self) -> None:
+        """Plaintext after `220 Ready to start TLS` is never fed into TLS: a client that keeps
+        it would take it as the first reply under TLS (STARTTLS injection, the CVE-2011-0411
+        class), so the attempt ends here."""
+        data = await self._unsolicited()
+        if data:
+            self._note_unsolicited(Step.HANDSHAKE, data)
+            self.record.fields["failed_step"] = Step.STARTTLS
+            shown = display_text(data[:_UNSOLICITED_SHOWN])
+            raise _StepFailed(
+                FailureKind.INJECTION,
+                f"{len(data)} plaintext bytes after the STARTTLS reply, before TLS: {shown!r}",
+            )
 
     async def _handshake(self) -> None:
         await self._writer().start_tls(
@@ -230,7 +277,7 @@ class _Probe:
         try:
             timeout = self._timeout_at(min(self.limits.quit_timeout, self.step_timeout))
             async with asyncio.timeout_at(timeout):
-                await self._command("QUIT")
+                await self._command("QUIT", before=Step.QUIT)
         except (OSError, TimeoutError, _StepFailed, asyncio.IncompleteReadError):
             pass
         finally:

@@ -7,17 +7,15 @@ a remote server passes through bot.render.mrkdwn before it lands in a block.
 
 from __future__ import annotations
 
-import hashlib
 import html
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
-from bot.core import certs
-from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence
+from bot.core.check.verdicts import CheckVerdict, counts, status_of
+from bot.core.evidence import AttemptEvidence, CertInfo, CheckEvidence, HostEvidence, PresentedCert
 from bot.core.models import Diagnosis, Finding, Fix, Severity, most_severe_first
 from bot.render import labels
 from bot.render.mrkdwn import (
@@ -241,27 +239,6 @@ def fix_blocks(fix: Fix) -> list[Block]:
     return code_sections(title, fix.powershell)
 
 
-def status_of(findings: Iterable[Finding]) -> Severity | None:
-    severities = {finding.severity for finding in findings}
-    for severity in (Severity.ERROR, Severity.WARNING):
-        if severity in severities:
-            return severity
-    return None
-
-
-def counts_text(findings: Sequence[Finding]) -> str:
-    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
-    warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
-    if not errors and not warnings:
-        return "no problems found"
-    parts = []
-    if errors:
-        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-    if warnings:
-        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
-    return ", ".join(parts)
-
-
 def status_icon(findings: Sequence[Finding]) -> str:
     status = status_of(findings)
     return SEVERITY_ICON[status] if status else ":white_check_mark:"
@@ -279,7 +256,7 @@ def diagnosis_messages(
     first = findings[0].summary if findings else "nothing recognised"
     head = (
         f"{status_icon(findings)} *Mail-flow diagnosis* of {escape(source)} "
-        f"({escape(diagnosis.input.kind.replace('_', ' '))}): {counts_text(findings)}"
+        f"({escape(diagnosis.input.kind.replace('_', ' '))}): {counts(findings).text}"
     )
     blocks: list[Block] = [section(head)]
     seen: set[Fix] = set()
@@ -308,74 +285,37 @@ def _unique(values: Iterable[str | None]) -> list[str]:
 
 
 # -- live check ---------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class CertSummary:
-    """What the evidence view shows of one presented certificate."""
-
-    subject: str
-    issuer: str
-    sans: tuple[str, ...]
-    not_before: datetime | None
-    not_after: datetime | None
-    sha1: str
-    sha256: str
-    key: str
-    signature: str
-    self_signed: bool
+def _common_name(cert: PresentedCert) -> str:
+    if not isinstance(cert, CertInfo):
+        return "(unparseable certificate)"
+    for part in cert.subject_windows.split(", "):
+        if part.upper().startswith("CN="):
+            return part[3:]
+    return cert.subject_windows
 
 
-@lru_cache(maxsize=256)
-def describe_certificate(der: bytes) -> CertSummary:
-    """bot.core.certs' facts about a presented certificate; unparseable bytes are described
-    (with their hashes), never raised."""
-    try:
-        info = certs.describe(der)
-    except certs.CertificateParseError:
-        sha1 = hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
-        return CertSummary(
-            f"(unparseable certificate, {len(der)} bytes)", "", (), None, None, sha1,
-            hashlib.sha256(der).hexdigest().upper(), "", "", False,
-        )  # fmt: skip
-    return CertSummary(
-        info.subject, info.issuer, info.sans, info.not_before, info.not_after, info.sha1,
-        info.sha256, f"{info.key_type} {info.key_bits}", info.signature_algorithm,
-        info.self_signed,
-    )  # fmt: skip
+def attempt_cell(attempt: AttemptEvidence, verdict: CheckVerdict) -> str:
+    judged = verdict.of(attempt)
+    if judged.finding_ids:
+        return "✗ " + truncate(", ".join(judged.finding_ids), 60)
+    if judged.failure is not None:
+        return f"✗ {judged.failure}"
+    return "✓ ok" if judged.ok else "?"
 
 
-def _common_name(subject: str) -> str:
-    for part in subject.split(","):
-        if part.strip().upper().startswith("CN="):
-            return part.strip()[3:]
-    return subject
-
-
-def attempt_verdict(attempt: AttemptEvidence, findings: Sequence[Finding]) -> str:
-    if attempt.failure is not None:
-        return f"✗ {attempt.failure.value}"
-    bad = [
-        f.id
-        for f in findings
-        if f.severity is Severity.ERROR and f.ip == attempt.ip and f.host in (None, attempt.host)
-    ]
-    if bad:
-        return "✗ " + ", ".join(sorted(set(bad)))[:60]
-    return "✓ ok" if attempt.tls_ok else "?"
-
-
-def host_table(host: HostEvidence, findings: Sequence[Finding]) -> str:
+def host_table(host: HostEvidence, verdict: CheckVerdict) -> str:
     """A fixed-width table of one MX host: one row per address and attempt (raw text)."""
     rows = [("address", "try", "TLS", "certificate", "thumbprint", "verdict")]
     for attempt in host.attempts:
-        cert = describe_certificate(attempt.chain[0]) if attempt.chain else None
+        cert = attempt.certs[0] if attempt.certs else None
         rows.append(
             (
                 truncate(attempt.ip, 39),
                 str(attempt.attempt),
                 (attempt.tls_version or "-").replace("TLSv", ""),
-                truncate(_common_name(cert.subject), 34) if cert else "-",
+                truncate(_common_name(cert), 34) if cert else "-",
                 cert.sha1[:12] + "…" if cert else "-",
-                attempt_verdict(attempt, findings),
+                attempt_cell(attempt, verdict),
             )
         )
     for ip in host.blocked:
@@ -398,7 +338,7 @@ def _seconds(elapsed_ms: float) -> str:
 def check_headline(label: str, result_findings: Sequence[Finding], elapsed_ms: float) -> str:
     return (
         f"{status_icon(result_findings)} *TLS check of {escape(label)}*: "
-        f"{counts_text(result_findings)} · {_seconds(elapsed_ms)}"
+        f"{counts(result_findings).text} · {_seconds(elapsed_ms)}"
     )
 
 
@@ -408,6 +348,7 @@ def check_report_messages(
     findings: Sequence[Finding],
     elapsed_ms: float,
     *,
+    verdict: CheckVerdict,
     spec_value: str,
     evidence_value: str,
     offer_watch: bool = True,
@@ -421,17 +362,17 @@ def check_report_messages(
         title = f"*{escape(truncate(host.name, 200))}*"
         if host.preference is not None:
             title += f" (preference {host.preference})"
-        blocks.extend(code_sections(title, host_table(host, ordered)))
+        blocks.extend(code_sections(title, host_table(host, verdict)))
     seen: set[Fix] = set()
     for finding in ordered:
         blocks.append(divider())
         blocks.extend(finding_blocks(finding, seen))
     buttons = [button("Re-run", ActionId.RERUN, spec_value)]
-    if offer_watch and status_of(ordered) is Severity.ERROR:
+    if offer_watch and verdict.has_errors:
         buttons.append(button("Watch until fixed", ActionId.WATCH, spec_value, primary=True))
     buttons.append(button("Show evidence", ActionId.EVIDENCE, evidence_value))
     tail = actions(buttons)
-    messages = paginate(f"TLS check of {label}: {counts_text(ordered)}", blocks)
+    messages = paginate(f"TLS check of {label}: {counts(ordered).text}", blocks)
     last = messages[-1]
     if len(last.blocks) < MAX_BLOCKS:
         messages[-1] = Message(last.text, (*last.blocks, tail))
@@ -462,7 +403,7 @@ def progress_message(label: str, done: int, total: int | None, note: str = "") -
 
 def plain_summary(label: str, findings: Sequence[Finding], limit: int = 2000) -> str:
     """One paragraph of plain text (a workflow step's output): counts and the first errors."""
-    summary = f"TLS check of {label}: {counts_text(findings)}"
+    summary = f"TLS check of {label}: {counts(findings).text}"
     errors = [f.summary for f in most_severe_first(list(findings)) if f.severity is Severity.ERROR]
     if errors:
         summary += " — " + "; ".join(errors[:3])
@@ -472,7 +413,7 @@ def plain_summary(label: str, findings: Sequence[Finding], limit: int = 2000) ->
 def parent_done_message(label: str, findings: Sequence[Finding], elapsed_ms: float) -> Message:
     ordered = most_severe_first(list(findings))
     text = check_headline(label, ordered, elapsed_ms) + " · details in the thread"
-    return Message(f"TLS check of {label}: {counts_text(ordered)}", (section(text),))
+    return Message(f"TLS check of {label}: {counts(ordered).text}", (section(text),))
 
 
 def parent_failed_message(label: str, reason: str) -> Message:
@@ -515,8 +456,8 @@ def _attempt_details(attempt: AttemptEvidence) -> str:
     if attempt.timings_ms:
         timings = ", ".join(f"{k} {v:.0f} ms" for k, v in attempt.timings_ms.items())
         lines.append(f"timings:   {timings}")
-    for index, der in enumerate(attempt.chain):
-        lines.extend(_certificate_lines(index, describe_certificate(der)))
+    for index, cert in enumerate(attempt.certs):
+        lines.extend(_certificate_lines(index, cert))
     return "\n".join(lines)
 
 
@@ -527,19 +468,24 @@ def _starttls_text(attempt: AttemptEvidence) -> str:
     return f"{offered} {attempt.starttls_reply or ''}".rstrip()
 
 
-def _certificate_lines(index: int, cert: CertSummary) -> list[str]:
+def _certificate_lines(index: int, cert: PresentedCert) -> list[str]:
+    if not isinstance(cert, CertInfo):
+        return [
+            f"[{index}] unparseable ({len(cert.der)} bytes): {truncate(cert.error, 200)}",
+            f"    SHA-1:    {cert.sha1}",
+            f"    SHA-256:  {cert.sha256}",
+        ]
     shown = cert.sans[:MAX_SANS_SHOWN]
     more = f" … and {len(cert.sans) - len(shown)} more" if len(cert.sans) > len(shown) else ""
     lines = [
         f"[{index}] subject:  {truncate(cert.subject, 400)}",
         f"    issuer:   {truncate(cert.issuer, 400)}",
         f"    SANs:     {truncate(', '.join(shown), 1200)}{more}",
+        f"    valid:    {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d}",
+        f"    SHA-1:    {cert.sha1}",
+        f"    SHA-256:  {cert.sha256}",
+        f"    key:      {cert.key_type} {cert.key_bits} · {cert.signature_algorithm}",
     ]
-    if cert.not_before and cert.not_after:
-        lines.append(f"    valid:    {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d}")
-    lines.append(f"    SHA-1:    {cert.sha1}")
-    lines.append(f"    SHA-256:  {cert.sha256}")
-    lines.append(f"    key:      {cert.key} · {cert.signature}")
     if cert.self_signed:
         lines.append("    self-signed")
     return lines
@@ -612,10 +558,13 @@ def presented_now(evidence: CheckEvidence) -> list[str]:
     lines: dict[tuple[str, str], str] = {}
     for host in evidence.hosts:
         for attempt in host.attempts:
-            if attempt.chain and (host.name, attempt.ip) not in lines:
-                cert = describe_certificate(attempt.chain[0])
+            if attempt.certs and (host.name, attempt.ip) not in lines:
+                cert = attempt.certs[0]
+                subject = (
+                    cert.subject if isinstance(cert, CertInfo) else "an unparseable certificate"
+                )
                 lines[(host.name, attempt.ip)] = (
-                    f"{host.name} {attempt.ip} now presents {truncate(cert.subject, 200)} "
+                    f"{host.name} {attempt.ip} now presents {truncate(subject, 200)} "
                     f"(SHA-1 {cert.sha1})"
                 )
     return list(lines.values())

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from bot.core.certs import CertificateParseError, describe
-from bot.core.evidence import AttemptEvidence, CertInfo, HostEvidence
+from bot.core.check.verdicts import CheckVerdict
+from bot.core.evidence import AttemptEvidence, CertInfo, HostEvidence, PresentedCert
 from bot.core.models import Diagnosis, Finding, fields_to_json
 
 if TYPE_CHECKING:
@@ -71,20 +70,21 @@ def cert_to_json(info: CertInfo) -> dict[str, Any]:
         "key_bits": info.key_bits,
         "signature_algorithm": info.signature_algorithm,
         "self_signed": info.self_signed,
+        "ca": info.is_ca,
+        "ca_issuers": list(info.ca_issuers),
     }
 
 
-def chain_to_json(chain: tuple[bytes, ...]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for der in chain:
-        try:
-            out.append(cert_to_json(describe(der)))
-        except CertificateParseError as exc:
-            out.append({"error": str(exc), "sha256": hashlib.sha256(der).hexdigest().upper()})
-    return out
+def chain_to_json(certs: tuple[PresentedCert, ...]) -> list[dict[str, Any]]:
+    return [
+        cert_to_json(cert)
+        if isinstance(cert, CertInfo)
+        else {"error": cert.error, "sha256": cert.sha256}
+        for cert in certs
+    ]
 
 
-def attempt_to_json(attempt: AttemptEvidence) -> dict[str, Any]:
+def attempt_to_json(attempt: AttemptEvidence, verdict: CheckVerdict) -> dict[str, Any]:
     return {
         "host": attempt.host,
         "ip": attempt.ip,
@@ -98,16 +98,20 @@ def attempt_to_json(attempt: AttemptEvidence) -> dict[str, Any]:
         "starttls_reply": attempt.starttls_reply,
         "tls_version": attempt.tls_version,
         "cipher": attempt.cipher,
-        "chain": chain_to_json(attempt.chain),
+        "chain": chain_to_json(attempt.certs),
         "chain_presented": attempt.chain_presented,
         "failed_step": attempt.failed_step.value if attempt.failed_step else None,
         "failure": attempt.failure.value if attempt.failure else None,
         "error": attempt.error,
+        "unsolicited": [
+            {"before": u.before.value, "text": u.text, "bytes": u.size} for u in attempt.unsolicited
+        ],
         "timings_ms": {k: round(v, 1) for k, v in attempt.timings_ms.items()},
+        "verdict": verdict.of(attempt).word,
     }
 
 
-def host_to_json(host: HostEvidence) -> dict[str, Any]:
+def host_to_json(host: HostEvidence, verdict: CheckVerdict) -> dict[str, Any]:
     return {
         "host": host.name,
         "preference": host.preference,
@@ -117,14 +121,14 @@ def host_to_json(host: HostEvidence) -> dict[str, Any]:
         "cname_chain": list(host.cname_chain),
         "dns_error": host.dns_error,
         "dns_warnings": list(host.dns_warnings),
-        "attempts": [attempt_to_json(a) for a in host.attempts],
+        "attempts": [attempt_to_json(a, verdict) for a in host.attempts],
     }
 
 
 def check_to_json(report: CheckReport) -> dict[str, Any]:
     return {
         "target": report.evidence.target,
-        "mx": [host_to_json(h) for h in report.evidence.hosts],
+        "mx": [host_to_json(h, report.verdict) for h in report.evidence.hosts],
         "findings": [finding_for_check(f) for f in report.findings],
         "elapsed_ms": round(report.elapsed_ms, 1),
     }

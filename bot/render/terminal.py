@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
     from bot.probe.engine import ProbeUpdate
 
-COLOR_CHOICES = ("auto", "always", "never")
 _SPINNER = "dots"
 
 

@@ -8,9 +8,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from bot.core.certs import CertificateParseError, describe
-from bot.core.domain import display_name
-from bot.core.evidence import AttemptEvidence, HostEvidence, MxSource
+from bot.core.check.verdicts import CheckVerdict
+from bot.core.evidence import AttemptEvidence, CertInfo, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, Severity
 from bot.render import labels
 
@@ -167,50 +166,16 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
 _SUBJECT_WIDTH = 44
 
 
-_AddressKey = tuple[str | None, str | None]
-
-
-def _by_address(findings: Iterable[Finding]) -> dict[_AddressKey, list[Finding]]:
-    grouped: dict[_AddressKey, list[Finding]] = {}
-    for finding in findings:
-        grouped.setdefault((finding.host, finding.ip), []).append(finding)
-    return grouped
-
-
 def _leaf_cells(attempt: AttemptEvidence) -> tuple[str, str]:
-    if not attempt.chain:
+    if not attempt.certs:
         return "-", "-"
-    try:
-        leaf = describe(attempt.chain[0])
-    except CertificateParseError:
+    leaf = attempt.certs[0]
+    if not isinstance(leaf, CertInfo):
         return "(unparseable certificate)", "-"
     subject = leaf.subject_windows
     if len(subject) > _SUBJECT_WIDTH:
         subject = subject[: _SUBJECT_WIDTH - 1] + "…"
     return subject, leaf.sha1
-
-
-def _concerns(finding: Finding, attempt: AttemptEvidence, thumbprint: str) -> bool:
-    """Whether an address's finding describes this attempt: attempts of one address may differ
-    (a load balancer, a failure on one try), and findings are aggregated per address."""
-    if finding.severity is Severity.INFO:
-        return False
-    shown = finding.fields.get("thumbprint")
-    if shown is not None and shown != thumbprint:
-        return False  # a certificate this attempt was not shown
-    if "failure" in finding.fields and attempt.failure is None:
-        return False  # another attempt failed
-    return not (finding.id == "smtp.starttls_missing" and attempt.starttls_offered)
-
-
-def _attempt_verdict(attempt: AttemptEvidence, thumbprint: str, found: list[Finding]) -> str:
-    relevant = [f for f in found if _concerns(f, attempt, thumbprint)]
-    if relevant:
-        return min(relevant, key=lambda f: f.severity.rank).id
-    if attempt.failure is not None:
-        step = attempt.failed_step.value if attempt.failed_step else "?"
-        return f"{attempt.failure.value} at {step}"
-    return "ok" if attempt.tls_ok else "-"
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
@@ -229,9 +194,7 @@ def _host_label(host: HostEvidence, source: MxSource) -> str:
     return f"MX {host.preference} {host.name}" if host.preference is not None else host.name
 
 
-def _host_lines(
-    host: HostEvidence, source: MxSource, found: dict[_AddressKey, list[Finding]]
-) -> list[str]:
+def _host_lines(host: HostEvidence, source: MxSource, verdict: CheckVerdict) -> list[str]:
     state = host.dns_error or f"{len(host.addresses)} address(es)"
     if host.dns_warnings:
         state += f" ({'; '.join(host.dns_warnings)})"
@@ -243,9 +206,9 @@ def _host_lines(
     ]
     for attempt in host.attempts:
         subject, thumb = _leaf_cells(attempt)
-        verdict = _attempt_verdict(attempt, thumb, found.get((host.name, attempt.ip), []))
+        word = verdict.of(attempt).word
         rows.append(
-            (attempt.ip, str(attempt.attempt), attempt.tls_version or "-", subject, thumb, verdict)
+            (attempt.ip, str(attempt.attempt), attempt.tls_version or "-", subject, thumb, word)
         )
     rows.extend(
         (ip, "-", "-", "-", "-", "target.blocked")
@@ -259,7 +222,7 @@ def _host_lines(
 
 def render_check(report: CheckReport) -> str:
     ev = report.evidence
-    shown = display_name(ev.target)
+    shown = ev.target_display or ev.target
     target = ev.target if shown == ev.target else f"{ev.target} ({shown})"
     lines = [
         printable(
@@ -268,10 +231,9 @@ def render_check(report: CheckReport) -> str:
         ),
         "",
     ]
-    found = _by_address(report.findings)
     shared = _shared_facts(report.findings)
     for host in ev.hosts:
-        lines.extend(_host_lines(host, ev.source, found))
+        lines.extend(_host_lines(host, ev.source, report.verdict))
         lines.extend(_host_fact_lines(host, shared))
         lines.append("")
     if ev.notes:

@@ -49,8 +49,7 @@ class EvidenceCache:
 
 
 def status_word(result: CheckResult) -> str:
-    status = blocks.status_of(result.findings)
-    return status.value if status else "ok"
+    return result.verdict.status_word
 
 
 def error_ids(result: CheckResult) -> list[str]:
@@ -83,7 +82,7 @@ async def run_recorded(
     except Exception as exc:
         await store.check_finished(check_id, "failed", type(exc).__name__)
         raise
-    await store.check_finished(check_id, status_word(result), blocks.counts_text(result.findings))
+    await store.check_finished(check_id, status_word(result), result.verdict.counts.text)
     return result
 
 
@@ -122,6 +121,7 @@ class CheckRunner:
             result.evidence,
             result.findings,
             result.elapsed_ms,
+            verdict=result.verdict,
             spec_value=spec.to_json(),
             evidence_value=str(check_id),
         )
@@ -132,7 +132,7 @@ class CheckRunner:
             await self._poster.post_all(where.channel, messages, where.thread_ts or parent_ts)
         else:
             await self._respond_all(where, messages)
-        summary = blocks.counts_text(result.findings)
+        summary = result.verdict.counts.text
         await self._store.check_finished(check_id, status_word(result), summary)
         return result
 

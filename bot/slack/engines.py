@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.check import CheckReport, iter_check
+from bot.core.check.verdicts import CheckVerdict
 from bot.core.domain import InvalidTarget, normalise_target
 from bot.core.evidence import CheckEvidence
 from bot.core.models import Diagnosis, Finding
@@ -83,6 +84,9 @@ class CheckResult(Protocol):
 
     @property
     def elapsed_ms(self) -> float: ...
+
+    @property
+    def verdict(self) -> CheckVerdict: ...
 
     @property
     def has_errors(self) -> bool: ...

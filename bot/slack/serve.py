@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.core.appliances import default_appliances
-from bot.core.check_texts import default_check_texts
+from bot.core.check.texts import default_check_texts
 from bot.core.knowledge import load_knowledge
 from bot.core.paths import ConfigError, config_dir
 from bot.settings import Settings, SettingsError

@@ -141,7 +141,7 @@ class WatchManager:
             if not errors:
                 await self._fixed(watch, baseline, result)
                 return
-            last = f"{blocks.counts_text(result.findings)} ({', '.join(errors)[:300]})"
+            last = f"{result.verdict.counts.text} ({', '.join(errors)[:300]})"
             await self._update_status(watch, checks, last)
             # Never sleep past the end: the last check happens before the time is up.
             await asyncio.sleep(min(self._interval, max(0.0, watch.expires_at - time.time())))

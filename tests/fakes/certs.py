@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 UTC = dt.UTC
 
@@ -122,6 +122,7 @@ class CertFactory:
         not_after: dt.datetime,
         hash_alg: hashes.HashAlgorithm | None,
         issuer_key_for_aki: CertificateIssuerPrivateKeyTypes | None,
+        ca_issuers: list[str] | None = None,
     ) -> x509.Certificate:
         public_key = public_key_owner.public_key()
         builder = (
@@ -158,6 +159,14 @@ class CertFactory:
             )
         if sans:
             builder = builder.add_extension(_san(sans), critical=False)
+        if ca_issuers:
+            access = [
+                x509.AccessDescription(
+                    AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(url)
+                )
+                for url in ca_issuers
+            ]
+            builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
         algorithm = (
             None
             if isinstance(signer, ec.EllipticCurvePrivateKey) is False and hash_alg is None
@@ -184,13 +193,14 @@ class CertFactory:
         *,
         key: str = "ec256",
         index: int = 2,
+        ca_issuers: list[str] | None = None,
     ) -> Issued:
         k = make_key(key, index)
         cert = self._build(
             _name(cn, "Mailflow Test"), issuer.cert.subject, k, issuer.key, ca=True, path_length=0,
             sans=None, not_before=self.now - dt.timedelta(days=1000),
             not_after=self.now + dt.timedelta(days=1000), hash_alg=None,
-            issuer_key_for_aki=issuer.key,
+            issuer_key_for_aki=issuer.key, ca_issuers=ca_issuers,
         )  # fmt: skip
         return Issued(cert, k, [issuer, *issuer.chain])
 
@@ -208,7 +218,9 @@ class CertFactory:
         days_valid: int = 90,
         hash_alg: hashes.HashAlgorithm | None = None,
         extra_subject: list[x509.NameAttribute[str]] | None = None,
+        ca_issuers: list[str] | None = None,
     ) -> Issued:
+        """`ca_issuers`: AIA caIssuers URLs, where a client could fetch the issuer."""
         k = make_key(key, index)
         nb = not_before or self.now - dt.timedelta(days=1)
         na = not_after or nb + dt.timedelta(days=days_valid)
@@ -216,6 +228,7 @@ class CertFactory:
             _name(cn if cn is not None else (names[0] if names else None), org, extra_subject),
             issuer.cert.subject, k, issuer.key, ca=False, path_length=None, sans=names,
             not_before=nb, not_after=na, hash_alg=hash_alg, issuer_key_for_aki=issuer.key,
+            ca_issuers=ca_issuers,
         )  # fmt: skip
         return Issued(cert, k, [issuer, *issuer.chain])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -26,3 +27,11 @@ def pki() -> Pki:
     leaf = factory.leaf(intermediate, ["mx.example.test", "mail.example.test"])
     self_signed = factory.self_signed("EXCH01", ["EXCH01", "exch01.corp.example.test"])
     return Pki(factory, root, intermediate, leaf, self_signed)
+
+
+@pytest.fixture
+def ca_file(pki: Pki, tmp_path: Path) -> Path:
+    """A CA file holding the test PKI's root (what `--ca-file` gets)."""
+    path = tmp_path / "root.pem"
+    path.write_bytes(pki.root.pem)
+    return path

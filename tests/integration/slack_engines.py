@@ -8,6 +8,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from bot.core.check.findings import describe_evidence
+from bot.core.check.verdicts import CheckVerdict, check_verdict
 from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence, MxSource
 from bot.core.models import Finding, Fix, Severity
 from bot.diagnosis import diagnose_text
@@ -22,8 +24,12 @@ class FakeReport:
     elapsed_ms: float = 12.0
 
     @property
+    def verdict(self) -> CheckVerdict:
+        return check_verdict(self.evidence, self.findings)
+
+    @property
     def has_errors(self) -> bool:
-        return any(f.severity is Severity.ERROR for f in self.findings)
+        return self.verdict.has_errors
 
 
 def _evidence(spec: CheckSpec, healthy: bool) -> CheckEvidence:
@@ -38,7 +44,7 @@ def _evidence(spec: CheckSpec, healthy: bool) -> CheckEvidence:
         starttls_offered=True, tls_version="TLSv1.3", cipher="TLS_AES_256_GCM_SHA384", chain=chain,
     )  # fmt: skip
     host = HostEvidence(f"mail.{spec.target}", 10, ("192.0.2.10",), attempts=(attempt,))
-    return CheckEvidence(spec.target, spec.target, MxSource.MX, (host,))
+    return describe_evidence(CheckEvidence(spec.target, spec.target, MxSource.MX, (host,)))
 
 
 def report_for(spec: CheckSpec, *, healthy: bool) -> FakeReport:

@@ -3,6 +3,7 @@ and the Slack side consume)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -50,3 +51,18 @@ async def test_progress_streams_before_the_judged_report(pki: Pki, tmp_path: Pat
     assert not any(ip == "127.0.0.46" for _, ip in found)
     assert report.has_errors and report.elapsed_ms == report.evidence.elapsed_ms > 0
     assert {f.id for f in again.findings} == {f.id for f in report.findings}
+
+
+def test_run_check_closes_every_async_generator_it_started() -> None:
+    """On a loop that lives on (a bot, a reused loop), a generator left suspended at its last
+    yield would be finalised later by a stray task ("Task was destroyed but it is pending")."""
+    request = CheckRequest(target=normalise_target("127.0.0.1", host_mode=True), host_mode=True)
+    loop = asyncio.new_event_loop()
+    try:
+        report = loop.run_until_complete(run_check(request))
+        left = list(loop._asyncgens)  # type: ignore[attr-defined]  # the loop's own registry
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    finally:
+        loop.close()
+    assert [f.id for f in report.findings] == ["target.blocked"]
+    assert left == [] and pending == []

@@ -40,13 +40,6 @@ from tests.integration.test_cli_check import mailflow
 Doc = dict[str, Any]
 
 
-@pytest.fixture
-def ca_file(pki: Pki, tmp_path: Path) -> Path:
-    path = tmp_path / "root.pem"
-    path.write_bytes(pki.root.pem)
-    return path
-
-
 def net(dns: FakeDnsServer, port: int, allow: str = "127.0.0.0/8") -> list[str]:
     return ["--nameserver", dns.address, "--allow-net", allow, "--port", str(port)]
 

@@ -31,6 +31,7 @@ from bot.core.certs import (
     trust_store_from,
     windows_name,
 )
+from bot.core.evidence import UnreadableCert
 from bot.core.names import covered
 from tests.fakes.certs import CertFactory, Issued, legacy_signed
 
@@ -431,12 +432,18 @@ def test_parse_cache_is_bounded_in_bytes_and_entries() -> None:
     assert len(cache) == 3
 
 
-def test_describe_chain_stops_at_garbage() -> None:
-    infos = certs.describe_chain([LEAF.der, INTER.der, b"junk", ROOT.der])
-    assert [i.subject_windows for i in infos] == [
+def test_describe_presented_describes_garbage_in_place() -> None:
+    infos = certs.describe_presented([LEAF.der, INTER.der, b"junk", ROOT.der])
+    assert [getattr(i, "subject_windows", None) for i in infos] == [
         "CN=mail.contoso.com, C=US",
         "CN=Mailflow Test Issuing CA, O=Mailflow Test, C=US",
+        None,
+        "CN=Mailflow Test Root CA, O=Mailflow Test, C=US",
     ]
+    junk = infos[2]
+    assert isinstance(junk, UnreadableCert) and junk.der == b"junk" and "DER" in junk.error
+    assert junk.sha256 == hashlib.sha256(b"junk").hexdigest().upper()
+    assert [getattr(i, "is_ca", None) for i in infos] == [False, True, None, True]
 
 
 @settings(max_examples=300, deadline=None)
@@ -452,7 +459,7 @@ def test_mutated_certificates_never_raise(position: int, value: int, cut: int) -
     chain = [bytes(mutated[:cut]) if cut % 3 == 0 else bytes(mutated), INTER.der]
     a = assess_chain(chain, [HOST], TRUST, NOW)
     assert isinstance(a.problems, tuple)
-    certs.describe_chain(chain)
+    certs.describe_presented(chain)
 
 
 @settings(max_examples=100, deadline=None)
@@ -482,7 +489,9 @@ def test_chain_capped_by_the_probe_is_not_called_incomplete() -> None:
     assert "sent 40 certificates" in capped.problems[0].detail
     assert capped.notes == ("the server sent 40 certificates; only the first 10 were examined",)
     short = assess_chain(kept, ["mx.long.test"], trust, now)  # really only 10 were sent
-    assert short.problem_ids == {CHAIN_INCOMPLETE} and short.missing_issuer is not None
+    # Level 30's issuer is neither sent nor trusted, and no AIA address names it: a root.
+    assert short.problem_ids == {UNTRUSTED} and short.missing_issuer is None
+    assert "issued by CN=Level 29" in short.problems[0].detail
 
 
 def test_certificate_with_an_invalid_version_is_a_parse_error() -> None:
@@ -509,3 +518,52 @@ def test_ca_file_with_an_invalid_version_certificate_is_a_clear_error(tmp_path: 
     for name in ("roots.der", "roots.pem"):
         with pytest.raises(TrustStoreError):
             load_trust_store(tmp_path / name)
+
+
+HTTP_AIA = ["http://ca.contoso.com/issuing.cer"]
+LDAP_AIA = ["ldap:///CN=Contoso Issuing,CN=AIA,CN=Public Key Services,DC=contoso,DC=com"]
+OTHER_ROOT = F.root_ca("Some Public Root", index=910)
+
+
+@pytest.mark.parametrize(
+    ("sent", "public", "expected"),
+    [
+        # the server sends CA certificates: what is missing above them is a root
+        ("leaf+inter", True, {UNTRUSTED}),
+        ("leaf+inter", False, {UNTRUSTED}),
+        ("leaf+inter_aia", True, {UNTRUSTED}),
+        ("leaf+inter_aia", False, {CHAIN_INCOMPLETE}),  # the user's roots are known
+        ("leaf+inter_ldap", False, {UNTRUSTED}),
+        # only the server certificate
+        ("leaf", True, {UNTRUSTED}),  # no AIA, public store: a private CA
+        ("leaf", False, {CHAIN_INCOMPLETE}),  # the user's CA file: the issuer is a link
+        ("leaf_aia", True, {CHAIN_INCOMPLETE}),
+        ("leaf_ldap", True, {CHAIN_INCOMPLETE, UNTRUSTED}),  # both
+        ("leaf_aia+root", True, {CHAIN_INCOMPLETE, UNTRUSTED}),  # root sent, link missing
+        ("leaf+inter+root", True, {UNTRUSTED}),
+    ],
+)
+def test_missing_link_or_unknown_root_is_told_from_the_chain(
+    sent: str, public: bool, expected: set[str]
+) -> None:
+    inter = {
+        "inter": INTER,
+        "inter_aia": F.intermediate(ROOT, ca_issuers=HTTP_AIA, index=911),
+        "inter_ldap": F.intermediate(ROOT, ca_issuers=LDAP_AIA, index=912),
+    }
+    leaves = {
+        "leaf": LEAF,
+        "leaf_aia": F.leaf(INTER, [HOST], ca_issuers=HTTP_AIA, index=913),
+        "leaf_ldap": F.leaf(INTER, [HOST], ca_issuers=LDAP_AIA, index=914),
+    }
+    first, *rest = sent.split("+")
+    if rest and rest[0] != "root":  # a leaf of that intermediate, then the intermediate
+        ca = inter[rest.pop(0)]
+        chain = [F.leaf(ca, [HOST], index=915).der, ca.der]
+    else:
+        chain = [leaves[first].der]
+    chain += [ROOT.der for part in rest if part == "root"]
+    store = trust_store_from([OTHER_ROOT.cert], "store", public=public)
+    assessment = assess_chain(chain, [HOST], store, NOW)
+    assert assessment.problem_ids == expected
+    assert (assessment.missing_issuer is not None) == (CHAIN_INCOMPLETE in expected)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from bot.core import powershell
 from bot.core.certs import describe, trust_store_from, windows_name
-from bot.core.check_texts import (
+from bot.core.check.findings import analyse
+from bot.core.check.texts import (
     FINDING_IDS,
     CheckTextsError,
     default_check_texts,
@@ -27,7 +28,6 @@ from bot.core.evidence import (
     MxSource,
     Step,
 )
-from bot.core.findings import analyse
 from bot.core.models import Finding, Severity
 from tests.fakes.certs import CertFactory, Issued, legacy_signed
 
@@ -519,7 +519,7 @@ def test_findings_are_most_severe_first_and_every_id_has_text() -> None:
 def test_texts_cover_every_contract_id() -> None:
     texts = default_check_texts()
     assert set(texts.findings) == set(FINDING_IDS)
-    assert len(FINDING_IDS) == 25
+    assert len(FINDING_IDS) == 27
     assert texts.severity("dns.no_mx") is Severity.WARNING
     assert texts.severity("cert.expiring_soon") is Severity.WARNING
     assert texts.severity("mx.exchange_online") is Severity.INFO

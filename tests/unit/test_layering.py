@@ -51,7 +51,7 @@ def test_core_is_pure() -> None:
 
 def test_probe_gathers_evidence_without_judging_it() -> None:
     forbidden = (
-        "bot.core.findings",
+        "bot.core.check",
         "bot.core.diagnose",
         "bot.core.knowledge",
         "bot.render",

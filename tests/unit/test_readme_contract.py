@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bot.core.check_texts import FINDING_IDS
+from bot.core.check.texts import FINDING_IDS
 from bot.core.knowledge import load_knowledge
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")

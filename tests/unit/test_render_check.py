@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.check import CheckReport
 from bot.core.certs import describe, trust_store_from
+from bot.core.check.findings import judge
 from bot.core.evidence import (
     AttemptEvidence,
     CheckEvidence,
@@ -17,7 +18,7 @@ from bot.core.evidence import (
     MxSource,
     Step,
 )
-from bot.core.findings import analyse
+from bot.render import blocks
 from bot.render.jsonout import check_to_json, dumps
 from bot.render.text import render_check
 from tests.fakes.certs import CertFactory
@@ -52,7 +53,8 @@ def report(*hosts: HostEvidence, source: MxSource = MxSource.MX, **kw: Any) -> C
     evidence = CheckEvidence(
         target="contoso.com", domain="contoso.com", source=source, hosts=hosts, **kw
     )
-    return CheckReport(evidence, analyse(evidence, trust=TRUST, now=NOW), 12.0)
+    judged = judge(evidence, trust=TRUST, now=NOW)
+    return CheckReport(judged.evidence, judged.findings, judged.verdict, 12.0)
 
 
 def mx(*attempts: AttemptEvidence, name: str = HOST, **kw: Any) -> HostEvidence:
@@ -191,3 +193,32 @@ def test_json_contract_and_evidence_per_attempt() -> None:
     assert by_id["cert.self_signed"]["ip"] == "203.0.113.7"
     assert by_id["cert.inconsistent"]["ip"] is None
     assert by_id["target.blocked"]["ip"] == "10.0.0.5"
+
+
+def test_terminal_slack_and_json_show_the_same_verdict_per_attempt() -> None:
+    """The verdict of each attempt is decided once, in bot.core.check.verdicts."""
+    judged = report(mx(
+        attempt("203.0.113.5", 1, (GOOD.der, INTER.der)), attempt("203.0.113.5", 2, (OWN.der,)),
+        attempt("203.0.113.6", 1, starttls_offered=False, tls_version=None),
+        attempt("203.0.113.6", 2, failure=FailureKind.TIMEOUT, failed_step=Step.BANNER,
+                error="no answer within 10 s (banner)", starttls_offered=None, ehlo_code=None),
+    ))  # fmt: skip
+    words = {
+        (a["ip"], str(a["attempt"])): a["verdict"]
+        for a in check_to_json(judged)["mx"][0]["attempts"]
+    }
+    assert words == {
+        ("203.0.113.5", "1"): "ok",
+        ("203.0.113.5", "2"): "cert.subject_mismatch",
+        ("203.0.113.6", "1"): "smtp.starttls_missing",
+        ("203.0.113.6", "2"): "smtp.timeout",
+    }
+    assert table_rows(render_check(judged)) == words
+    slack = blocks.host_table(judged.evidence.hosts[0], judged.verdict).splitlines()[1:]
+    cells = {(line.split()[0], line.split()[1]): line.split("  ")[-1].strip() for line in slack}
+    assert cells == {
+        ("203.0.113.5", "1"): "✓ ok",
+        ("203.0.113.5", "2"): "✗ cert.subject_mismatch, cert.self_signed",
+        ("203.0.113.6", "1"): "✗ smtp.starttls_missing",
+        ("203.0.113.6", "2"): "✗ smtp.timeout",
+    }

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import powershell
+from bot.core.check.findings import describe_evidence
+from bot.core.check.verdicts import check_verdict
 from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, InputInfo, Severity
 from bot.render import blocks
@@ -99,7 +101,7 @@ def _evidence(chain: tuple[bytes, ...], attempts: int = 2) -> CheckEvidence:
         for n in range(1, attempts + 1)
     )
     host = HostEvidence("mail.contoso.com", 10, ("203.0.113.5",), attempts=tries)
-    return CheckEvidence("contoso.com", "contoso.com", MxSource.MX, (host,))
+    return describe_evidence(CheckEvidence("contoso.com", "contoso.com", MxSource.MX, (host,)))
 
 
 def test_check_report_table_and_buttons() -> None:
@@ -110,8 +112,9 @@ def test_check_report_table_and_buttons() -> None:
         "cert.self_signed", Severity.ERROR, "self-signed", host="mail.contoso.com", ip="203.0.113.5"
     )
     messages = blocks.check_report_messages(
-        "contoso.com", evidence, (bad,), 1234.0, spec_value="{}", evidence_value="7"
-    )
+        "contoso.com", evidence, (bad,), 1234.0, verdict=check_verdict(evidence, (bad,)),
+        spec_value="{}", evidence_value="7",
+    )  # fmt: skip
     text = all_text(messages)
     assert "203.0.113.5" in text and "SERVER1" in text and "cert.self_signed" in text
     assert "Watch until fixed" in text and "Show evidence" in text
@@ -124,7 +127,7 @@ def test_evidence_of_huge_chains_and_san_lists_is_split_and_valid() -> None:
     root = factory.root_ca()
     many_sans = factory.leaf(root, [f"h{i}.contoso.com" for i in range(5000)])
     chain = (many_sans.der, *(factory.self_signed(f"C{i}").der for i in range(40)))
-    messages = blocks.evidence_messages("contoso.com", _evidence(chain, attempts=3))
+    messages = blocks.evidence_messages("contoso.com", _evidence(chain, attempts=8))
     assert len(messages) > 1
     text = all_text(messages)
     assert "and 4960 more" in text
@@ -134,8 +137,11 @@ def test_evidence_of_huge_chains_and_san_lists_is_split_and_valid() -> None:
 
 
 def test_unparseable_certificate_is_described_not_raised() -> None:
-    summary = blocks.describe_certificate(b"\x30\x03garbage")
-    assert "unparseable" in summary.subject and len(summary.sha1) == 40
+    garbage = b"\x30\x03garbage"
+    evidence = _evidence((garbage,), attempts=1)
+    (cert,) = evidence.hosts[0].attempts[0].certs
+    text = all_text(blocks.evidence_messages("contoso.com", evidence))
+    assert "unparseable" in text and cert.sha1 in text and len(cert.sha1) == 40
 
 
 def test_fallback_text_is_escaped() -> None:

@@ -8,6 +8,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.core.check.verdicts import check_verdict
 from bot.core.evidence import AttemptEvidence, CheckEvidence, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, InputInfo, Severity
 from bot.render import blocks
@@ -52,8 +53,9 @@ def test_any_check_report_renders_valid_and_inert(
     attempt = AttemptEvidence("mx.example.test", "192.0.2.1", 25, 1, banner=banner, error=banner)
     host = HostEvidence(label or "x", 10, ("192.0.2.1",), attempts=(attempt,), dns_error=banner)
     evidence = CheckEvidence(label, label, MxSource.MX, (host,), dns_error=banner)
+    verdict = check_verdict(evidence, tuple(found))
     messages = blocks.check_report_messages(
-        label, evidence, tuple(found), 5.0, spec_value="{}", evidence_value="1"
+        label, evidence, tuple(found), 5.0, verdict=verdict, spec_value="{}", evidence_value="1"
     ) + blocks.evidence_messages(label, evidence)
     for message in messages:
         params = message.as_kwargs()

@@ -64,7 +64,7 @@ DERIVED_FIELDS = frozenset(
         "status", "reply_code", "reason", "occurrences", "last_timestamp", "expected_name",
         "tls_certificate_name", "common_name", "meaning", "class_meaning", "subject_meaning",
         "detail_meaning", "detail_explanation", "subject_explanation", "recipient_domain",
-        "sender_domain", "x500_address", "mailbox",
+        "sender_domain", "x500_address", "mailbox", "reason_meaning",
     }
 )  # fmt: skip
 KNOWN_FIELDS = FACT_FIELDS | DERIVED_FIELDS
@@ -142,9 +142,11 @@ class Cause:
             return True
         return status is not None and any(p.matches(status) for p in self.statuses)
 
-    def severity_for(self, status: EnhancedStatus | None) -> Severity:
-        if status is not None and status.klass in self.severity_by_class:
-            return self.severity_by_class[status.klass]
+    def severity_for(self, status: EnhancedStatus | None, *, delayed: bool = False) -> Severity:
+        """The severity for this code (a class-4 code or a delayed delivery counts as class 4)."""
+        klass = status.klass if status is not None else (4 if delayed else None)
+        if klass is not None and klass in self.severity_by_class:
+            return self.severity_by_class[klass]
         return self.severity
 
 

@@ -186,10 +186,31 @@ def _reply_for(status: str, replies: Sequence[Reply]) -> str | None:
 
 
 def command_of(text: str) -> str | None:
+    """The SMTP command a reply answered: what the text says outright ("in reply to RCPT TO
+    command", the last `>>> CMD` of a transcript), else the last command word it mentions."""
+    transcript = _TRANSCRIPT.findall(text)
+    if transcript:
+        return _command_name(transcript[-1])
     for pattern, command in _COMMANDS:
         if pattern.search(text):
             return command
-    return None
+    last: tuple[int, str] | None = None
+    for found in _COMMAND_WORD.finditer(text):
+        if last is None or found.start() >= last[0]:
+            last = (found.start(), _command_name(found.group(1)))
+    return last[1] if last else None
+
+
+_TRANSCRIPT = re.compile(r">>> ?(EHLO|HELO|MAIL|RCPT|DATA|QUIT|STARTTLS|AUTH|BDAT)\b", re.I)
+# Command words as Sisimai's command.Find looks for them, not inside a longer word.
+_COMMAND_WORD = re.compile(
+    r"(?<![A-Za-z0-9])(HELO|EHLO|STARTTLS|AUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)|MAIL F|RCPT|DATA"
+    r"|QUIT|XFORWARD)(?![A-Za-z0-9])"
+)
+
+
+def _command_name(token: str) -> str:
+    return token.upper().split(" ", 1)[0]
 
 
 def remote_of(text: str) -> tuple[str | None, str | None]:

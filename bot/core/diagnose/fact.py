@@ -134,7 +134,7 @@ class Fact:
 
 _FIELD_ORDER = (
     "sender", "recipient", "action", "remote_host", "ip", "reporting_mta", "server", "connector",
-    "fqdn", "command", "timestamp",
+    "fqdn", "command", "timestamp", "diagnostic",
 )  # fmt: skip
 _CORE = frozenset(f.name for f in fields(Fact)) - {
     "extra", "certificate", "replies", "lines", "evidence",

@@ -43,7 +43,8 @@ _HEX_ESCAPE = re.compile(r"\+([0-9A-Fa-f]{2})")
 # Facts every finding keeps when the input held them (the rest only when the cause groups by them).
 _FACT_FIELDS = (
     "sender", "recipient", "remote_host", "ip", "reporting_mta", "server", "connector", "fqdn",
-    "command", "timestamp", "thumbprint", "subject", "issuer", "sans", "not_before", "not_after",
+    "command", "timestamp", "diagnostic", "thumbprint", "subject", "issuer", "sans", "not_before",
+    "not_after",
     "self_signed", "message", "led", "original_recipient", "message_id", "message_subject",
     "tls_domain", "capabilities", "remote_ehlo", "tls_error", "queue", "next_hop_domain",
     "event_id", "source_name", "session", "first_seen", "last_seen", "direction", "local_ip",
@@ -62,6 +63,7 @@ class _Group:
     evidence: list[tuple[int, str]]
     occurrences: int = 1
     last_timestamp: str | None = None
+    delayed: bool = False
 
 
 @dataclass(slots=True)
@@ -75,6 +77,7 @@ class _Presented:
 class FindingBuilder:
     causes: CauseBook
     playbooks: Playbooks
+    reason_texts: Mapping[str, str] = field(default_factory=dict)
     max_findings: int = MAX_FINDINGS
     _groups: dict[tuple[str, ...], _Group] = field(default_factory=dict)
     _memo: dict[tuple[object, ...], Cause | None] = field(default_factory=dict)
@@ -203,7 +206,7 @@ class FindingBuilder:
                 return
             self._groups[key] = _Group(
                 cause, status, fact.reply_code, reason, _capped_fields(facts),
-                list(_evidence(fact)), count, None,
+                list(_evidence(fact)), count, None, fact.action == "delayed",
             )  # fmt: skip
             return
         group.occurrences += count
@@ -348,7 +351,7 @@ class FindingBuilder:
         text_values = {k: _one_line(v)[:MAX_TEMPLATE_VALUE] for k, v in values.items()}
         return Finding(
             id=cause.id,
-            severity=cause.severity_for(group.status),
+            severity=cause.severity_for(group.status, delayed=group.delayed),
             summary=_tidy(fill(cause.summary, text_values)),
             explanation=_tidy(fill(cause.explanation, text_values)),
             fields=fields,
@@ -364,6 +367,9 @@ class FindingBuilder:
         values = _string_fields(group.fields)
         values["occurrences"] = str(group.occurrences)
         values["reason"] = group.reason
+        meaning = self.reason_texts.get(group.reason)
+        if meaning:
+            values["reason_meaning"] = meaning.rstrip(".")
         if "message" not in values and "tls_error" in values:
             values["message"] = values["tls_error"]
         if group.last_timestamp:

@@ -62,7 +62,7 @@ def _diagnose(
 ) -> Diagnosis:
     book = knowledge or load_knowledge()
     readers = new_readers()
-    builder = FindingBuilder(book.causes, book.playbooks)
+    builder = FindingBuilder(book.causes, book.playbooks, book.reasons.descriptions)
     sources: dict[str, int] = {}
     kind = "empty"
     for document in docs:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -117,6 +117,7 @@ class ReasonBook:
     commands: Mapping[str, frozenset[str]]
     providers: tuple[ProviderTable, ...]
     mda: tuple[tuple[str, ProviderRule], ...] = ()
+    descriptions: Mapping[str, str] = field(default_factory=dict)  # reason -> one sentence
 
     def status_reason(self, status: str | None) -> str:
         if not status or len(status) < 5:
@@ -489,10 +490,11 @@ def _load(directory: Path) -> ReasonBook:
     status_entry.done()
     phrases: dict[str, Phrases] = {}
     probes: dict[str, tuple[Clause, ...]] = {}
+    descriptions: dict[str, str] = {}
     for path in toml_files(directory / "phrases", ReasonsError):
         entry = Entry(load_toml(path, ReasonsError), f"phrases/{path.name}", ReasonsError)
         reason = entry.choice("reason", BOUNCE_REASONS)
-        entry.string("description")
+        descriptions[reason] = entry.string("description")
         phrases[reason] = Phrases(
             tuple(w.lower() for w in entry.strings("contains", ())),
             tuple(
@@ -510,7 +512,7 @@ def _load(directory: Path) -> ReasonBook:
     mda = _load_mda(directory / "mda.toml") if (directory / "mda.toml").exists() else ()
     return ReasonBook(
         phrases, probes, first, another, text_only, retry, not_explicit, status, reply,
-        commands, providers, mda,
+        commands, providers, mda, descriptions,
     )  # fmt: skip
 
 

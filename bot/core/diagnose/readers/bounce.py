@@ -144,9 +144,18 @@ def report_segments(document: Document, layout: Layout | None = None) -> list[Se
 
 
 def recipient_blocks(segments: Iterable[Segment], layout: Layout) -> list[Block]:
+    """The recipient blocks of the report; a recipient named again right after its own block
+    (a wrapped line, a second line of the same reply) continues that block."""
     blocks: list[Block] = []
     for segment in segments:
-        blocks.extend(_blocks(segment, layout))
+        for block in _blocks(segment, layout):
+            last = blocks[-1] if blocks else None
+            if last is not None and last.recipient == block.recipient:
+                blocks[-1] = Block(
+                    last.recipient, last.lines + block.lines, last.first_line, block.last_line
+                )
+            else:
+                blocks.append(block)
     return blocks
 
 

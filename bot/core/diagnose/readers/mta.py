@@ -31,6 +31,7 @@ from bot.core.diagnose.readers.bounce import (
     block_fact,
     failed_recipients,
     known_recipient_blocks,
+    original_headers,
     recipient_blocks,
     squeeze,
 )
@@ -64,11 +65,24 @@ class Table:
     value: str  # a reason or a command
     contains: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...] = ()
+    aligned: tuple[tuple[str, ...], ...] = ()
 
     def match(self, text: str, lowered: str) -> bool:
-        return any(word in lowered for word in self.contains) or any(
-            p.search(text) for p in self.patterns
+        return (
+            any(word in lowered for word in self.contains)
+            or any(p.search(text) for p in self.patterns)
+            or any(_in_order(lowered, parts) for parts in self.aligned)
         )
+
+
+def _in_order(text: str, parts: Sequence[str]) -> bool:
+    position = 0
+    for part in parts:
+        found = text.find(part, position)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +93,7 @@ class MtaSpec:
     minimum: int
     vetoes: tuple[Test, ...]
     body: tuple[str, ...]
+    not_body: tuple[str, ...]
     start: tuple[str, ...]
     end: tuple[str, ...]
     layouts: tuple[Layout, ...]
@@ -86,6 +101,7 @@ class MtaSpec:
     messages: tuple[Table, ...]
     commands: tuple[Table, ...]
     cut_diagnostic: tuple[str, ...] = field(default=())
+    original_to: bool = False
 
 
 class MtaReader(Reader):
@@ -103,6 +119,8 @@ class MtaReader(Reader):
             return 0
         headers = message.headers
         if any(_test(veto, headers) for veto in self.spec.vetoes):
+            return 0
+        if self.spec.not_body and any(marker in document.text for marker in self.spec.not_body):
             return 0
         hits = sum(1 for test in self.spec.tests if _test(test, headers))
         if self.spec.body and any(marker in document.text for marker in self.spec.body):
@@ -156,8 +174,11 @@ class MtaReader(Reader):
                 return found
         message = document.message
         known = failed_recipients(message.headers) if message is not None else []
+        if not known and self.spec.original_to:
+            to = address_in(original_headers(document).get("to"))
+            known = [to] if to else []
         if known:
-            if self.spec.whole_report:
+            if self.spec.whole_report or self.spec.original_to:
                 return [_whole(Block(r, (), 0, 0), segments) for r in known]
             return known_recipient_blocks(segments, known)
         return []
@@ -241,6 +262,7 @@ def _spec(entry: Entry) -> MtaSpec:
     vetoes = tuple(_header_tests(detect, prefix="not_"))
     minimum = detect.integer("min", 1)
     body = detect.strings("body", ())
+    not_body = detect.strings("not_body", ())
     detect.done()
     report = entry.table("report", {})
     block_end = report.strings("block_end", ())
@@ -257,6 +279,7 @@ def _spec(entry: Entry) -> MtaSpec:
         minimum=minimum,
         vetoes=vetoes,
         body=body,
+        not_body=not_body,
         start=report.strings("start", ()),
         end=report.strings("end", ()),
         layouts=layouts,
@@ -264,6 +287,7 @@ def _spec(entry: Entry) -> MtaSpec:
         messages=tuple(_table(item, "reason") for item in entry.tables("message")),
         commands=tuple(_table(item, "command") for item in entry.tables("command")),
         cut_diagnostic=report.strings("cut_diagnostic", ()),
+        original_to=report.boolean("original_to", False),
     )
     report.done()
     return spec
@@ -315,14 +339,21 @@ def _table(entry: Entry, key: str) -> Table:
     value = entry.string(key)
     if key == "reason" and value not in BOUNCE_REASONS:
         raise entry.fail(f"unknown reason {value!r}")
+    aligned = entry.raw("aligned", [])
+    if not isinstance(aligned, list) or not all(
+        isinstance(parts, list) and parts and all(isinstance(p, str) and p for p in parts)
+        for parts in aligned
+    ):
+        raise entry.fail("aligned must be a list of lists of strings")
     result = Table(
         value.upper() if key == "command" else value,
         tuple(word.lower() for word in entry.strings("contains", ())),
         tuple(_compile(entry, pattern) for pattern in entry.strings("pattern", ())),
+        tuple(tuple(p.lower() for p in parts) for parts in aligned),
     )
     entry.done()
-    if not result.contains and not result.patterns:
-        raise entry.fail("needs contains or pattern")
+    if not (result.contains or result.patterns or result.aligned):
+        raise entry.fail("needs contains, pattern or aligned")
     return result
 
 

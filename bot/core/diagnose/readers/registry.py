@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.bounce import GenericBounceReader
+from bot.core.diagnose.readers.googlegroups import GoogleGroupsReader
 from bot.core.diagnose.readers.mta import MtaReader, MtaSpec, load_specs
 from bot.core.diagnose.readers.rfc3464 import Rfc3464Reader
+from bot.core.diagnose.readers.sendmail import SendmailReader
 
 CODE_READERS: tuple[type[Reader], ...] = (
+    SendmailReader,
     Rfc3464Reader,
     GenericBounceReader,
 )
-HOOKS: dict[str, type[MtaReader]] = {}
+HOOKS: dict[str, type[MtaReader]] = {
+    "googlegroups": GoogleGroupsReader,
+}
 
 
 def new_readers() -> list[Reader]:

@@ -176,7 +176,7 @@ class Rfc3464Reader(Reader):
         if document.message is not None and document.message.first(
             "message/delivery-status", "message/global-delivery-status"
         ):
-            return 20
+            return 40  # the DSN's own fields beat any MTA's wording of them
         return 10 if _DSN_MARK.search(document.text) else 0
 
     def parse(self, document: Document) -> list[Fact]:

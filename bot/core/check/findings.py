@@ -7,6 +7,7 @@ name plus every expected name; texts and fix templates come from config/check_fi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -17,7 +18,14 @@ from dataclasses import dataclass, field
 from bot.core import certs, powershell
 from bot.core.appliances import Appliance, find_appliance
 from bot.core.certs import ChainAssessment, ChainProblem, TrustStore, assess_chain
-from bot.core.check_texts import CheckTexts, default_check_texts
+from bot.core.check.texts import CheckTexts, default_check_texts
+from bot.core.check.verdicts import (
+    PROTOCOL_VIOLATION,
+    CheckVerdict,
+    check_verdict,
+    early_talk,
+    failure_finding_id,
+)
 from bot.core.evidence import (
     AttemptEvidence,
     CertInfo,
@@ -210,21 +218,8 @@ def _step(attempt: AttemptEvidence) -> str:
     return (attempt.failed_step or Step.CONNECT).value
 
 
-def _failure_id(attempt: AttemptEvidence) -> str | None:
-    failure, step = attempt.failure, attempt.failed_step
-    if failure is None:
-        return None
-    if failure in {FailureKind.TIMEOUT, FailureKind.DEADLINE}:
-        return "smtp.timeout"
-    if failure is FailureKind.TLS or step is Step.HANDSHAKE:
-        return "tls.handshake_failed"
-    if failure is FailureKind.REJECTED:
-        return "smtp.rejected"
-    return "smtp.connect_failed"  # refused, unreachable, reset, not SMTP at all
-
-
 def _failure_finding(host: HostEvidence, attempt: AttemptEvidence, out: _Collector) -> None:
-    finding_id = _failure_id(attempt)
+    finding_id = failure_finding_id(attempt)
     if finding_id is None:
         return
     step = _step(attempt)
@@ -235,12 +230,18 @@ def _failure_finding(host: HostEvidence, attempt: AttemptEvidence, out: _Collect
     if attempt.banner:
         fields["banner"] = _clean(attempt.banner)
     facts = {"step": step, "error": error, "reply": error}
+    injected = [u for u in attempt.unsolicited if u.before is Step.HANDSHAKE]
+    if injected:
+        facts["sent"] = fields["sent"] = _clean(injected[0].text)
+        fields["bytes"] = injected[0].size
     if out.seen(finding_id, host.name, attempt.ip):
         out.add(finding_id, host.name, attempt.ip)
         return
     fixes: list[Fix]
     if finding_id in {"smtp.connect_failed", "smtp.timeout"}:
         fixes = [out.fix("firewall_port25", {}), out.fix("check_listener", {})]
+    elif finding_id == "smtp.starttls_injection":
+        fixes = [out.fix("starttls_injection", {}), out.fix("disable_inspection", {})]
     elif finding_id == "smtp.rejected":
         fixes = [out.fix("smtp_reply", {"reply": error})]
         if attempt.failed_step is Step.STARTTLS:
@@ -251,6 +252,19 @@ def _failure_finding(host: HostEvidence, attempt: AttemptEvidence, out: _Collect
             out.fix("disable_inspection", {}),
         ]
     out.add(finding_id, host.name, attempt.ip, facts, fields, fixes)
+
+
+def _early_talk_finding(host: HostEvidence, attempt: AttemptEvidence, out: _Collector) -> None:
+    early = early_talk(attempt)
+    if not early:
+        return
+    first = early[0]
+    sent = _clean(first.text)
+    before = first.before.value.upper()
+    facts = {"before": before, "sent": sent, "bytes": str(first.size)}
+    fields: dict[str, FieldValue] = {"before": before, "sent": sent, "bytes": first.size}
+    fixes = [out.fix("single_greeting", {}), out.fix("smtp_proxy", {})]
+    out.add(PROTOCOL_VIOLATION, host.name, attempt.ip, facts, fields, fixes)
 
 
 def _inspection_evidence(attempt: AttemptEvidence) -> str | None:
@@ -440,7 +454,22 @@ def _cert_fixes(
         fixes.append(
             out.fix("exchange_online_connector", {"name": name}, {"host": name, "name": name})
         )
+    if problem.id == certs.UNTRUSTED:
+        fixes.append(out.fix("private_ca", {"name": name}))
     return fixes
+
+
+def _problem_notes(
+    problem: ChainProblem, assessment: ChainAssessment, out: _Collector
+) -> tuple[list[str], dict[str, FieldValue]]:
+    """Notes and fields of one problem only: where a missing issuer can be downloaded."""
+    if problem.id != certs.CHAIN_INCOMPLETE or problem.cert_index >= len(assessment.certs):
+        return [], {}
+    urls = assessment.certs[problem.cert_index].ca_issuers
+    if not urls:
+        return [], {}
+    shown = _clean(", ".join(urls))
+    return [out.texts.note("issuer_url", {"issuer_url": shown})], {"issuer_url": urls}
 
 
 def _cert_findings(
@@ -482,9 +511,11 @@ def _cert_findings(
             notes.append(out.texts.note("appliance", {"vendor": appliance.name}))
         for problem in assessment.problems:
             fixes = _cert_fixes(problem, item, names, healthy=healthy, appliance=appliance, out=out)
+            extra_notes, extra_fields = _problem_notes(problem, assessment, out)
             out.add(
                 problem.id, host.name, item.ip, dict(facts, detail=_clean(problem.detail)),
-                dict(fields, detail=problem.detail), fixes, notes=notes,
+                dict(fields, detail=problem.detail, **extra_fields), fixes,
+                notes=[*notes, *extra_notes],
             )  # fmt: skip
         if appliance is not None:
             severity = None if assessment.ok else Severity.WARNING
@@ -626,6 +657,7 @@ def _host_findings(
         if attempt.failure is FailureKind.BLOCKED:
             continue
         _failure_finding(host, attempt, out)
+        _early_talk_finding(host, attempt, out)
         _protocol_findings(host, attempt, out, starttls)
         if attempt.chain:
             key = (tuple(attempt.chain), attempt.chain_presented)
@@ -662,3 +694,42 @@ def analyse(
     for host in evidence.hosts:
         _host_findings(evidence, host, trust, now, out)
     return tuple(most_severe_first(out.findings()))
+
+
+def describe_evidence(evidence: CheckEvidence) -> CheckEvidence:
+    """The evidence with every presented chain described (`AttemptEvidence.certs`), once, so
+    that renderers read certificate facts and never parse DER."""
+    hosts = tuple(
+        dataclasses.replace(
+            host,
+            attempts=tuple(
+                a if a.certs or not a.chain else dataclasses.replace(
+                    a, certs=certs.describe_presented(a.chain)
+                )
+                for a in host.attempts
+            ),
+        )
+        for host in evidence.hosts
+    )  # fmt: skip
+    return dataclasses.replace(evidence, hosts=hosts)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """One check judged: the evidence (chains described), its findings and the verdicts."""
+
+    evidence: CheckEvidence
+    findings: tuple[Finding, ...]
+    verdict: CheckVerdict
+
+
+def judge(
+    evidence: CheckEvidence,
+    *,
+    trust: TrustStore,
+    now: dt.datetime,
+    texts: CheckTexts | None = None,
+) -> Judgement:
+    described = describe_evidence(evidence)
+    findings = analyse(described, trust=trust, now=now, texts=texts)
+    return Judgement(described, findings, check_verdict(described, findings))

@@ -45,6 +45,8 @@ FINDING_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
         "smtp.rejected": frozenset({"step", "reply"}),
         "smtp.starttls_missing": frozenset({"missing", "total"}),
         "smtp.inspection": frozenset({"evidence"}),
+        "smtp.protocol_violation": frozenset({"before", "sent", "bytes"}),
+        "smtp.starttls_injection": frozenset({"step", "error", "sent"}),
         "tls.handshake_failed": frozenset({"error"}),
         "tls.protocol_outdated": frozenset({"version"}),
         "cert.subject_mismatch": _CERT | {"missing", "sans"},
@@ -89,6 +91,9 @@ FIX_CONTRACTS: Mapping[str, FixContract] = MappingProxyType(
         "appliance_certificate": _fix({"vendor", "names"}, script=False),
         "cloud_filter": _fix({"vendor"}, script=False),
         "disable_inspection": _fix(set(), script=False),
+        "single_greeting": _fix(set()),
+        "smtp_proxy": _fix(set(), script=False),
+        "starttls_injection": _fix(set(), script=False),
         "exchange_starttls": _fix({"name"}, {"name"}),
         "enable_tls12": _fix(set()),
         "check_listener": _fix(set()),
@@ -100,6 +105,7 @@ FIX_CONTRACTS: Mapping[str, FixContract] = MappingProxyType(
         "dns_retry": _fix({"error"}, script=False),
         "probe_smart_host": _fix(set()),
         "allow_net": _fix({"addresses"}, script=False),
+        "private_ca": _fix({"name"}, script=False),
     }
 )
 NOTE_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -107,6 +113,7 @@ NOTE_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
         "tls_name": frozenset({"tls_certificate_name"}),
         "chain_capped": frozenset({"presented", "examined"}),
         "appliance": frozenset({"vendor"}),
+        "issuer_url": frozenset({"issuer_url"}),
     }
 )
 
