@@ -43,7 +43,7 @@ from bot.core.diagnose.fact import FactKind
 from bot.core.diagnose.meanings import load_meanings
 from bot.core.enhanced_status import EnhancedStatus, StatusPattern, StatusTable, parse_pattern
 from bot.core.models import BOUNCE_REASONS, Severity
-from bot.core.paths import config_dir
+from bot.core.paths import ConfigError, config_dir
 from bot.core.tables import Entry, load_toml, template_problem, toml_files
 
 # Facts a template or condition may name: the canonical fact fields plus what findings derive.
@@ -90,7 +90,7 @@ _DEFAULT_GROUP_BY = (
 _CAUSE_KEYS_OPTIONAL = ("variant", "severity_by_class", "probe", "group_by", "priority")
 
 
-class CauseError(ValueError):
+class CauseError(ConfigError):
     """config/causes is broken; the message names the file, the cause and the key."""
 
 

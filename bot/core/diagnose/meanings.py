@@ -8,11 +8,11 @@ from pathlib import Path
 
 from bot.core.enhanced_status import DetailMeaning, StatusTable, SubjectMeaning
 from bot.core.models import BOUNCE_REASONS
-from bot.core.paths import config_dir
+from bot.core.paths import ConfigError, config_dir
 from bot.core.tables import Entry, load_toml
 
 
-class MeaningsError(ValueError):
+class MeaningsError(ConfigError):
     """config/knowledge/rfc3463.toml is broken."""
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from bot.core import powershell
 from bot.core.diagnose.causes import KNOWN_FIELDS, CauseBook, load_causes
 from bot.core.models import Fix
-from bot.core.paths import config_dir
+from bot.core.paths import ConfigError, config_dir
 from bot.core.tables import Entry, fill, load_toml, template_problem, toml_files
 
 STAGES = ("verify", "fix", "validate")
@@ -45,7 +45,7 @@ REMEDY_COMMAND = re.compile(
 _SCRIPT_PLACEHOLDER = re.compile(r"\{\{([a-z][a-z0-9_]*)\}\}")
 
 
-class PlaybookError(ValueError):
+class PlaybookError(ConfigError):
     """config/playbooks is broken; the message names the file, the playbook and the key."""
 
 

@@ -22,13 +22,13 @@ from pathlib import Path
 
 from bot.core.diagnose.fact import Fact, FactKind
 from bot.core.models import BOUNCE_REASONS
-from bot.core.paths import config_dir
+from bot.core.paths import ConfigError, config_dir
 from bot.core.tables import Entry, load_toml, toml_files
 
 _NOT_FAILURES = frozenset({"delivered", "feedback", "vacation"})
 
 
-class ReasonsError(ValueError):
+class ReasonsError(ConfigError):
     """config/reasons is broken; the message names the file and the key."""
 
 

@@ -37,7 +37,7 @@ from bot.core.diagnose.readers.bounce import (
 )
 from bot.core.diagnose.readers.common import address_in
 from bot.core.models import BOUNCE_REASONS
-from bot.core.paths import config_dir
+from bot.core.paths import ConfigError, config_dir
 from bot.core.tables import Entry, load_toml, toml_files
 
 _LAYOUTS = {
@@ -50,7 +50,7 @@ _HEADER_TESTS = ("subject", "from", "message_id", "received", "content_type", "t
 _MAX_REPORT = 200_000
 
 
-class ReaderSpecError(ValueError):
+class ReaderSpecError(ConfigError):
     """config/readers is broken; the message names the file and the key."""
 
 
