@@ -15,14 +15,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from bot import cli_help
 from bot.core.paths import ConfigError, config_dir, examples_dir
 
 if TYPE_CHECKING:
     from bot.core.models import Diagnosis
     from bot.inputs import InputError
-    from bot.probe.engine import CheckRequest, ProbeUpdate
+    from bot.probe.engine import CheckRequest
+    from bot.render.terminal import CheckProgress
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -39,18 +41,63 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+class _Version(argparse.Action):
+    """--version: the installed distribution's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("mailflow-bot")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            number = "unknown (not installed)"
+        print(f"mailflow {number}")
+        parser.exit(EXIT_OK)
+
+
+_COLOR_CHOICES = ("auto", "always", "never")  # bot.render.terminal.styling() reads them
+
+
+def _output_options() -> _Parser:
+    """--output and --color, shared by the commands that print a report."""
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--output", metavar="FILE", type=Path, help="write the report to FILE, not stdout"
+    )
+    common.add_argument(
+        "--color",
+        choices=_COLOR_CHOICES,
+        default="auto",
+        help="colour the report: auto (on a terminal, the default), always or never",
+    )
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mailflow", description="Diagnose mail-flow and SMTP TLS incidents.")
+    parser = _Parser(
+        prog="mailflow",
+        description="Diagnose mail-flow and SMTP TLS incidents.",
+        epilog=cli_help.MAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    output = _output_options()
 
     diagnose = sub.add_parser(
         "diagnose",
         help="explain a pasted NDR, message trace, queue error or protocol log",
         description="Diagnose bounces (.eml, mbox), NDRs, message traces and exports, queue "
-        "errors, tracking and protocol logs, Postfix/Exim logs and Exchange events (files up to "
-        "200 MB each, streamed). Several paths, directories (read recursively) or an mbox file "
-        "are diagnosed one message at a time: --json then prints JSON Lines, one object per "
-        "message with input.path.",
+        "errors, tracking and protocol logs, Postfix/Exim logs, Amazon SES notifications and "
+        "Exchange events (files up to 200 MB each, streamed). Several paths, directories (read "
+        "recursively) or an mbox file are diagnosed one message at a time: --json then prints "
+        "JSON Lines, one object per message with input.path.",
+        epilog=cli_help.DIAGNOSE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[output],
     )
     diagnose.add_argument(
         "files", nargs="*", metavar="PATH", help="files, directories or mbox files; - for stdin"
@@ -68,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="probe every MX host and address over STARTTLS",
         description="Probe every MX host and every address of TARGET over STARTTLS and judge "
         "the certificates they present.",
+        epilog=cli_help.CHECK,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[output],
     )
     check.add_argument("target", nargs="?", help="domain, e-mail address or host name")
     check.add_argument("--host", metavar="NAME", help="probe this host directly (no MX lookup)")
@@ -123,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the Slack bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)",
         description="Run the Slack bot. Settings come from the environment (see the README).",
+        epilog=cli_help.serve(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
     return parser
@@ -189,16 +241,56 @@ def _check_request(args: argparse.Namespace) -> tuple[CheckRequest, Path | None]
     return request, ca_file
 
 
-def _print_progress(update: ProbeUpdate) -> None:
-    from bot.probe.engine import AttemptFinished
-    from bot.render.text import printable
+def _open_output(args: argparse.Namespace) -> TextIO:
+    """Where the report goes: --output FILE (opened before any work, so that an unwritable path
+    fails at once) or standard output."""
+    if args.output is None:
+        return sys.stdout
+    output: Path = args.output
+    return output.open("w", encoding="utf-8")
 
-    if not isinstance(update, AttemptFinished):
-        return
-    attempt = update.attempt
-    outcome = attempt.tls_version or (attempt.failure.value if attempt.failure else "done")
-    line = f"  [{update.done}/{update.planned}] {attempt.host} {attempt.ip} "
-    print(printable(f"{line}attempt {attempt.attempt}: {outcome}"), file=sys.stderr, flush=True)
+
+def _emit(
+    args: argparse.Namespace,
+    out: TextIO,
+    text: str,
+    severities: dict[str, str],
+    *,
+    close: bool = True,
+) -> None:
+    plain = args.json or args.color == "never"
+    if plain or (args.color == "auto" and not (os.environ.get("FORCE_COLOR") or _tty(out))):
+        out.write(text)  # the plain path imports no terminal code
+    else:
+        from bot.render import terminal
+
+        terminal.write(text, out, terminal.styling(args.color, out), severities)
+    if close:
+        _close(out)
+
+
+def _close(out: TextIO) -> None:
+    if out is not sys.stdout:
+        out.close()
+    else:
+        out.flush()
+
+
+def _tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or closed
+        return False
+
+
+def _progress(args: argparse.Namespace, target: str) -> CheckProgress | None:
+    """The live view on stderr, only when stderr is a terminal (never in a pipe or a log)."""
+    if not _tty(sys.stderr):
+        return None
+    from bot.render import terminal
+
+    mode = terminal.styling(args.color, sys.stderr)
+    return terminal.CheckProgress.open(target, sys.stderr, mode)
 
 
 def _diagnose(args: argparse.Namespace) -> int:
@@ -207,20 +299,30 @@ def _diagnose(args: argparse.Namespace) -> int:
     if bool(args.files) == bool(args.example):
         return _fail("give either PATH (or - for standard input) or --example NAME")
     paths = [str(examples_dir() / args.example)] if args.example else args.files
+    try:
+        out = _open_output(args)
+    except OSError as exc:
+        return _fail(f"--output {args.output}: {exc.strerror or exc}")
     results = diagnose_paths(paths)
     ahead = [result for result in (next(results, None), next(results, None)) if result]
     single = len(ahead) == 1 and len(paths) == 1 and not Path(paths[0]).is_dir()
     read = failed = 0
     for path, result in (*ahead, *results):
-        if _print_diagnosis(path, result, single=single, as_json=args.json):
+        if _print_diagnosis(args, out, path, result, single=single):
             read += 1
         else:
             failed += 1
+    _close(out)
     return EXIT_USAGE if read == 0 and failed else EXIT_OK
 
 
 def _print_diagnosis(
-    path: str, result: Diagnosis | InputError, *, single: bool, as_json: bool
+    args: argparse.Namespace,
+    out: TextIO,
+    path: str,
+    result: Diagnosis | InputError,
+    *,
+    single: bool,
 ) -> bool:
     """Print one input's diagnosis (an unreadable input: one line on stderr); False when it
     could not be read."""
@@ -231,17 +333,17 @@ def _print_diagnosis(
     if isinstance(result, InputError):
         print(f"mailflow: error: {result}", file=sys.stderr)
         return False
-    if as_json:
+    if args.json:
         document = diagnosis_to_json(result)
         if single:
-            print(dumps(document))
+            text = dumps(document) + "\n"
         else:
             document["input"]["path"] = path
-            print(dumps_line(document))
+            text = dumps_line(document) + "\n"
     else:
-        if not single:
-            print(f"== {printable(path)}")
-        print(render_diagnosis(result), end="")
+        heading = "" if single else f"== {printable(path)}\n"
+        text = heading + render_diagnosis(result)
+    _emit(args, out, text, {f.id: f.severity.value for f in result.findings}, close=False)
     return True
 
 
@@ -262,12 +364,18 @@ def _check(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         origin = "--ca-file" if args.ca_file else "MAILFLOW_CA_FILE"
         return _fail(f"{origin}: {exc}")
-    progress = _print_progress if not args.json and sys.stderr.isatty() else None
-    report = asyncio.run(run_check(request, ca_file=ca_file, on_progress=progress))
-    print(
-        dumps(check_to_json(report)) if args.json else render_check(report),
-        end="\n" if args.json else "",
-    )
+    try:
+        out = _open_output(args)
+    except OSError as exc:
+        return _fail(f"--output {args.output}: {exc.strerror or exc}")
+    progress = _progress(args, request.target.name)
+    try:
+        report = asyncio.run(run_check(request, ca_file=ca_file, on_progress=progress))
+    finally:
+        if progress is not None:
+            progress.close()
+    text = dumps(check_to_json(report)) + "\n" if args.json else render_check(report)
+    _emit(args, out, text, {f.id: f.severity.value for f in report.findings})
     return EXIT_FINDINGS if report.has_errors else EXIT_OK
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from bot.core.check.verdicts import CheckVerdict
@@ -54,16 +54,28 @@ _QUIET_FACTS = frozenset(
 _MAX_FACT_CHARS = 300
 
 
-def _fact_lines(finding: Finding) -> list[str]:
-    lines: list[str] = []
+_Fact = tuple[str, str]  # (label, value as shown)
+
+
+def _facts(finding: Finding) -> list[_Fact]:
+    facts: list[_Fact] = []
     for key, value in labels.ordered(finding.fields.items()):
         if key in _QUIET_FACTS or (key == "attempts" and isinstance(value, int) and value <= 1):
             continue
         shown = ", ".join(value) if isinstance(value, tuple) else str(value)
         if len(shown) > _MAX_FACT_CHARS:
             shown = shown[:_MAX_FACT_CHARS] + "…"
-        lines.extend(_wrap(f"{labels.label(key)}: {shown}", "      "))
-    return ["    Facts:", *lines] if lines else []
+        facts.append((labels.label(key), shown))
+    return facts
+
+
+def _fact_block(title: str, facts: Iterable[_Fact], indent: str) -> list[str]:
+    lines = [line for label, shown in facts for line in _wrap(f"{label}: {shown}", indent + "  ")]
+    return [printable(f"{indent}{title}"), *lines] if lines else []
+
+
+def _fact_lines(finding: Finding, known: frozenset[_Fact] = frozenset()) -> list[str]:
+    return _fact_block("Facts:", (f for f in _facts(finding) if f not in known), "    ")
 
 
 def _fix_lines(fixes: Iterable[Fix], shown_scripts: set[str]) -> list[str]:
@@ -78,7 +90,10 @@ def _fix_lines(fixes: Iterable[Fix], shown_scripts: set[str]) -> list[str]:
     return lines
 
 
-def finding_lines(finding: Finding, shown_scripts: set[str] | None = None) -> list[str]:
+def finding_lines(
+    finding: Finding, shown_scripts: set[str] | None = None, known: frozenset[_Fact] = frozenset()
+) -> list[str]:
+    """The finding as terminal lines; facts in `known` were already shown (with its host)."""
     codes = " ".join(c for c in (finding.reply_code, finding.status) if c)
     where = " ".join(dict.fromkeys(x for x in (finding.host, finding.ip) if x))
     head = f"{_LABEL[finding.severity]} {finding.id}"
@@ -88,17 +103,55 @@ def finding_lines(finding: Finding, shown_scripts: set[str] | None = None) -> li
     lines = [printable(head), *_wrap(finding.summary, "    ")]
     if finding.explanation:
         lines.extend(_wrap(finding.explanation, "    "))
-    lines.extend(_fact_lines(finding))
+    lines.extend(_fact_lines(finding, known))
     lines.extend(_fix_lines(finding.fixes, set() if shown_scripts is None else shown_scripts))
     if finding.probe:
         lines.append(printable(f"    Probe it live: mailflow check --host {finding.probe}"))
     return lines
 
 
-def render_findings(findings: Iterable[Finding]) -> str:
+def render_findings(
+    findings: Iterable[Finding], shown_facts: Mapping[_Address, frozenset[_Fact]] | None = None
+) -> str:
     shown_scripts: set[str] = set()
-    blocks = ["\n".join(finding_lines(f, shown_scripts)) for f in findings]
+    shown_facts = shown_facts or {}
+    blocks = [
+        "\n".join(finding_lines(f, shown_scripts, shown_facts.get((f.host, f.ip), frozenset())))
+        for f in findings
+    ]
     return "\n\n".join(blocks)
+
+
+_Address = tuple[str | None, str | None]  # (host, ip) of a finding
+
+
+def _shared_facts(findings: Iterable[Finding]) -> dict[_Address, list[_Fact]]:
+    """Per address: the facts that every finding about it carries (the certificate it
+    presented, mostly). They are shown once with the address's host, not under each finding."""
+    per_address: dict[_Address, list[list[_Fact]]] = {}
+    for finding in findings:
+        if finding.host and finding.ip:
+            per_address.setdefault((finding.host, finding.ip), []).append(_facts(finding))
+    shared: dict[_Address, list[_Fact]] = {}
+    for address, fact_lists in per_address.items():
+        common = set(fact_lists[0]).intersection(*fact_lists[1:])
+        shared[address] = [fact for fact in fact_lists[0] if fact in common]
+    return shared
+
+
+def _host_fact_lines(host: HostEvidence, shared: Mapping[_Address, list[_Fact]]) -> list[str]:
+    """The host's shared facts: one block when every address shows the same, else one block
+    per address."""
+    blocks = {ip: facts for (name, ip), facts in shared.items() if name == host.name and facts}
+    if not blocks:
+        return []
+    distinct = {tuple(facts) for facts in blocks.values()}
+    if len(distinct) == 1:
+        where = "every address" if len(blocks) > 1 else next(iter(blocks))
+        return _fact_block(f"Facts ({where}):", next(iter(blocks.values())), "  ")
+    return [
+        line for ip, facts in blocks.items() for line in _fact_block(f"Facts ({ip}):", facts, "  ")
+    ]
 
 
 def render_diagnosis(diagnosis: Diagnosis) -> str:
@@ -178,13 +231,16 @@ def render_check(report: CheckReport) -> str:
         ),
         "",
     ]
+    shared = _shared_facts(report.findings)
     for host in ev.hosts:
         lines.extend(_host_lines(host, ev.source, report.verdict))
+        lines.extend(_host_fact_lines(host, shared))
         lines.append("")
     if ev.notes:
         lines.extend(["Notes:", *(printable(f"  {note}") for note in ev.notes), ""])
     if report.findings:
-        lines.append(render_findings(report.findings))
+        known = {address: frozenset(facts) for address, facts in shared.items()}
+        lines.append(render_findings(report.findings, known))
     else:
         lines.append("No problems found: every address offered STARTTLS with a valid certificate.")
     return "\n".join(lines) + "\n"

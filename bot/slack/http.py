@@ -9,7 +9,8 @@ import time
 
 from aiohttp import web
 from multidict import CIMultiDictProxy
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack.app import MailflowApp
 
@@ -36,6 +37,23 @@ def signed_headers_problem(headers: CIMultiDictProxy[str]) -> str | None:
     return None
 
 
+async def _bolt_request(request: web.Request) -> AsyncBoltRequest | None:
+    """bolt's request, or None when the body cannot be one of Slack's: Slack sends UTF-8 form
+    fields or a JSON object, whatever charset a client declares. bolt parses the body while
+    building the request, before it checks the signature, and raises on anything else
+    (an unknown charset, invalid UTF-8, broken JSON, a JSON array); that is a 400 here."""
+    raw = await request.read()
+    try:
+        return AsyncBoltRequest(
+            body=raw.decode("utf-8"),
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+    except (ValueError, AttributeError, TypeError) as exc:  # UnicodeDecodeError, JSONDecodeError
+        log.debug("refused a request to %s: unreadable body (%s)", EVENTS_PATH, type(exc).__name__)
+        return None
+
+
 def build_web_app(app: MailflowApp) -> web.Application:
     runtime = app.runtime
     started = time.monotonic()
@@ -45,7 +63,9 @@ def build_web_app(app: MailflowApp) -> web.Application:
         if problem is not None:
             log.debug("refused a request to %s: %s", EVENTS_PATH, problem)
             return web.Response(status=401, text="")
-        bolt_request = await to_bolt_request(request)
+        bolt_request = await _bolt_request(request)
+        if bolt_request is None:
+            return web.Response(status=400, text="")
         bolt_response = await app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 

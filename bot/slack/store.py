@@ -6,6 +6,7 @@ active watches are re-read at start so that they resume after a restart.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
@@ -160,6 +161,14 @@ class Watch:
         return self.thread_ts or self.message_ts
 
 
+def _try_open(path: str) -> None:
+    db = sqlite3.connect(path)
+    try:
+        db.execute("SELECT 1")
+    finally:
+        db.close()
+
+
 async def _scalar(db: aiosqlite.Connection, sql: str) -> int:
     async with db.execute(sql) as cursor:
         row = await cursor.fetchone()
@@ -243,6 +252,9 @@ class Store:
 
     async def _connect(self) -> aiosqlite.Connection:
         try:
+            # Opened once in a plain thread first: when aiosqlite's own connect fails, its
+            # worker thread outlives the call and can log a traceback after the loop closed.
+            await asyncio.to_thread(_try_open, self._path)
             return await aiosqlite.connect(self._path)
         except sqlite3.Error as exc:
             raise StoreError(describe_fault(exc)) from None

@@ -5,6 +5,8 @@ Then the listen address: HOST, and a port that cannot be opened."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import os
 import socket
@@ -39,15 +41,20 @@ def _help_command(bot: Bot) -> signing.SignedRequest:
     return signing.slash_command(bot.secret, "help", response_url=bot.api.response_url())
 
 
-async def _post_raw(bot: Bot, body: str, headers: list[tuple[str, str]]) -> int:
+async def _post_raw(
+    bot: Bot,
+    body: str | bytes,
+    headers: list[tuple[str, str]],
+    content_type: str = "application/x-www-form-urlencoded",
+) -> int:
     """POST exactly these header lines (repeats and odd values included); the status code."""
     host, port = bot.url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
-    data = body.encode()
+    data = body.encode() if isinstance(body, str) else body
     lines = [
         f"POST {EVENTS_PATH} HTTP/1.1",
         f"Host: {host}:{port}",
-        "Content-Type: application/x-www-form-urlencoded",
+        f"Content-Type: {content_type}",
         f"Content-Length: {len(data)}",
         "Connection: close",
         *(f"{name}: {value}" for name, value in headers),
@@ -92,6 +99,51 @@ async def test_malformed_signing_headers_get_401_without_a_traceback(
     assert status == 401
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
     assert len(bot.app.runtime.tasks) == 0
+
+
+BODIES = {
+    "invalid_utf8_form": (
+        b"text=\xff\xfe&command=%2Ftlscheck",
+        "application/x-www-form-urlencoded",
+    ),
+    "broken_json": (b'{"type": "event_callback", ', "application/json"),
+    "json_array": (b"[1, 2, 3]", "application/json"),
+    "payload_not_json": (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+    "payload_array": (b"payload=%5B%5D", "application/x-www-form-urlencoded"),
+}
+
+
+@pytest.mark.parametrize("case", list(BODIES))
+@pytest.mark.parametrize("signed", [False, True], ids=["forged", "signed"])
+async def test_unreadable_bodies_get_400_without_a_traceback(
+    bot: Bot, case: str, signed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """bolt parses the body before checking the signature: a body Slack would never send must
+    be refused, signed or not, without a 500."""
+    body, content_type = BODIES[case]
+    caplog.set_level(logging.DEBUG)
+    status = await _post_signed(bot, body, content_type, bot.secret if signed else "forged")
+    assert status == 400
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert len(bot.app.runtime.tasks) == 0
+
+
+async def _post_signed(bot: Bot, body: bytes, content_type: str, secret: str) -> int:
+    stamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
+    headers = [(STAMP, stamp), (SIGNATURE, "v0=" + digest.hexdigest())]
+    return await _post_raw(bot, body, headers, content_type)
+
+
+async def test_a_declared_charset_is_not_trusted(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack's bodies are UTF-8 whatever a client claims: an unknown charset is no 500."""
+    caplog.set_level(logging.DEBUG)
+    form = "application/x-www-form-urlencoded; charset=klingon"
+    assert await _post_signed(bot, b"text=help", form, "forged") == 401
+    assert await _post_signed(bot, _help_command(bot).body.encode(), form, bot.secret) == 200
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
 
 async def test_the_same_request_with_proper_headers_is_answered(bot: Bot) -> None:

@@ -19,6 +19,7 @@ from bot.core.diagnose.fact import Fact
 from bot.core.diagnose.findings import FindingBuilder
 from bot.core.diagnose.playbooks import Playbooks, load_playbooks
 from bot.core.diagnose.readers import Reader
+from bot.core.diagnose.readers.amazonses import load_spec as load_notification_spec
 from bot.core.diagnose.readers.merge import merge_facts
 from bot.core.diagnose.readers.message import message_context
 from bot.core.diagnose.readers.mta import load_specs
@@ -41,6 +42,7 @@ class Knowledge:
 def load_knowledge() -> Knowledge:
     """Load and validate everything the diagnosis reads from config/ (raises ConfigError)."""
     load_specs()
+    load_notification_spec()
     return Knowledge(load_reasons(), load_causes(), load_playbooks())
 
 
