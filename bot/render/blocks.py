@@ -318,8 +318,11 @@ def host_table(host: HostEvidence, verdict: CheckVerdict) -> str:
                 attempt_cell(attempt, verdict),
             )
         )
-    for ip in host.blocked:
-        rows.append((truncate(ip, 39), "-", "-", "-", "-", "✗ blocked"))
+    rows.extend((truncate(ip, 39), "-", "-", "-", "-", "✗ blocked") for ip in host.blocked[:8])
+    if len(host.blocked) > 8:
+        rows.append((f"… {len(host.blocked) - 8} more", "-", "-", "-", "-", "✗ blocked"))
+    if host.capped:
+        rows.append((f"… {len(host.capped)} more", "-", "-", "-", "-", "not probed (limit)"))
     if len(rows) == 1:
         return host.dns_error or "no addresses"
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]) - 1)]

@@ -111,6 +111,7 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
 
 
 _SUBJECT_WIDTH = 44
+_BLOCKED_ROWS = 8  # blocked addresses listed in a host's table; the finding lists them all
 
 
 def _leaf_cells(attempt: AttemptEvidence) -> tuple[str, str]:
@@ -143,6 +144,10 @@ def _host_label(host: HostEvidence, source: MxSource) -> str:
 
 def _host_lines(host: HostEvidence, source: MxSource, verdict: CheckVerdict) -> list[str]:
     state = host.dns_error or f"{len(host.addresses)} address(es)"
+    if host.blocked:
+        state += f", {len(host.blocked)} blocked"
+    if host.capped:
+        state += f", {len(host.capped)} over the per-host limit not probed"
     if host.dns_warnings:
         state += f" ({'; '.join(host.dns_warnings)})"
     if host.cname_chain:
@@ -157,11 +162,13 @@ def _host_lines(host: HostEvidence, source: MxSource, verdict: CheckVerdict) -> 
         rows.append(
             (attempt.ip, str(attempt.attempt), attempt.tls_version or "-", subject, thumb, word)
         )
-    rows.extend(
-        (ip, "-", "-", "-", "-", "target.blocked")
-        for ip in host.blocked
-        if not any(a.ip == ip for a in host.attempts)
-    )
+    tried = {a.ip for a in host.attempts}
+    untried = [ip for ip in host.blocked if ip not in tried]
+    rows.extend((ip, "-", "-", "-", "-", "target.blocked") for ip in untried[:_BLOCKED_ROWS])
+    if len(untried) > _BLOCKED_ROWS:
+        rows.append(
+            (f"… {len(untried) - _BLOCKED_ROWS} more", "-", "-", "-", "-", "target.blocked")
+        )
     if len(rows) > 1:
         lines.extend(printable(line) for line in _table(rows))
     return lines

@@ -625,12 +625,28 @@ def _blocked_finding(host: HostEvidence, out: _Collector) -> None:
     )  # fmt: skip
 
 
+def _capped_finding(host: HostEvidence, out: _Collector) -> None:
+    """More allowed addresses than the per-host limit: say how many were left out."""
+    if not host.capped:
+        return
+    allowed = len(host.addresses) - len(host.blocked)
+    probed = allowed - len(host.capped)
+    facts = {"count": str(len(host.capped)), "total": str(allowed), "probed": str(probed)}
+    fields: dict[str, FieldValue] = {
+        "not_probed": len(host.capped),
+        "probed": probed,
+        "left_out": tuple(host.capped[:MAX_PRESENTED_SHOWN]),
+    }
+    fix = out.fix("probe_address", {"name": host.name, "address": host.capped[0]})
+    out.add("target.capped", host.name, None, facts, fields, [fix])
+
+
 def _unprobed_findings(host: HostEvidence, out: _Collector) -> None:
     """Addresses the overall deadline left untouched: say so rather than stay silent."""
-    tried = {a.ip for a in host.attempts}
+    skipped = {*(a.ip for a in host.attempts), *host.blocked, *host.capped}
     error = "the overall deadline was reached before this address was probed"
     for ip in host.addresses:
-        if ip not in tried and ip not in host.blocked:
+        if ip not in skipped:
             out.add(
                 "smtp.timeout", host.name, ip, {"step": "deadline", "error": error},
                 {"step": "deadline", "error": error}, [out.fix("firewall_port25", {})], attempts=0,
@@ -649,6 +665,7 @@ def _host_findings(
                 fixes=[out.fix("probe_smart_host", {})])  # fmt: skip
     _host_dns_findings(evidence, host, out)
     _blocked_finding(host, out)
+    _capped_finding(host, out)
     names = _names_for(host, evidence)
     starttls: dict[str, _StartTls] = {}
     assessed: dict[tuple[tuple[bytes, ...], int], ChainAssessment] = {}

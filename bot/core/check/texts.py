@@ -40,6 +40,7 @@ FINDING_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
         "dns.lookup_failed": frozenset({"error"}),
         "mx.exchange_online": frozenset(),
         "target.blocked": frozenset({"addresses"}),
+        "target.capped": frozenset({"count", "total", "probed"}),
         "smtp.connect_failed": frozenset({"step", "error"}),
         "smtp.timeout": frozenset({"step", "error"}),
         "smtp.rejected": frozenset({"step", "reply"}),
@@ -106,6 +107,7 @@ FIX_CONTRACTS: Mapping[str, FixContract] = MappingProxyType(
         "probe_smart_host": _fix(set()),
         "allow_net": _fix({"addresses"}, script=False),
         "private_ca": _fix({"name"}, script=False),
+        "probe_address": _fix({"name", "address"}, script=False),
     }
 )
 NOTE_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
