@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 
-from bot.core.diagnose import findings_from_events
+from bot.core.diagnose.engine import findings_from_events
 from bot.core.knowledge import Knowledge
 from bot.core.models import Diagnosis, InputInfo
 from bot.core.traces import scan

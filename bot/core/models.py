@@ -46,14 +46,29 @@ BOUNCE_REASONS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Fix:
-    """One remedy. `powershell` is a ready-to-paste script built by bot.core.powershell, or None
-    when the fix is not a command (for example "install the certificate on the appliance")."""
+    """One step of a remedy. `powershell` is a ready-to-paste script built by
+    bot.core.powershell (`shell` a POSIX shell command), or None when the step is not a command
+    (for example "install the certificate on the appliance"). `stage` orders the steps: verify
+    (inspect first), fix (the change that remedies), validate (prove it worked). `missing` lists
+    the placeholders shown in place of facts the input did not hold, each with how to get it."""
 
     title: str
     powershell: str | None = None
+    stage: str = "fix"
+    shell: str | None = None
+    missing: tuple[tuple[str, str], ...] = ()
 
-    def to_dict(self) -> dict[str, str | None]:
-        return {"title": self.title, "powershell": self.powershell}
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "title": self.title,
+            "powershell": self.powershell,
+            "stage": self.stage,
+        }
+        if self.shell is not None:
+            out["shell"] = self.shell
+        if self.missing:
+            out["missing"] = [{"placeholder": p, "how": how} for p, how in self.missing]
+        return out
 
 
 def _frozen_fields(values: Mapping[str, FieldValue] | None) -> Mapping[str, FieldValue]:
@@ -80,6 +95,8 @@ class Finding:
     probe: str | None = None
     host: str | None = None
     ip: str | None = None
+    # Input lines the finding rests on: (1-based line number, the line's text), a few at most.
+    evidence: tuple[tuple[int, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.reason is not None and self.reason not in BOUNCE_REASONS:

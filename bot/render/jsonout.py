@@ -25,6 +25,7 @@ def finding_for_diagnose(finding: Finding) -> dict[str, Any]:
         "fields": fields_to_json(finding.fields),
         "fixes": [fix.to_dict() for fix in finding.fixes],
         "probe": finding.probe,
+        "evidence": [{"line": line, "text": text} for line, text in finding.evidence],
     }
 
 

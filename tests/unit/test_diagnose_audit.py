@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.diagnose import FIELD_TWINS, findings_from_events
+from bot.core.diagnose.engine import FIELD_TWINS, findings_from_events
 from bot.core.models import Finding, Severity
 from bot.core.traces import InputKind, scan
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import powershell
-from bot.core.diagnose import MAX_FINDINGS, TRUNCATED_ID, RuleEngine, findings_from_events
+from bot.core.diagnose.engine import MAX_FINDINGS, TRUNCATED_ID, RuleEngine, findings_from_events
 from bot.core.enhanced_status import EnhancedStatus
 from bot.core.enhanced_status import parse as parse_status
 from bot.core.knowledge import KNOWN_FIELDS, load_knowledge

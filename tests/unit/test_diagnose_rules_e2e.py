@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.diagnose import findings_from_events
+from bot.core.diagnose.engine import findings_from_events
 from bot.core.models import Finding, Severity
 from bot.core.traces import scan
 

@@ -27,11 +27,15 @@ def test_diagnose_json_contract_keys() -> None:
     (f,) = doc["findings"]
     assert set(f) == {
         "id", "severity", "status", "reply_code", "reason", "summary", "explanation",
-        "fields", "fixes", "probe",
+        "fields", "fixes", "probe", "evidence",
     }  # fmt: skip
     assert f["fields"]["sans"] == ["a", "b"]
     assert f["fixes"] == [
-        {"title": "Bind the right certificate", "powershell": "Get-X -Thumbprint 'AB'"}
+        {
+            "title": "Bind the right certificate",
+            "powershell": "Get-X -Thumbprint 'AB'",
+            "stage": "fix",
+        }
     ]
     assert json.loads(dumps(doc)) == doc
 

@@ -1,0 +1,119 @@
+"""SMTP reply codes (RFC 5321) and enhanced status codes (RFC 3463) found in text.
+
+Every pattern here is linear: no nested quantifiers, bounded repetitions, and callers cap the
+text they hand in (see `lines.MAX_LINE`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# An enhanced status code: class 2/4/5, subject and detail of 1-3 digits. Not part of a longer
+# dotted number ("4.4.4.4.4", "10.5.1.1"), though a sentence may end right after it ("5.1.1.").
+STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+# A reply code followed by an enhanced status code: "550 5.1.1", "250-2.1.0", "#550 5.1.1".
+REPLY_AND_STATUS = re.compile(r"(?<![\w.])([245]\d\d)[ -]{1,2}([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+# A reply code at the start of a reply text: "550 Requested action not taken".
+LEADING_REPLY = re.compile(r"[#\s\"'(]{0,4}([245][0-5]\d)(?:[ -]|$)")
+
+# Words that make a bare code in free text plausibly about mail delivery.
+_MAIL_CONTEXT = re.compile(
+    r"smtp|deliver|undeliverable|remote server|recipient|mailbox|relay|bounce|\bndr\b|\bdsn\b"
+    r"|e-?mail|\bmail\b|mail flow|rejected|rcpt|queue|connector|\btls\b|starttls|certificate"
+    r"|spam|sender|postmaster|\bmx\b|resolver\.|storedrv|diagnostic|message trace|lasterror"
+)  # matched against lower-cased text (faster than re.IGNORECASE)
+# Phrases typical of the text of an SMTP error reply (used when there is no enhanced code).
+_REPLY_PHRASE = re.compile(
+    r"user unknown|no such user|mailbox|relay|rejected|denied|not permitted|service not available"
+    r"|requested action|transaction failed|try again|too many|spam|block|unavailable|not found"
+    r"|timed out|temporar|refused|authenticat|starttls|tls|certificate|policy|quota|greylist"
+)  # matched against lower-cased text
+
+
+# A dotted number that chat uses for something else: "version 5.7.1", "section 4.2.5",
+# "ticket #5.4.1", "at 4.5.3 %", "the 4.4.7 release", "4.2.2 style". Matched against the
+# lower-cased text just before / just after a bare status code.
+_NOT_A_CODE_BEFORE = re.compile(
+    r"(?:\bv|version|\bver\.?|release|build|patch|update|section|sect\.|chapter|\bch\.|§|ticket"
+    r"|issue|item|step|figure|\bfig\.|table|page|paragraph|\bpara\.|clause|article|rule"
+    r"|\bno\.|number|\brfc ?\d{1,5})\s{0,3}#?$"
+)
+_NOT_A_CODE_AFTER = re.compile(
+    r"\s{0,3}(?:%|percent|release|released|version|update|patch|build|style|edition|series"
+    r"|beta|alpha|\brc\d?\b)"
+)
+_AROUND = 24  # characters looked at on each side of a bare status code
+_PUNCTUATION = " \t`'\"?!.:;()[]*_"
+_ASKS_MEANING = re.compile(
+    r"\bwhat(?:'s| is| does)\b.{0,40}\bmean|\bmeaning of\b|\bexplain\b"
+    r"|(?:error|status|ndr|bounce) code"
+)  # matched against lower-cased text
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    reply_code: str | None
+    status: str | None
+
+
+def status_class(status: str) -> str:
+    return status.split(".", 1)[0]
+
+
+def find_reply(text: str) -> Reply:
+    """The first reply code / enhanced status code pair in `text` (either may be None)."""
+    pair = REPLY_AND_STATUS.search(text)
+    if pair:
+        return Reply(pair.group(1), pair.group(2))
+    status = STATUS.search(text)
+    lead = LEADING_REPLY.match(text)
+    return Reply(lead.group(1) if lead else None, status.group(1) if status else None)
+
+
+def has_mail_context(text: str) -> bool:
+    return _MAIL_CONTEXT.search(text.lower()) is not None
+
+
+def looks_like_reply_text(text: str) -> bool:
+    return _REPLY_PHRASE.search(text.lower()) is not None
+
+
+def _reads_as_status(text: str, match: re.Match[str]) -> bool:
+    """A bare status code counts when it is not a version, section or ticket number, and the
+    text is about mail or the words after the code read like a server's reply
+    ("5.7.708 Service unavailable. Access denied")."""
+    before = text[max(0, match.start() - _AROUND) : match.start()].lower()
+    after = text[match.end() : match.end() + _AROUND].lower()
+    if _NOT_A_CODE_BEFORE.search(before) or _NOT_A_CODE_AFTER.match(after):
+        return False
+    if text.strip(_PUNCTUATION) == match.group(1) or _ASKS_MEANING.search(text.lower()):
+        return True  # "5.7.509" alone, or "what does 5.7.509 mean?"
+    return has_mail_context(text) or looks_like_reply_text(text[match.end() : match.end() + 200])
+
+
+def free_text_error(text: str) -> Reply | None:
+    """A reply/status in free text that is plausibly a mail-delivery error, or None.
+
+    Ordinary chat must not raise false alarms: a status code needs class 4 or 5 and either a
+    reply code right before it or mail words around it; a bare reply code needs to open the line
+    and be followed by words an SMTP server would say.
+    """
+    pair = REPLY_AND_STATUS.search(text)
+    if pair and (pair.group(1)[0] in "45" or pair.group(2)[0] in "45"):
+        return Reply(pair.group(1), pair.group(2))
+    for match in STATUS.finditer(text):
+        if match.group(1)[0] in "45" and _reads_as_status(text, match):
+            return Reply(None, match.group(1))
+    lead = LEADING_REPLY.match(text)
+    if lead and lead.group(1)[0] in "45":
+        rest = text[lead.end() :]
+        if looks_like_reply_text(rest) and has_mail_context(text):
+            return Reply(lead.group(1), None)
+    return None
+
+
+def status_in(text: str) -> str | None:
+    """The first enhanced status code in `text`, or None."""
+    found = STATUS.search(text)
+    return found.group(1) if found else None

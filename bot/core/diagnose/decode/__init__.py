@@ -1,0 +1,229 @@
+"""Decode: input bytes -> Documents (pure; the caller does the reading).
+
+- Text: a byte-order mark picks UTF-8, UTF-16 or UTF-32 (Windows PowerShell 5.1 writes UTF-16 with
+  `>`); anything else is UTF-8 with invalid sequences replaced. CRLF and lone CR become LF. Nothing
+  here raises on bad bytes.
+- An input that starts with a message header block is one e-mail: its MIME structure is read
+  (`mime.parse_message`) from its first `MAX_MESSAGE_BYTES`; the rest (attachments) is dropped.
+- Any other input is cut into windows of whole lines (`WINDOW_CHARS`), each its own Document, so
+  memory stays bounded for logs of any size. Slack's message markup (links, mentions, entities)
+  and chat decoration (code fences, quote markers) are removed without changing line numbers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable, Iterator
+
+from bot.core.diagnose.decode.document import Document, Segment
+from bot.core.diagnose.decode.mime import Message, Part, looks_like_message, parse_message
+
+WINDOW_CHARS = 4 * 1024 * 1024
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+SNIFF_BYTES = 64 * 1024
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def documents(chunks: Iterable[bytes]) -> Iterator[Document]:
+    """The documents of one input given as byte chunks (any chunking gives the same result)."""
+    stream = iter(chunks)
+    head = _read_at_least(stream, SNIFF_BYTES)
+    encoding, bom = _encoding(head)
+    sniffed = _normalise(head[bom:].decode(encoding, "replace"))
+    if looks_like_message(sniffed):
+        data = _read_at_most(head[bom:], stream, MAX_MESSAGE_BYTES)
+        if encoding != "utf-8":
+            data = data.decode(encoding, "replace").encode("utf-8", "replace")
+        yield message_document(data)
+        return
+    yield from _windows(head[bom:], stream, encoding)
+
+
+def text_documents(text: str) -> Iterator[Document]:
+    """The documents of text that is already decoded (a Slack message): lone surrogates and
+    other unencodable characters are replaced, then it is read like bytes."""
+    yield from documents([text.encode("utf-8", "replace")])
+
+
+def message_document(data: bytes) -> Document:
+    raw = _normalise(data.decode("latin-1"))
+    message = parse_message(raw)
+    return Document(_message_segments(message, raw), message=message, raw=raw)
+
+
+def _message_segments(message: Message, raw: str) -> tuple[Segment, ...]:
+    """The text parts of the report (not of the attached original) as segments; a message
+    without any gives its whole body."""
+    segments: list[Segment] = []
+    lines = _LineCounter(raw)
+    for part in message.parts:
+        if part.in_original or not _is_text(part):
+            continue
+        text = strip_html(part.text) if part.content_type == "text/html" else part.text
+        exact = part.exact and part.content_type != "text/html"
+        segments.append(Segment(text, lines.line(part.start), exact, part))
+    if not segments:
+        body = message.parts[0] if message.parts else None
+        start = body.start if body is not None else message.body_start
+        text = body.text if body is not None else raw[message.body_start :]
+        segments.append(Segment(text, lines.line(start), True, body))
+    return tuple(segments)
+
+
+def _is_text(part: Part) -> bool:
+    kind = part.content_type
+    return (kind.startswith("text/") and kind != "text/rfc822-headers") or kind in _REPORT_TYPES
+
+
+_REPORT_TYPES = frozenset(
+    {"message/delivery-status", "message/global-delivery-status", "message/feedback-report"}
+)
+
+
+class _LineCounter:
+    """Line numbers of increasing raw offsets in one pass."""
+
+    def __init__(self, raw: str) -> None:
+        self._raw = raw
+        self._offset = 0
+        self._line = 1
+
+    def line(self, offset: int) -> int:
+        if offset < self._offset:
+            self._offset, self._line = 0, 1
+        self._line += self._raw.count("\n", self._offset, offset)
+        self._offset = offset
+        return self._line
+
+
+def _windows(first: bytes, stream: Iterator[bytes], encoding: str) -> Iterator[Document]:
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    pending = ""
+    line = 1
+    index = 0
+    held_cr = False
+    for block in _chain(first, stream):
+        text = decoder.decode(block)
+        if held_cr:
+            text = "\r" + text
+        held_cr = text.endswith("\r")
+        if held_cr:
+            text = text[:-1]
+        pending += _normalise(text)
+        while len(pending) >= WINDOW_CHARS:
+            cut = pending.rfind("\n", 0, WINDOW_CHARS) + 1 or WINDOW_CHARS
+            window, pending = pending[:cut], pending[cut:]
+            yield _text_document(window, line, index)
+            line += window.count("\n")
+            index += 1
+    pending += _normalise(decoder.decode(b"", final=True) + ("\r" if held_cr else ""))
+    if pending or index == 0:
+        yield _text_document(pending, line, index)
+
+
+def _text_document(text: str, first_line: int, index: int) -> Document:
+    return Document((Segment(clean_chat_text(text), first_line),), index=index)
+
+
+def _chain(first: bytes, stream: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from stream
+
+
+def _read_at_least(stream: Iterator[bytes], size: int) -> bytes:
+    pieces: list[bytes] = []
+    length = 0
+    for block in stream:
+        pieces.append(block)
+        length += len(block)
+        if length >= size:
+            break
+    return b"".join(pieces)
+
+
+def _read_at_most(first: bytes, stream: Iterator[bytes], size: int) -> bytes:
+    """`first` plus the stream up to `size` bytes; the rest is read and dropped."""
+    pieces = [first[:size]]
+    length = len(pieces[0])
+    for block in stream:
+        if length < size:
+            pieces.append(block[: size - length])
+            length += len(pieces[-1])
+    return b"".join(pieces)
+
+
+def _encoding(head: bytes) -> tuple[str, int]:
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name, len(bom)
+    if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] and head[2]:
+        return "utf-16-le", 0  # UTF-16 without a byte-order mark (ASCII text)
+    return "utf-8", 0
+
+
+def _normalise(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+# Slack wraps links and addresses: <mailto:a@b|a@b>, <https://x|x>, <https://x>, and mentions
+# such as <!channel>, <@U123>, <#C123|general>, <!subteam^S1|@team>.
+_SLACK_LINK = re.compile(r"<(?:mailto:|https?://|ftp://)([^<>|\s]{1,512})(?:\|([^<>\n]{0,512}))?>")
+_SLACK_MENTION = re.compile(r"<[!@#][^<>\s]{0,256}>")
+_FENCE = re.compile(r"```")
+_QUOTE = re.compile(r"^(?:>|&gt;)(?: |$)", re.MULTILINE)
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+_TAG = re.compile(r"<[^<>\n]{0,2000}>")
+_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d)\b[^<>]{0,200}>", re.IGNORECASE)
+
+
+def clean_chat_text(text: str) -> str:
+    """Undo Slack markup and chat decoration; the number of lines never changes."""
+    if "<" in text:
+        text = _SLACK_LINK.sub(_link_label, text)
+        if "<!" in text or "<@" in text or "<#" in text:
+            text = _SLACK_MENTION.sub("", text)
+    if "```" in text:
+        text = _FENCE.sub("", text)
+    if ">" in text:
+        text = _QUOTE.sub("", text)
+    if "&" in text:
+        for entity, char in _ENTITIES:
+            text = text.replace(entity, char)
+    return text
+
+
+def _link_label(match: re.Match[str]) -> str:
+    label = match.group(2)
+    return label if label else match.group(1)
+
+
+def strip_html(text: str) -> str:
+    """Visible text of an HTML part, roughly: tags removed, entities for <, >, &, nbsp."""
+    text = _BREAKS.sub("\n", text)
+    text = _TAG.sub("", text)
+    for entity, char in (*_ENTITIES, ("&nbsp;", " "), ("&quot;", '"'), ("&#39;", "'")):
+        text = text.replace(entity, char)
+    return text
+
+
+__all__ = [
+    "Document",
+    "Message",
+    "Part",
+    "Segment",
+    "clean_chat_text",
+    "documents",
+    "message_document",
+    "text_documents",
+]

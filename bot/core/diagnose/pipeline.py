@@ -1,0 +1,145 @@
+"""The diagnosis pipeline: decode -> readers -> enrich -> reasons -> causes -> playbooks.
+
+    diagnosis = diagnose_bytes([data])            # or diagnose_text(pasted_text)
+
+Pure: it takes bytes or text and returns a Diagnosis; reading files and talking to Slack happen
+elsewhere. Memory stays bounded for inputs of any size (documents are windows of the input and
+facts are folded into findings as they come).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from bot.core.diagnose.causes import CauseBook, load_causes
+from bot.core.diagnose.decode import Document, documents, text_documents
+from bot.core.diagnose.enrich import MessageContext, enrich, prefer_status
+from bot.core.diagnose.fact import Fact
+from bot.core.diagnose.findings import FindingBuilder
+from bot.core.diagnose.playbooks import Playbooks, load_playbooks
+from bot.core.diagnose.readers import Reader
+from bot.core.diagnose.readers.merge import merge_facts
+from bot.core.diagnose.readers.message import message_context
+from bot.core.diagnose.readers.registry import new_readers
+from bot.core.diagnose.reasons import ReasonBook, classify, load_reasons
+from bot.core.models import Diagnosis, InputInfo
+
+MAX_FACTS_PER_DOCUMENT = 200_000
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the pipeline reads from config/, loaded and validated once."""
+
+    reasons: ReasonBook
+    causes: CauseBook
+    playbooks: Playbooks
+
+
+def load_knowledge() -> Knowledge:
+    causes = load_causes()
+    return Knowledge(load_reasons(), causes, load_playbooks())
+
+
+def diagnose_bytes(
+    chunks: Iterable[bytes],
+    size: Callable[[], int] | None = None,
+    knowledge: Knowledge | None = None,
+) -> Diagnosis:
+    """Diagnose an input given as byte chunks; `size` is asked for the byte count at the end."""
+    counted = _Counter(chunks)
+    return _diagnose(documents(counted), lambda: size() if size else counted.bytes, knowledge)
+
+
+def diagnose_text(text: str, knowledge: Knowledge | None = None) -> Diagnosis:
+    size = len(text.encode("utf-8", "surrogatepass"))
+    return _diagnose(text_documents(text), lambda: size, knowledge)
+
+
+def _diagnose(
+    docs: Iterable[Document], size: Callable[[], int], knowledge: Knowledge | None
+) -> Diagnosis:
+    book = knowledge or load_knowledge()
+    readers = new_readers()
+    builder = FindingBuilder(book.causes, book.playbooks, book.reasons.descriptions)
+    sources: dict[str, int] = {}
+    kind = "empty"
+    for document in docs:
+        facts = _read(document, readers, sources)
+        if document.index == 0:
+            kind = _kind(document, sources)
+        _judge(facts, document, book, builder)
+    held: list[Fact] = []
+    for reader in readers:
+        held.extend(reader.finish())
+    _judge(merge_facts(held, sources), None, book, builder)
+    findings = builder.findings()
+    if kind == "empty" and sources:
+        kind = _kind(None, sources)
+    return Diagnosis(InputInfo(kind, size()), findings)
+
+
+def _read(document: Document, readers: list[Reader], sources: dict[str, int]) -> list[Fact]:
+    claims: list[tuple[int, Reader]] = []
+    for reader in readers:
+        if reader.first_window_only and document.index > 0:
+            continue
+        score = reader.detect(document)
+        if score > 0:
+            claims.append((score, reader))
+    facts: list[Fact] = []
+    scores: dict[str, int] = {}
+    for score, reader in claims:
+        found = reader.parse(document)
+        if found:
+            scores[reader.name] = score
+            sources[reader.name] = max(score, sources.get(reader.name, 0))
+            facts.extend(found[: MAX_FACTS_PER_DOCUMENT - len(facts)])
+    merged = merge_facts(facts, scores)
+    return [
+        fact
+        if fact.evidence or not fact.lines[0]
+        else fact.with_(evidence=document.line_texts(fact.lines[0], fact.lines[1]))
+        for fact in merged
+    ]
+
+
+def _judge(
+    facts: list[Fact], document: Document | None, book: Knowledge, builder: FindingBuilder
+) -> None:
+    context: MessageContext | None = message_context(document) if document is not None else None
+    for fact in facts:
+        enriched = prefer_status(enrich(fact, context))
+        reason = classify(enriched, book.reasons)
+        builder.add(enriched, reason)
+
+
+_LEGACY_KINDS = {
+    "exchange_ndr": "ndr", "rfc3464": "dsn", "postfix_log": "postfix", "exim_log": "exim",
+}  # fmt: skip
+
+
+def _kind(document: Document | None, sources: dict[str, int]) -> str:
+    if document is not None and document.is_message:
+        return "dsn"
+    if not sources:
+        if document is not None and document.text.strip():
+            return "text"
+        return "empty"
+    specific = [name for name in sources if name != "text"]
+    if len(specific) > 1:
+        return "mixed"
+    name = specific[0] if specific else "text"
+    return _LEGACY_KINDS.get(name, name)
+
+
+class _Counter:
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = chunks
+        self.bytes = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for chunk in self._chunks:
+            self.bytes += len(chunk)
+            yield chunk

@@ -1,0 +1,72 @@
+"""Small extraction helpers shared by the readers (addresses, hosts, IP addresses)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+# An e-mail address as bounces write it: local part of the usual characters (IMCEAEX addresses of
+# Exchange are long and full of + and =), then a domain. Bounded so that it stays linear.
+ADDRESS = re.compile(
+    r"(?<![\w.+=/-])([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,512}@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.){1,10}[A-Za-z]{2,63})(?![\w-])"
+)
+_BRACKETED_IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]")
+_HOST = re.compile(
+    r"(?<![\w@.-])((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.){1,10}[A-Za-z]{2,63})\.?(?![\w@-])"
+)
+_IP4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+
+
+def address_in(text: str) -> str | None:
+    """The first e-mail address in `text`, without <> or quotes, or None."""
+    found = ADDRESS.search(text)
+    if found is None:
+        return None
+    return found.group(1).strip(".'\"").lower() if "@" in found.group(1) else None
+
+
+def addresses_in(text: str, limit: int = 100) -> list[str]:
+    out: list[str] = []
+    for found in ADDRESS.finditer(text):
+        value = found.group(1).strip(".'\"").lower()
+        if value not in out:
+            out.append(value)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def ip_value(text: str) -> str | None:
+    """`text` as a normalised IP address, or None."""
+    try:
+        return str(ipaddress.ip_address(text.strip().strip("[]").removeprefix("IPv6:")))
+    except ValueError:
+        return None
+
+
+def host_and_ip(text: str) -> tuple[str | None, str | None]:
+    """`mx.example.com [192.0.2.1]`, `mx.example.com (192.0.2.1)` or `192.0.2.1` -> parts."""
+    text = text.strip()
+    if not text:
+        return None, None
+    ip = None
+    bracketed = _BRACKETED_IP.search(text)
+    if bracketed:
+        ip = ip_value(bracketed.group(1))
+    else:
+        plain = _IP4.search(text)
+        if plain:
+            ip = ip_value(plain.group(1))
+    host = _HOST.search(_BRACKETED_IP.sub(" ", text))
+    name = host.group(1).lower().rstrip(".") if host else None
+    if name is not None and ip_value(name) is not None:
+        name = None
+    if ip is None and name is None:
+        direct = ip_value(text.split()[0])
+        return None, direct
+    return name, ip
+
+
+def is_host_name(text: str) -> bool:
+    return bool(_HOST.fullmatch(text.strip().rstrip(".")))

@@ -1,0 +1,365 @@
+"""Bounce readers described by data: one config/readers/<mta>.toml per MTA or provider.
+
+Most MTAs differ only in how they are recognised, where their report starts and ends, how a
+recipient line looks and which of their sentences mean which reason. That is data; this module is
+the one engine that reads it (config/readers/README.md describes every key). An MTA whose format
+needs code (Gmail's state numbers, Exchange's NDR subcodes, SES's JSON) subclasses `MtaReader`
+and registers under the same name in `registry.HOOKS`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from bot.core.diagnose.causes import regex_problem
+from bot.core.diagnose.decode import Document, Segment
+from bot.core.diagnose.decode.mime import Headers
+from bot.core.diagnose.fact import Fact
+from bot.core.diagnose.readers import Reader
+from bot.core.diagnose.readers.bounce import (
+    ADDRESS_ALONE,
+    ADDRESS_COLON,
+    ANGLE_LINE,
+    INDENTED_ADDRESS,
+    ORIGINAL_MARKERS,
+    Block,
+    Layout,
+    block_fact,
+    failed_recipients,
+    known_recipient_blocks,
+    original_headers,
+    recipient_blocks,
+    squeeze,
+)
+from bot.core.diagnose.readers.common import address_in
+from bot.core.models import BOUNCE_REASONS
+from bot.core.paths import config_dir
+from bot.core.tables import Entry, load_toml, toml_files
+
+_LAYOUTS = {
+    "angle": ANGLE_LINE,
+    "address_colon": ADDRESS_COLON,
+    "indented": INDENTED_ADDRESS,
+    "alone": ADDRESS_ALONE,
+}
+_HEADER_TESTS = ("subject", "from", "message_id", "received", "content_type", "to", "reply_to")
+_MAX_REPORT = 200_000
+
+
+class ReaderSpecError(ValueError):
+    """config/readers is broken; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Test:
+    header: str
+    patterns: tuple[re.Pattern[str], ...] = ()  # empty: the header only has to be present
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    value: str  # a reason or a command
+    contains: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...] = ()
+    aligned: tuple[tuple[str, ...], ...] = ()
+
+    def match(self, text: str, lowered: str) -> bool:
+        return (
+            any(word in lowered for word in self.contains)
+            or any(p.search(text) for p in self.patterns)
+            or any(_in_order(lowered, parts) for parts in self.aligned)
+        )
+
+
+def _in_order(text: str, parts: Sequence[str]) -> bool:
+    position = 0
+    for part in parts:
+        found = text.find(part, position)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class MtaSpec:
+    name: str
+    score: int
+    tests: tuple[Test, ...]
+    minimum: int
+    vetoes: tuple[Test, ...]
+    body: tuple[str, ...]
+    not_body: tuple[str, ...]
+    start: tuple[str, ...]
+    end: tuple[str, ...]
+    layouts: tuple[Layout, ...]
+    whole_report: bool
+    messages: tuple[Table, ...]
+    commands: tuple[Table, ...]
+    cut_diagnostic: tuple[str, ...] = field(default=())
+    original_to: bool = False
+
+
+class MtaReader(Reader):
+    """The engine for one MtaSpec; `hook` methods let subclasses refine the facts."""
+
+    first_window_only = True
+
+    def __init__(self, spec: MtaSpec) -> None:
+        self.spec = spec
+        self.name = spec.name  # type: ignore[misc]
+
+    def detect(self, document: Document) -> int:
+        message = document.message
+        if message is None:
+            return 0
+        headers = message.headers
+        if any(_test(veto, headers) for veto in self.spec.vetoes):
+            return 0
+        if self.spec.not_body and any(marker in document.text for marker in self.spec.not_body):
+            return 0
+        hits = sum(1 for test in self.spec.tests if _test(test, headers))
+        if self.spec.body and any(marker in document.text for marker in self.spec.body):
+            hits += 1
+        return self.spec.score if hits >= self.spec.minimum and hits > 0 else 0
+
+    def parse(self, document: Document) -> list[Fact]:
+        segments = self.report(document)
+        blocks = self.blocks(document, segments)
+        facts = [self.fact(block, document) for block in blocks]
+        return [fact for fact in facts if fact.recipient]
+
+    # -- steps subclasses may refine -------------------------------------------------------
+
+    def report(self, document: Document) -> list[Segment]:
+        """The report's text: each text segment from its start marker to the original."""
+        out: list[Segment] = []
+        for segment in document.segments:
+            part = segment.part
+            if part is not None and part.content_type.endswith(
+                ("delivery-status", "feedback-report")
+            ):
+                continue
+            text = segment.text[:_MAX_REPORT]
+            begin = 0
+            if self.spec.start:
+                found = _first(text, self.spec.start)
+                if found < 0:
+                    continue
+                begin = text.find("\n", found)
+                begin = len(text) if begin < 0 else begin + 1
+                if self.spec.whole_report:
+                    begin = text.rfind("\n", 0, found) + 1
+            end = _first(text, self.spec.end, begin) if self.spec.end else -1
+            generic = ORIGINAL_MARKERS.search(text, begin)
+            stops = [x for x in (end, generic.start() if generic else -1) if x >= 0]
+            stop = min(stops) if stops else len(text)
+            if self.spec.end and end >= 0:
+                stop = end
+            out.append(Segment(text[begin:stop], segment.line(begin), segment.exact, part))
+        return out
+
+    def blocks(self, document: Document, segments: Sequence[Segment]) -> list[Block]:
+        for layout in self.spec.layouts:
+            found = [
+                b for b in recipient_blocks(segments, layout) if b.lines or self.spec.whole_report
+            ]
+            if found:
+                if self.spec.whole_report:
+                    return [_whole(block, segments) for block in found]
+                return found
+        message = document.message
+        known = failed_recipients(message.headers) if message is not None else []
+        if not known and self.spec.original_to:
+            to = address_in(original_headers(document).get("to"))
+            known = [to] if to else []
+        if known:
+            if self.spec.whole_report or self.spec.original_to:
+                return [_whole(Block(r, (), 0, 0), segments) for r in known]
+            return known_recipient_blocks(segments, known)
+        return []
+
+    def fact(self, block: Block, document: Document) -> Fact:
+        fact = block_fact(block, self.name)
+        text = fact.diagnostic
+        for marker in self.spec.cut_diagnostic:
+            position = text.find(marker)
+            if position >= 0:
+                text = text[position + len(marker) :].strip()
+        lowered = text.lower()
+        changes: dict[str, object] = {"diagnostic": text} if text != fact.diagnostic else {}
+        for table in self.spec.messages:
+            if table.match(text, lowered):
+                changes["reason"] = table.value
+                break
+        for table in self.spec.commands:
+            if table.match(text, lowered):
+                changes["command"] = table.value
+                break
+        return fact.with_(**changes) if changes else fact
+
+
+def _whole(block: Block, segments: Sequence[Segment]) -> Block:
+    lines = tuple(line for segment in segments for line in segment.text.split("\n"))
+    first = segments[0].first_line if segments else block.first_line
+    return Block(
+        block.recipient, lines, block.first_line or first, block.last_line or first + len(lines)
+    )
+
+
+def _first(text: str, markers: Sequence[str], start: int = 0) -> int:
+    found = [text.find(marker, start) for marker in markers]
+    hits = [position for position in found if position >= 0]
+    return min(hits) if hits else -1
+
+
+def _test(test: Test, headers: Headers) -> bool:
+    values = headers.all(test.header)
+    if not values:
+        return False
+    if not test.patterns:
+        return True
+    return any(pattern.search(value) for value in values for pattern in test.patterns)
+
+
+# ------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_specs(directory: Path | None = None) -> tuple[MtaSpec, ...]:
+    if directory is None:
+        return _default()
+    return _load(directory)
+
+
+@cache
+def _default() -> tuple[MtaSpec, ...]:
+    return _load(config_dir() / "readers")
+
+
+def _load(directory: Path) -> tuple[MtaSpec, ...]:
+    specs = []
+    for path in toml_files(directory, ReaderSpecError):
+        entry = Entry(load_toml(path, ReaderSpecError), f"readers/{path.name}", ReaderSpecError)
+        specs.append(_spec(entry))
+        entry.done()
+    names = [spec.name for spec in specs]
+    duplicates = {name for name in names if names.count(name) > 1}
+    if duplicates:
+        raise ReaderSpecError(f"config/readers: reader names used twice: {sorted(duplicates)}")
+    return tuple(specs)
+
+
+def _spec(entry: Entry) -> MtaSpec:
+    name = entry.string("name")
+    entry.string("description")
+    detect = entry.table("detect")
+    tests = tuple(_header_tests(detect))
+    vetoes = tuple(_header_tests(detect, prefix="not_"))
+    minimum = detect.integer("min", 1)
+    body = detect.strings("body", ())
+    not_body = detect.strings("not_body", ())
+    detect.done()
+    report = entry.table("report", {})
+    block_end = report.strings("block_end", ())
+    blank_ends_block = report.boolean("blank_ends_block", True)
+    ends = re.compile("|".join(re.escape(marker) for marker in block_end)) if block_end else None
+    layouts = tuple(
+        _layout(report, value, ends, blank_ends_block)
+        for value in report.strings("recipient", ("angle",))
+    )
+    spec = MtaSpec(
+        name=name,
+        score=entry.integer("score", 30),
+        tests=tests,
+        minimum=minimum,
+        vetoes=vetoes,
+        body=body,
+        not_body=not_body,
+        start=report.strings("start", ()),
+        end=report.strings("end", ()),
+        layouts=layouts,
+        whole_report=report.boolean("whole_report", False),
+        messages=tuple(_table(item, "reason") for item in entry.tables("message")),
+        commands=tuple(_table(item, "command") for item in entry.tables("command")),
+        cut_diagnostic=report.strings("cut_diagnostic", ()),
+        original_to=report.boolean("original_to", False),
+    )
+    report.done()
+    return spec
+
+
+def _header_tests(detect: Entry, prefix: str = "") -> list[Test]:
+    tests = []
+    for key in _HEADER_TESTS:
+        if detect.has(prefix + key):
+            header = key.replace("_", "-")
+            tests.append(Test(header, _patterns(detect, prefix + key)))
+    if detect.has(prefix + "headers"):
+        tests.extend(Test(name.lower()) for name in detect.strings(prefix + "headers"))
+    for name, patterns in detect.mapping(prefix + "header", lambda n, v: (n, v)).values():
+        values = [patterns] if isinstance(patterns, str) else patterns
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise detect.fail(f"{prefix}header.{name} must be a list of patterns")
+        tests.append(Test(name.lower(), tuple(_compile(detect, v) for v in values)))
+    return tests
+
+
+def _patterns(entry: Entry, key: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(_compile(entry, value) for value in entry.strings(key))
+
+
+def _compile(entry: Entry, pattern: str) -> re.Pattern[str]:
+    problem = regex_problem(pattern)
+    if problem is not None:
+        raise entry.fail(f"pattern {pattern!r}: {problem}")
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise entry.fail(f"pattern {pattern!r} does not compile: {exc}") from None
+
+
+def _layout(
+    entry: Entry, value: str, ends: re.Pattern[str] | None, blank_ends_block: bool
+) -> Layout:
+    if value in _LAYOUTS:
+        pattern = _LAYOUTS[value].recipient
+    else:
+        pattern = _compile(entry, value)
+        if "address" not in pattern.groupindex:
+            raise entry.fail(f"recipient pattern {value!r} needs a group (?P<address>...)")
+    return Layout(pattern, ends, blank_ends_block)
+
+
+def _table(entry: Entry, key: str) -> Table:
+    value = entry.string(key)
+    if key == "reason" and value not in BOUNCE_REASONS:
+        raise entry.fail(f"unknown reason {value!r}")
+    aligned = entry.raw("aligned", [])
+    if not isinstance(aligned, list) or not all(
+        isinstance(parts, list) and parts and all(isinstance(p, str) and p for p in parts)
+        for parts in aligned
+    ):
+        raise entry.fail("aligned must be a list of lists of strings")
+    result = Table(
+        value.upper() if key == "command" else value,
+        tuple(word.lower() for word in entry.strings("contains", ())),
+        tuple(_compile(entry, pattern) for pattern in entry.strings("pattern", ())),
+        tuple(tuple(p.lower() for p in parts) for parts in aligned),
+    )
+    entry.done()
+    if not (result.contains or result.patterns or result.aligned):
+        raise entry.fail("needs contains, pattern or aligned")
+    return result
+
+
+def squeeze_text(text: str) -> str:
+    return squeeze(text)
+
+
+def address(text: str) -> str | None:
+    return address_in(text)
