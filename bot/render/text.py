@@ -4,13 +4,13 @@ sequences could rewrite the terminal), so every value is made printable first.""
 from __future__ import annotations
 
 import textwrap
-import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.core.check.verdicts import CheckVerdict
 from bot.core.evidence import AttemptEvidence, CertInfo, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, Severity
+from bot.core.untrusted import one_line
 from bot.render import labels
 
 if TYPE_CHECKING:
@@ -21,29 +21,25 @@ _WIDTH = 100
 
 
 def printable(value: object) -> str:
-    """Replace control characters (except none) with visible escapes such as \\x1b."""
-    text = str(value)
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if ch.isprintable() or ch == " ":
-            out.append(ch)
-        elif unicodedata.category(ch) in {"Zl", "Zp"} or ch in "\r\n\t":
-            out.append(" ")
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
+    """One line of the terminal: control characters (a newline too), escape sequences and other
+    invisible characters shown escaped (\\x0a, \\x1b, \\u202e), never written raw."""
+    return one_line(str(value))
 
 
 def _wrap(text: str, indent: str) -> list[str]:
+    """Wrapped paragraphs of a text whose line breaks are ours (explanations from config/);
+    every value in it is on one line already (bot.core.check.findings)."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        lines.extend(
-            textwrap.wrap(printable(paragraph), width=_WIDTH, initial_indent=indent,
-                          subsequent_indent=indent) or [indent.rstrip()]
-        )  # fmt: skip
+        lines.extend(_wrap_line(paragraph, indent))
     return lines
+
+
+def _wrap_line(text: str, indent: str) -> list[str]:
+    """One logical line, wrapped: a value's own line break is shown escaped, never broken."""
+    return textwrap.wrap(
+        printable(text), width=_WIDTH, initial_indent=indent, subsequent_indent=indent
+    ) or [indent.rstrip()]
 
 
 # Facts that repeat the summary or only matter in the JSON / evidence views.
@@ -62,7 +58,7 @@ def _fact_lines(finding: Finding) -> list[str]:
         shown = ", ".join(value) if isinstance(value, tuple) else str(value)
         if len(shown) > _MAX_FACT_CHARS:
             shown = shown[:_MAX_FACT_CHARS] + "…"
-        lines.extend(_wrap(f"{labels.label(key)}: {shown}", "      "))
+        lines.extend(_wrap_line(f"{labels.label(key)}: {shown}", "      "))
     return ["    Facts:", *lines] if lines else []
 
 
@@ -71,7 +67,7 @@ def _fix_lines(fixes: Iterable[Fix], shown_scripts: set[str]) -> list[str]:
     for number, fix in enumerate(fixes, start=1):
         repeated = fix.powershell is not None and fix.powershell in shown_scripts
         note = " (same script as shown above)" if repeated else ""
-        lines.extend(_wrap(f"Fix {number}: {fix.title}{note}", "    "))
+        lines.extend(_wrap_line(f"Fix {number}: {fix.title}{note}", "    "))
         if fix.powershell and not repeated:
             shown_scripts.add(fix.powershell)
             lines.extend("        " + printable(line) for line in fix.powershell.splitlines())
@@ -85,7 +81,7 @@ def finding_lines(finding: Finding, shown_scripts: set[str] | None = None) -> li
     for extra in (codes, where, f"({finding.reason})" if finding.reason else ""):
         if extra:
             head += f"  {extra}"
-    lines = [printable(head), *_wrap(finding.summary, "    ")]
+    lines = [printable(head), *_wrap_line(finding.summary, "    ")]
     if finding.explanation:
         lines.extend(_wrap(finding.explanation, "    "))
     lines.extend(_fact_lines(finding))
