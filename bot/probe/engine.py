@@ -1,6 +1,8 @@
 """One `mailflow check`: DNS, the network policy, then a STARTTLS probe of every address of every
 MX host, `attempts` times, concurrently, streaming results as they complete.
 
+Concurrency follows the plan: every planned probe (at most `max_probes`) may run at once, so one
+wave covers the domain, bounded by `max_concurrency` and by `per_address_limit` per address.
 Bounds: at most `max_addresses_per_host` allowed addresses of a host are probed (the first in
 DNS order; blocked ones do not count, the rest are listed in HostEvidence.capped), at most
 `max_probes` connections per check, `max_concurrency` of them at once and `per_address_limit`
@@ -20,6 +22,7 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.core.domain import Target
 from bot.core.evidence import (
@@ -49,7 +52,7 @@ class CheckRequest:
     nameservers: tuple[Nameserver, ...] = ()
     allow_nets: tuple[Network, ...] = ()
     expected_names: tuple[str, ...] = ()  # A-labels (bot.core.domain.normalise_name)
-    max_concurrency: int = 64  # 24 addresses x 2 attempts fit in one wave
+    max_concurrency: int = 128  # connections at once: all of max_probes, one wave
     per_address_limit: int = 2
     max_probes: int = 128  # connections per check at most; first attempts are planned first
     max_addresses_per_host: int = 32  # allowed addresses probed per host, in DNS order
@@ -81,6 +84,17 @@ class DnsResolved:
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptStarted:
+    """A connection to `ip` is being opened (it got its slot), before any result."""
+
+    host: str
+    ip: str
+    attempt: int
+    started: int  # attempts started so far, this one included
+    planned: int
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptFinished:
     attempt: AttemptEvidence
     done: int  # attempts finished so far, this one included
@@ -92,7 +106,7 @@ class CheckFinished:
     evidence: CheckEvidence
 
 
-ProbeUpdate = DnsResolved | AttemptFinished | CheckFinished
+ProbeUpdate = DnsResolved | AttemptStarted | AttemptFinished | CheckFinished
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +132,7 @@ class _Run:
     deadline: float  # absolute loop time
     slots: asyncio.Semaphore
     addresses: dict[str, _AddressState] = field(default_factory=dict)
+    started: asyncio.Queue[_Job] = field(default_factory=asyncio.Queue)
 
     def address(self, ip: str) -> _AddressState:
         if ip not in self.addresses:
@@ -165,7 +180,7 @@ async def iter_check(request: CheckRequest) -> AsyncGenerator[ProbeUpdate, None]
         jobs = jobs[: request.max_probes]
     yield DnsResolved(base, len(jobs))
 
-    run = _Run(request, deadline, asyncio.Semaphore(request.max_concurrency))
+    run = _Run(request, deadline, asyncio.Semaphore(min(request.max_concurrency, len(jobs) or 1)))
     results: dict[_Job, AttemptEvidence] = {}
     async with contextlib.aclosing(_fan_out(run, jobs, results)) as updates:
         async for update in updates:
@@ -235,20 +250,29 @@ def _plan(hosts: Sequence[HostEvidence], attempts: int) -> list[_Job]:
 
 async def _fan_out(
     run: _Run, jobs: Sequence[_Job], results: dict[_Job, AttemptEvidence]
-) -> AsyncGenerator[AttemptFinished, None]:
+) -> AsyncGenerator[AttemptStarted | AttemptFinished, None]:
     loop = asyncio.get_running_loop()
     tasks = {asyncio.create_task(_attempt(run, job)): job for job in jobs}
     pending: set[asyncio.Task[AttemptEvidence | None]] = set(tasks)
     planned = len(jobs)
+    started = 0
+    next_start: asyncio.Task[_Job] = asyncio.create_task(run.started.get())
     try:
         while pending:
             remaining = run.deadline + _GRACE_SECONDS - loop.time()
             if remaining <= 0:
                 break
-            done, pending = await asyncio.wait(
-                pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            watched: set[asyncio.Future[Any]] = {*pending, next_start}
+            done, _ = await asyncio.wait(
+                watched, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
             )
-            for task in done:
+            if next_start in done:
+                for job in [next_start.result(), *_drain(run.started)]:
+                    started += 1
+                    yield AttemptStarted(job.host, job.ip, job.attempt, started, planned)
+                next_start = asyncio.create_task(run.started.get())
+            for task in pending.intersection(done):
+                pending.discard(task)
                 evidence = task.result()
                 if evidence is None:  # not retried: an earlier attempt timed out
                     planned -= 1
@@ -263,11 +287,18 @@ async def _fan_out(
             results[tasks[task]] = evidence
             yield AttemptFinished(evidence, len(results), planned)
     finally:
+        next_start.cancel()
         leftovers = [task for task in tasks if not task.done()]
         for task in leftovers:  # the consumer stopped early (aclose) or we were cancelled
             task.cancel()
-        if leftovers:
-            await asyncio.gather(*leftovers, return_exceptions=True)
+        await asyncio.gather(next_start, *leftovers, return_exceptions=True)
+
+
+def _drain(queue: asyncio.Queue[_Job]) -> list[_Job]:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
 
 
 async def _attempt(run: _Run, job: _Job) -> AttemptEvidence | None:
@@ -280,6 +311,7 @@ async def _attempt(run: _Run, job: _Job) -> AttemptEvidence | None:
         async with run.slots:
             if asyncio.get_running_loop().time() >= run.deadline:
                 return _deadline_evidence(request, job)
+            run.started.put_nowait(job)
             try:
                 evidence = await probe_starttls(
                     job.host,
