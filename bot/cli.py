@@ -200,8 +200,7 @@ def _diagnose(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.check import run_check
-    from bot.core.certs import load_trust_store
+    from bot.check import CaFileError, check_ca_file, run_check
     from bot.render.jsonout import check_to_json, dumps
     from bot.render.text import render_check
 
@@ -209,13 +208,14 @@ def _check(args: argparse.Namespace) -> int:
         request, ca_file = _check_request(args)
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
+    origin = "--ca-file" if args.ca_file else "MAILFLOW_CA_FILE"
     try:
-        load_trust_store(ca_file)  # fail fast on an unreadable CA file
-    except (ValueError, OSError) as exc:
-        origin = "--ca-file" if args.ca_file else "MAILFLOW_CA_FILE"
+        if ca_file is not None:
+            check_ca_file(ca_file)  # fail fast; the file is parsed while the probe runs
+        progress = _print_progress if not args.json and sys.stderr.isatty() else None
+        report = asyncio.run(run_check(request, ca_file=ca_file, on_progress=progress))
+    except CaFileError as exc:
         return _fail(f"{origin}: {exc}")
-    progress = _print_progress if not args.json and sys.stderr.isatty() else None
-    report = asyncio.run(run_check(request, ca_file=ca_file, on_progress=progress))
     print(
         dumps(check_to_json(report)) if args.json else render_check(report),
         end="\n" if args.json else "",
