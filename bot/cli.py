@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from bot.core.paths import ConfigError, config_dir, examples_dir
+
 if TYPE_CHECKING:
     from bot.probe.engine import CheckRequest, ProbeUpdate
 
@@ -45,7 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Diagnose an NDR, message-trace reason, queue error, DSN (.eml), Exchange "
         "protocol log or Postfix/Exim log (files up to 200 MB, streamed).",
     )
-    diagnose.add_argument("file", help="file to read, or - for standard input")
+    diagnose.add_argument("file", nargs="?", help="file to read, or - for standard input")
+    diagnose.add_argument(
+        "--example",
+        metavar="NAME",
+        choices=_example_names(),
+        help="diagnose a sample incident shipped with mailflow instead: %(choices)s",
+    )
     diagnose.add_argument("--json", action="store_true", help="print the JSON contract")
 
     check = sub.add_parser(
@@ -111,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     return parser
+
+
+def _example_names() -> list[str]:
+    folder = examples_dir()
+    return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
 
 def _positive_int(text: str) -> int:
@@ -187,8 +200,11 @@ def _diagnose(args: argparse.Namespace) -> int:
     from bot.render.jsonout import diagnosis_to_json, dumps
     from bot.render.text import render_diagnosis
 
+    if bool(args.file) == bool(args.example):
+        return _fail("give either FILE (or - for standard input) or --example NAME")
+    path = str(examples_dir() / args.example) if args.example else args.file
     try:
-        diagnosis = diagnose_input(args.file)
+        diagnosis = diagnose_input(path)
     except InputError as exc:
         return _fail(str(exc))
     print(dumps(diagnosis_to_json(diagnosis)) if args.json else render_diagnosis(diagnosis), end="")
@@ -237,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve()
         return _check(args)
+    except ConfigError as exc:
+        return _fail(f"cannot load {config_dir()}: {exc}")
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

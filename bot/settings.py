@@ -6,6 +6,7 @@ variable; `mailflow serve` prints it and exits 2. Nothing else reads `os.environ
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -19,6 +20,8 @@ from bot.probe.resolver import Nameserver, parse_nameservers
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
+# Every interface: what container platforms expect (they route $PORT to the container).
+DEFAULT_HOST = "0.0.0.0"  # noqa: S104
 DEFAULT_DB = "./mailflow.db"
 DEFAULT_PROBE_TIMEOUT = 10.0
 DEFAULT_WATCH_INTERVAL = 300.0
@@ -55,6 +58,7 @@ class Settings:
     bot_token: str
     signing_secret: str | None
     app_token: str | None = None
+    host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     slack_api_url: str = DEFAULT_SLACK_API_URL
     db_path: str = DEFAULT_DB
@@ -137,6 +141,7 @@ class _Reader:
             bot_token=bot_token,
             signing_secret=signing_secret,
             app_token=app_token,
+            host=self.parsed("HOST", _listen_host, DEFAULT_HOST),
             port=self.parsed("PORT", _port, DEFAULT_PORT),
             slack_api_url=self.parsed("MAILFLOW_SLACK_API_URL", _api_url, DEFAULT_SLACK_API_URL),
             db_path=self.parsed("MAILFLOW_DB", _db_path, DEFAULT_DB),
@@ -190,6 +195,23 @@ def _port(value: str) -> int:
     if not 1 <= port <= 65535:
         raise ValueError("must be a port number between 1 and 65535")
     return port
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+
+
+def _listen_host(value: str) -> str:
+    """An address of this machine to listen on: an IP address (IPv6 with or without
+    brackets) or a host name such as localhost."""
+    bare = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    if _HOST_NAME.fullmatch(value):
+        return value
+    raise ValueError("must be an IP address such as 0.0.0.0, 127.0.0.1 or ::, or a host name")
 
 
 def _seconds(value: str) -> float:

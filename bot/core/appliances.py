@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.evidence import CertInfo
-from bot.core.paths import config_dir
+from bot.core.paths import ConfigError, config_dir
 
 CONFIG_DIR = config_dir()
 DEFAULT_PATH = CONFIG_DIR / "appliances.toml"
@@ -22,7 +22,7 @@ _MAX_TEXT = 4096  # subject/issuer characters searched
 _MIN_PATTERN, _MAX_PATTERN = 3, 100
 
 
-class ApplianceConfigError(ValueError):
+class ApplianceConfigError(ConfigError):
     """config/appliances.toml is missing or malformed."""
 
 

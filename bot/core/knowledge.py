@@ -55,7 +55,7 @@ from bot.core.enhanced_status import (
     parse_pattern,
 )
 from bot.core.models import BOUNCE_REASONS, Severity
-from bot.core.paths import config_dir
+from bot.core.paths import ConfigError, config_dir
 from bot.core.traces.events import EventKind, InputKind
 
 # Field names a template may use: facts from MailEvent.fields plus what the engine derives.
@@ -103,7 +103,7 @@ _DEFAULT_GROUP_BY = (
 )  # fmt: skip
 
 
-class KnowledgeError(ValueError):
+class KnowledgeError(ConfigError):
     """The knowledge base is broken; the message names the file and the rule."""
 
 
@@ -298,7 +298,7 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise KnowledgeError(f"{path.name}: invalid TOML: {exc}") from None
     except OSError as exc:
         raise KnowledgeError(f"{path.name}: cannot read: {exc.strerror}") from None

@@ -1,18 +1,38 @@
-"""Where the knowledge in config/ lives.
+"""Where the data shipped with mailflow lives: config/ (knowledge, texts, manifest) and examples/.
 
-In a checkout (and an editable install) it sits next to the packages. A non-editable install,
-as a Procfile platform makes with `pip install .`, runs from the application directory, whose
-`config/` is then used.
+Both stay at the top level of the repository. Wheels and sdists ship them inside the package
+as `bot/config` and `bot/examples` (pyproject.toml maps them with `package-dir`), so an
+installed mailflow finds them through importlib.resources whatever the working directory. A
+checkout, and an editable install of it, has no such copies and reads the top-level folders.
+Every file below config/ ships, so a new knowledge folder needs no packaging change.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-_BESIDE_PACKAGES = Path(__file__).resolve().parents[2] / "config"
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+class ConfigError(ValueError):
+    """A file in config/ is missing or invalid; str() is one line naming the file."""
 
 
 def config_dir() -> Path:
-    if _BESIDE_PACKAGES.is_dir():
-        return _BESIDE_PACKAGES
-    return Path.cwd() / "config"
+    """The config/ folder: look files up as config_dir() / "knowledge" / "ndr.toml"."""
+    return _shipped("config")
+
+
+def examples_dir() -> Path:
+    """The sample incidents (`mailflow diagnose --example NAME`)."""
+    return _shipped("examples")
+
+
+def _shipped(name: str) -> Path:
+    packaged = resources.files("bot") / name
+    if packaged.is_dir():
+        # The package lives on the file system (wheels are installed unzipped), so the
+        # resource is a real directory that the TOML loaders can open.
+        return Path(str(packaged))
+    return _CHECKOUT / name

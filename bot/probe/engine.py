@@ -22,7 +22,6 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.core.domain import Target
 from bot.core.evidence import (
@@ -85,13 +84,12 @@ class DnsResolved:
 
 @dataclass(frozen=True, slots=True)
 class AttemptStarted:
-    """A connection to `ip` is being opened (it got its slot), before any result."""
+    """A connection to `ip` is being made (its slot is free): the CLI shows it at once, so a
+    slow server is visible while it keeps the attempt waiting."""
 
     host: str
     ip: str
     attempt: int
-    started: int  # attempts started so far, this one included
-    planned: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +130,17 @@ class _Run:
     deadline: float  # absolute loop time
     slots: asyncio.Semaphore
     addresses: dict[str, _AddressState] = field(default_factory=dict)
-    started: asyncio.Queue[_Job] = field(default_factory=asyncio.Queue)
+    started: list[_Job] = field(default_factory=list)  # not yet reported as AttemptStarted
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def starting(self, job: _Job) -> None:
+        self.started.append(job)
+        self.wake.set()
+
+    def take_started(self) -> list[AttemptStarted]:
+        jobs, self.started = self.started, []
+        self.wake.clear()
+        return [AttemptStarted(job.host, job.ip, job.attempt) for job in jobs]
 
     def address(self, ip: str) -> _AddressState:
         if ip not in self.addresses:
@@ -151,7 +159,8 @@ async def run_check(request: CheckRequest) -> CheckEvidence:
 
 
 async def iter_check(request: CheckRequest) -> AsyncGenerator[ProbeUpdate, None]:
-    """Yield DnsResolved, then AttemptFinished as each attempt completes, then CheckFinished."""
+    """Yield DnsResolved, then AttemptStarted and AttemptFinished as each attempt starts and
+    completes, then CheckFinished."""
     loop = asyncio.get_running_loop()
     started_at = datetime.now(UTC)
     started = time.perf_counter()
@@ -255,24 +264,22 @@ async def _fan_out(
     tasks = {asyncio.create_task(_attempt(run, job)): job for job in jobs}
     pending: set[asyncio.Task[AttemptEvidence | None]] = set(tasks)
     planned = len(jobs)
-    started = 0
-    next_start: asyncio.Task[_Job] = asyncio.create_task(run.started.get())
+    woken = asyncio.create_task(run.wake.wait())
     try:
         while pending:
             remaining = run.deadline + _GRACE_SECONDS - loop.time()
             if remaining <= 0:
                 break
-            watched: set[asyncio.Future[Any]] = {*pending, next_start}
             done, _ = await asyncio.wait(
-                watched, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                {*pending, woken}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
             )
-            if next_start in done:
-                for job in [next_start.result(), *_drain(run.started)]:
-                    started += 1
-                    yield AttemptStarted(job.host, job.ip, job.attempt, started, planned)
-                next_start = asyncio.create_task(run.started.get())
-            for task in pending.intersection(done):
-                pending.discard(task)
+            for started in run.take_started():
+                yield started
+            if woken in done:
+                woken = asyncio.create_task(run.wake.wait())
+            finished = pending & done
+            pending -= finished
+            for task in finished:
                 evidence = task.result()
                 if evidence is None:  # not retried: an earlier attempt timed out
                     planned -= 1
@@ -287,18 +294,11 @@ async def _fan_out(
             results[tasks[task]] = evidence
             yield AttemptFinished(evidence, len(results), planned)
     finally:
-        next_start.cancel()
+        woken.cancel()
         leftovers = [task for task in tasks if not task.done()]
         for task in leftovers:  # the consumer stopped early (aclose) or we were cancelled
             task.cancel()
-        await asyncio.gather(next_start, *leftovers, return_exceptions=True)
-
-
-def _drain(queue: asyncio.Queue[_Job]) -> list[_Job]:
-    items = []
-    while not queue.empty():
-        items.append(queue.get_nowait())
-    return items
+        await asyncio.gather(woken, *leftovers, return_exceptions=True)
 
 
 async def _attempt(run: _Run, job: _Job) -> AttemptEvidence | None:
@@ -311,7 +311,7 @@ async def _attempt(run: _Run, job: _Job) -> AttemptEvidence | None:
         async with run.slots:
             if asyncio.get_running_loop().time() >= run.deadline:
                 return _deadline_evidence(request, job)
-            run.started.put_nowait(job)
+            run.starting(job)
             try:
                 evidence = await probe_starttls(
                     job.host,

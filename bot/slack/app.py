@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -15,6 +16,18 @@ from bot.slack.runtime import Runtime
 from handlers import register_all
 
 log = logging.getLogger("mailflow.app")
+
+
+class _SameTokenNotice(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN itself and warns, at every start, that the client we pass
+    takes precedence over it; that client carries the same token, so the warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_BOLT_LOG = logging.getLogger("mailflow.bolt")
+_BOLT_LOG.addFilter(_SameTokenNotice())
 
 
 class MailflowApp(AsyncApp):
@@ -46,7 +59,7 @@ def build_app(
         # Listeners only parse, ack and hand slow work to our task registry, so the response
         # can be sent as soon as they return: no polling for ack(), no bolt-owned futures.
         process_before_response=True,
-        logger=logging.getLogger("mailflow.bolt"),
+        logger=_BOLT_LOG,
     )
     app.runtime = runtime
     app.use(dedupe_middleware(runtime.first_delivery))

@@ -100,6 +100,7 @@ class Runtime:
         await self.tasks.aclose()
         if self._http is not None:
             await self._http.close()
+            self._http = None
         if self._api_session is not None:
             self.client.session = None
             await self._api_session.close()

@@ -9,35 +9,68 @@ import signal
 import sys
 from collections.abc import Mapping
 
+import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot.core.appliances import default_appliances
+from bot.core.check.texts import default_check_texts
+from bot.core.knowledge import load_knowledge
+from bot.core.paths import ConfigError, config_dir
 from bot.settings import Settings, SettingsError
 from bot.slack.app import MailflowApp, build_app
 from bot.slack.engines import Engines
 from bot.slack.http import EVENTS_PATH, build_web_app
+from bot.slack.socket_mode import SocketModeRunner, TokenRefusedError
+from bot.slack.store import StoreError
 
 log = logging.getLogger("mailflow.serve")
 
+# Everything the bot reads from config/, loaded (and cached) before it listens, so that a
+# missing or broken file stops the start instead of failing every user's request later.
+CONFIG_LOADERS = (load_knowledge, default_check_texts, default_appliances)
+
 
 def serve_from_env(environ: Mapping[str, str] | None = None) -> int:
-    """`mailflow serve`: settings from the environment; a bad setting is one line on stderr and
-    exit code 2."""
+    """`mailflow serve`: settings from the environment, then the knowledge from config/; a bad
+    setting or file is one line on stderr and exit code 2."""
     try:
         settings = Settings.from_env(environ)
+        load_config()
     except SettingsError as exc:
         print(f"mailflow serve: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:
+        print(f"mailflow serve: cannot load {config_dir()}: {exc}", file=sys.stderr)
+        return 2
     return serve(settings)
+
+
+def load_config() -> None:
+    """Load and validate every file of config/; raises ConfigError naming the file."""
+    for load in CONFIG_LOADERS:
+        load()
 
 
 def serve(settings: Settings, engines: Engines | None = None) -> int:
     """Blocks until SIGINT/SIGTERM; returns the process exit code. `engines` defaults to the
     real diagnosis core and live probe (the benchmark passes hanging ones)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, engines))
+    # slack_sdk narrates its own retries at INFO; our log says what matters once.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(settings, engines))
+    except StoreError as exc:
+        print(f"mailflow serve: MAILFLOW_DB={settings.db_path} {exc}", file=sys.stderr)
+        return 2
+    except (ListenError, TokenRefusedError) as exc:
+        print(f"mailflow serve: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+class ListenError(Exception):
+    """The HTTP port cannot be opened (in use, HOST not an address of this machine)."""
 
 
 async def _serve(settings: Settings, engines: Engines | None) -> None:
@@ -47,33 +80,40 @@ async def _serve(settings: Settings, engines: Engines | None) -> None:
         with contextlib.suppress(NotImplementedError):  # not on every platform
             loop.add_signal_handler(sig, stop.set)
     app = build_app(settings, engines)
-    if settings.socket_mode:
-        await _socket_mode(app, settings, stop)
-    else:
-        await _http_mode(app, settings, stop)
+    # The store first: a database that cannot be used stops the start before anything listens.
+    await app.runtime.start()
+    try:
+        if settings.socket_mode:
+            await _socket_mode(app, settings, stop)
+        else:
+            await _http_mode(app, settings, stop)
+    finally:
+        await app.runtime.aclose()
     log.info("stopped")
 
 
 async def _http_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) -> None:
     runner = web.AppRunner(build_web_app(app), access_log=None)
-    await runner.setup()  # runs on_startup: store opened, watches resumed
-    site = web.TCPSite(runner, "0.0.0.0", settings.port)  # noqa: S104 (a public web endpoint)
-    await site.start()
-    log.info("HTTP mode: POST %s and GET /healthz on port %d", EVENTS_PATH, settings.port)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        where = f"HOST={settings.host} PORT={settings.port}"
+        raise ListenError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    log.info(
+        "HTTP mode: POST %s and GET /healthz on %s port %d", EVENTS_PATH, settings.host,
+        settings.port,
+    )  # fmt: skip
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()  # cancels jobs, closes the store
+        await runner.cleanup()
 
 
 async def _socket_mode(app: MailflowApp, settings: Settings, stop: asyncio.Event) -> None:
-    await app.runtime.start()
-    handler = AsyncSocketModeHandler(app, settings.app_token)
-    try:
-        await handler.connect_async()  # type: ignore[no-untyped-call]
-        log.info("Socket Mode: connected")
-        await stop.wait()
-    finally:
-        with contextlib.suppress(Exception):
-            await handler.close_async()  # type: ignore[no-untyped-call]
-        await app.runtime.aclose()
+    assert settings.app_token is not None
+    async with aiohttp.ClientSession() as websocket_session:
+        runner = SocketModeRunner(app, settings.app_token, app.client, websocket_session)
+        await runner.run(stop)

@@ -7,7 +7,8 @@ active watches are re-read at start so that they resume after a restart.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -16,7 +17,11 @@ import aiosqlite
 
 from bot.render.blocks import TimelineEntry
 
-_SCHEMA = """
+# The schema's version is the database's PRAGMA user_version; MIGRATIONS[n] takes a database
+# from version n to n + 1, in one transaction with the version bump. Version 0 is a new file or
+# one written before the schema was versioned (any of the shapes of versions 1 to 4, which
+# every step below accepts). Append new steps; never edit a released one.
+_V1_TABLES = """
 CREATE TABLE IF NOT EXISTS checks (
     id INTEGER PRIMARY KEY,
     channel TEXT NOT NULL,
@@ -29,7 +34,6 @@ CREATE TABLE IF NOT EXISTS checks (
     summary TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS checks_channel ON checks (channel, started_at);
-CREATE INDEX IF NOT EXISTS checks_started ON checks (started_at);
 CREATE TABLE IF NOT EXISTS watches (
     id INTEGER PRIMARY KEY,
     channel TEXT NOT NULL,
@@ -37,7 +41,6 @@ CREATE TABLE IF NOT EXISTS watches (
     label TEXT NOT NULL,
     spec TEXT NOT NULL,
     message_ts TEXT,
-    thread_ts TEXT,
     started_at REAL NOT NULL,
     expires_at REAL NOT NULL,
     checks INTEGER NOT NULL DEFAULT 0,
@@ -58,13 +61,45 @@ CREATE TABLE IF NOT EXISTS incidents (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incidents_channel ON incidents (channel, created_at);
-CREATE INDEX IF NOT EXISTS incidents_created ON incidents (created_at);
-CREATE TABLE IF NOT EXISTS deliveries (
-    event_id TEXT PRIMARY KEY,
-    seen_at REAL NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_seen ON deliveries (seen_at);
 """
+
+
+async def _create_tables(db: aiosqlite.Connection) -> None:
+    for statement in _V1_TABLES.split(";"):
+        if statement.strip():
+            await db.execute(statement)
+
+
+async def _add_watch_threads(db: aiosqlite.Connection) -> None:
+    """Watches started inside a thread report in that thread."""
+    async with db.execute("PRAGMA table_info(watches)") as cursor:
+        columns = {row[1] for row in await cursor.fetchall()}
+    if "thread_ts" not in columns:
+        await db.execute("ALTER TABLE watches ADD COLUMN thread_ts TEXT")
+
+
+async def _add_deliveries(db: aiosqlite.Connection) -> None:
+    """Events API deliveries already handled (dedupe across restarts)."""
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS deliveries (event_id TEXT PRIMARY KEY, seen_at REAL NOT NULL)"
+        " WITHOUT ROWID"
+    )
+    await db.execute("CREATE INDEX IF NOT EXISTS deliveries_seen ON deliveries (seen_at)")
+
+
+async def _add_retention_indexes(db: aiosqlite.Connection) -> None:
+    """Pruning by age reads checks and incidents by their start time."""
+    await db.execute("CREATE INDEX IF NOT EXISTS checks_started ON checks (started_at)")
+    await db.execute("CREATE INDEX IF NOT EXISTS incidents_created ON incidents (created_at)")
+
+
+MIGRATIONS: tuple[Callable[[aiosqlite.Connection], Awaitable[None]], ...] = (
+    _create_tables,
+    _add_watch_threads,
+    _add_deliveries,
+    _add_retention_indexes,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
 PRUNE_DELIVERIES_EVERY = 1000  # first deliveries between two sweeps of expired event ids
 RETENTION_DAYS = 90  # checks, incidents and ended watches older than this are deleted
 PRUNE_BATCH = 5000  # at most this many rows per table and run: pruning never stalls the bot
@@ -125,12 +160,63 @@ class Watch:
         return self.thread_ts or self.message_ts
 
 
+async def _scalar(db: aiosqlite.Connection, sql: str) -> int:
+    async with db.execute(sql) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _migrate(db: aiosqlite.Connection, version: int) -> None:
+    """Apply MIGRATIONS[version:] in one write transaction, which also proves the file is
+    writable: it runs (and rewrites the version) at every start, even with nothing to do."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        for step in MIGRATIONS[version:]:
+            await step(db)
+        await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        await db.commit()
+    except BaseException:
+        await db.rollback()
+        raise
+
+
 def _now() -> float:
     return datetime.now(UTC).timestamp()
 
 
 def _at(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
+
+
+class StoreError(Exception):
+    """The database cannot be used; str() is one line saying why, for the operator."""
+
+
+# What an SQLite result code means for the person who set MAILFLOW_DB.
+_FAULTS = {
+    "SQLITE_NOTADB": "is not an SQLite database",
+    "SQLITE_CORRUPT": "is corrupt",
+    "SQLITE_READONLY": "is read-only",
+    "SQLITE_CANTOPEN": "cannot be opened",
+    "SQLITE_PERM": "may not be opened (permission denied)",
+    "SQLITE_AUTH": "may not be opened (permission denied)",
+    "SQLITE_BUSY": "is locked by another process",
+    "SQLITE_LOCKED": "is locked by another process",
+    "SQLITE_FULL": "cannot grow: the disk is full",
+    "SQLITE_IOERR": "cannot be read or written (I/O error)",
+}
+
+
+def describe_fault(exc: sqlite3.Error) -> str:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    for prefix, meaning in _FAULTS.items():
+        if name == prefix or name.startswith(prefix + "_"):
+            return f"{meaning} ({_one_line(exc)})"
+    return f"cannot be used ({_one_line(exc)})"
+
+
+def _one_line(exc: sqlite3.Error) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 class Store:
@@ -140,13 +226,46 @@ class Store:
         self._deliveries = 0
 
     async def open(self) -> Store:
-        self._db = await aiosqlite.connect(self._path)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: durable across application crashes, no fsync per commit.
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.executescript(_SCHEMA)
-        await self._db.commit()
+        """Open, check and migrate the database. Raises StoreError (one line) when the file is
+        not SQLite, corrupt, read-only, unreadable or from a newer version of mailflow; the
+        connection is closed again then, so that nothing keeps the process alive."""
+        db = await self._connect()
+        try:
+            await self._prepare(db)
+        except sqlite3.Error as exc:
+            await db.close()
+            raise StoreError(describe_fault(exc)) from None
+        except StoreError:
+            await db.close()
+            raise
+        self._db = db
         return self
+
+    async def _connect(self) -> aiosqlite.Connection:
+        try:
+            return await aiosqlite.connect(self._path)
+        except sqlite3.Error as exc:
+            raise StoreError(describe_fault(exc)) from None
+
+    async def _prepare(self, db: aiosqlite.Connection) -> None:
+        version = await _scalar(db, "PRAGMA user_version")  # first read: is it SQLite at all?
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"was written by a newer mailflow (schema version {version}; this one knows "
+                f"up to {SCHEMA_VERSION}): upgrade mailflow or point MAILFLOW_DB elsewhere"
+            )
+        async with db.execute("PRAGMA quick_check(1)") as cursor:
+            verdict = await cursor.fetchone()
+        if verdict is None or verdict[0] != "ok":
+            problem = " ".join(str(verdict[0] if verdict else "no answer").split())
+            raise StoreError(f"is corrupt ({problem[:200]})")
+        await db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: durable across application crashes, no fsync per commit.
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await _migrate(db, version)
+
+    async def schema_version(self) -> int:
+        return await _scalar(self.db, "PRAGMA user_version")
 
     async def close(self) -> None:
         if self._db is not None:

@@ -87,7 +87,7 @@ class TaskRegistry:
                 except Exception:
                     log.exception("could not report the failure of %s", name)
 
-    async def aclose(self, timeout: float = 5.0) -> None:
+    async def aclose(self, timeout: float = 2.0) -> None:
         """Cancel every job and wait (bounded) for them to finish their cleanup."""
         self._closing = True
         tasks = list(self._tasks)

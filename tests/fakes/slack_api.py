@@ -62,6 +62,8 @@ class FakeSlackApi:
     _changed: asyncio.Condition | None = None
     _socket_outbox: asyncio.Queue[dict[str, Any]] | None = None
     socket_connected: asyncio.Event = field(default_factory=asyncio.Event)
+    socket_connections: int = 0  # WebSockets opened so far
+    _sockets: set[web.WebSocketResponse] = field(default_factory=set)
     _runner: web.AppRunner | None = None
     base_url: str = ""
 
@@ -153,6 +155,9 @@ class FakeSlackApi:
         if method == "apps.connections.open":
             if not (auth or "").startswith("Bearer xapp-"):
                 return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+            failure = self._next_failure(method)
+            if failure is not None:
+                return web.json_response({"ok": False, "error": failure.error})
             return web.json_response(
                 {"ok": True, "url": self.base_url.replace("http", "ws") + "/socket"}
             )
@@ -242,11 +247,23 @@ class FakeSlackApi:
         assert self._socket_outbox is not None
         await self._socket_outbox.put(envelope)
 
+    async def socket_drop(self) -> None:
+        """Close every open Socket Mode connection from Slack's side."""
+        for ws in list(self._sockets):
+            await ws.close()
+
+    async def wait_socket_connections(self, count: int, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while self.socket_connections < count:
+                await asyncio.sleep(0.02)
+
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         assert self._socket_outbox is not None
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
+        self._sockets.add(ws)
+        self.socket_connections += 1
         self.socket_connected.set()
 
         async def deliver() -> None:
@@ -262,6 +279,7 @@ class FakeSlackApi:
                     await self._record(Call("socket_ack", data, time.monotonic()))
         finally:
             sender.cancel()
+            self._sockets.discard(ws)
         return ws
 
     async def _response_url(self, request: web.Request) -> web.Response:

@@ -45,10 +45,9 @@ async def test_progress_streams_before_the_judged_report(pki: Pki, tmp_path: Pat
     progress = [u for u in updates if isinstance(u, AttemptFinished)]
     assert [u.attempt.ip for u in progress] == ["127.0.0.46", "127.0.0.47"]  # as they finish
     report = updates[-1]
-    assert isinstance(report, CheckReport) and len(updates) == 6
+    assert isinstance(report, CheckReport) and len(updates) == 6  # DNS, 2 starts, 2 ends, report
     started = [u for u in updates if isinstance(u, AttemptStarted)]
     assert sorted(u.ip for u in started) == ["127.0.0.46", "127.0.0.47"]
-    assert [u.started for u in started] == [1, 2] and {u.planned for u in started} == {2}
     slow_started = next(i for i, u in enumerate(updates) if u in started and u.ip.endswith("47"))
     slow_done = next(
         i for i, u in enumerate(updates) if u in progress and u.attempt.ip.endswith("47")

@@ -12,6 +12,7 @@ from bot.core.domain import normalise_target
 from bot.core.evidence import FailureKind, MxSource, Step
 from bot.probe.engine import (
     AttemptFinished,
+    AttemptStarted,
     CheckFinished,
     CheckRequest,
     DnsResolved,
@@ -113,6 +114,34 @@ async def test_updates_stream_in_completion_order(pki: Pki, tmp_path: Path) -> N
     assert [(u.done, u.planned) for u in finished] == [(1, 2), (2, 2)]
     assert isinstance(updates[-1], CheckFinished)
     assert [h.name for h in updates[-1].evidence.hosts] == ["fast.stream.test", "slow.stream.test"]
+
+
+async def test_an_attempt_is_reported_when_it_starts_not_only_when_it_ends(
+    pki: Pki, tmp_path: Path
+) -> None:
+    """A server that takes its time (here 1.5 s per reply) must not leave the caller blind:
+    AttemptStarted arrives at once, long before that attempt's AttemptFinished."""
+    zone: Zone = {"mx.slow.test": {"A": ["127.0.0.32", "127.0.0.33"]}}
+    port = free_common_port(["127.0.0.32", "127.0.0.33"])
+    context = server_context(pki.leaf, tmp_path, "leaf")
+    seen: list[tuple[float, ProbeUpdate]] = []
+    async with (
+        FakeDnsServer(zone) as dns,
+        RawServer(ScriptedSmtp(tls=context, latency=1.5), "127.0.0.32", port),
+        RawServer(ScriptedSmtp(tls=context, latency=1.5), "127.0.0.33", port),
+    ):
+        check = request("mx.slow.test", dns, port, attempts=2, host_mode=True)
+        async for update in iter_check(check):
+            seen.append((time.monotonic(), update))
+    resolved = next(t for t, u in seen if isinstance(u, DnsResolved))
+    starts = [(t, u) for t, u in seen if isinstance(u, AttemptStarted)]
+    ends = {(u.attempt.ip, u.attempt.attempt): t for t, u in seen if isinstance(u, AttemptFinished)}
+    assert sorted((u.ip, u.attempt) for _, u in starts) == sorted(ends)  # every attempt, once
+    first_wave = [(t, u) for t, u in starts if u.attempt == 1]
+    assert len(first_wave) == 2
+    for started_at, update in first_wave:
+        assert started_at - resolved < 0.5
+        assert ends[(update.ip, update.attempt)] - started_at > 1.0
 
 
 SSRF_ZONE: Zone = {

@@ -1,18 +1,26 @@
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from bot.core import paths
 
+REPO = Path(__file__).resolve().parents[2]
 
-def test_checkout_config_is_used_when_present() -> None:
-    assert paths.config_dir() == Path(__file__).resolve().parents[2] / "config"
+
+def test_a_checkout_reads_the_top_level_folders() -> None:
+    assert paths.config_dir() == REPO / "config"
     assert (paths.config_dir() / "knowledge").is_dir()
+    assert paths.examples_dir() == REPO / "examples"
 
 
-def test_installed_package_falls_back_to_the_app_directory(
+def test_an_installed_package_reads_its_own_copy_whatever_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(paths, "_BESIDE_PACKAGES", tmp_path / "site-packages" / "config")
+    site = tmp_path / "site-packages" / "bot"
+    (site / "config" / "knowledge").mkdir(parents=True)
+    (site / "examples").mkdir()
+    monkeypatch.setattr(resources, "files", lambda package: site)
     monkeypatch.chdir(tmp_path)
-    assert paths.config_dir() == tmp_path / "config"
+    assert paths.config_dir() == site / "config"
+    assert paths.examples_dir() == site / "examples"

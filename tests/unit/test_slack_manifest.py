@@ -1,13 +1,19 @@
-"""config/manifest.yaml must match what the handlers listen for."""
+"""config/manifest.yaml must match what the handlers listen for, pass Slack's published
+manifest schema and request exactly the scopes the code needs."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import pytest
 import yaml
+from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.commands import COMMAND
 from handlers.workflows import (
@@ -17,7 +23,35 @@ from handlers.workflows import (
     SHORTCUT_CALLBACK_ID,
 )
 
-MANIFEST = Path(__file__).resolve().parents[2] / "config" / "manifest.yaml"
+REPO = Path(__file__).resolve().parents[2]
+MANIFEST = REPO / "config" / "manifest.yaml"
+SCHEMA = REPO / "tests" / "data" / "slack" / "manifest.schema.2.0.0.json"
+
+# The bot scope each Web API method needs (docs.slack.dev/reference/methods); None: no scope.
+METHOD_SCOPES: dict[str, str | None] = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "files.info": "files:read",
+    "views.publish": None,
+    "auth.test": None,
+    # Called by bolt's complete()/fail() with the step's own function token.
+    "functions.completeSuccess": None,
+    "functions.completeError": None,
+    # Called with the app-level token (connections:write), not a bot scope.
+    "apps.connections.open": None,
+}
+# The scope each subscribed event needs (docs.slack.dev/reference/events).
+EVENT_SCOPES: dict[str, str | None] = {
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "message.im": "im:history",
+    "message.mpim": "mpim:history",
+    "app_mention": "app_mentions:read",
+    "app_home_opened": None,
+    "function_executed": None,
+}
+BOLT_CALLS = {"functions.completeSuccess", "functions.completeError", "auth.test"}
 
 
 def manifest() -> dict[str, Any]:
@@ -106,3 +140,80 @@ def test_procfile_web_is_http_and_worker_insists_on_socket_mode() -> None:
     assert done.returncode == 2
     assert done.stderr.strip().startswith("mailflow serve: SLACK_APP_TOKEN is not set")
     assert done.stdout == ""
+
+
+def test_manifest_is_valid_against_slacks_published_schema() -> None:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    data = manifest()
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(data), key=str)
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+    # The schema's dispatcher reads a manifest without _metadata.major_version as version 1,
+    # whose `functions` is an array under `features`: ours is the version 2 shape.
+    assert data["_metadata"]["major_version"] == 2
+
+
+def test_schema_copy_rejects_what_slack_rejects() -> None:
+    """The copy is the real schema, not a permissive stand-in."""
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+    data = manifest()
+    broken = json.loads(json.dumps(data))
+    broken["functions"]["tlscheck"]["input_parameters"] = [{"name": "target", "type": "string"}]
+    assert not validator.is_valid(broken)
+    too_long = json.loads(json.dumps(data))
+    too_long["display_information"]["name"] = "m" * 36
+    assert not validator.is_valid(too_long)
+    assert not validator.is_valid({**data, "unknown_section": {}})
+
+
+def _web_api_methods_in_code() -> set[str]:
+    """Slack Web API methods the bot calls itself: AsyncWebClient methods named in bot/ and
+    handlers/ (chat_postMessage -> chat.postMessage, apps_connections_open ->
+    apps.connections.open)."""
+    client_methods = {
+        name for name in dir(AsyncWebClient) if not name.startswith("_") and "_" in name
+    }
+    source = "\n".join(
+        path.read_text(encoding="utf-8")
+        for folder in ("bot", "handlers")
+        for path in (REPO / folder).rglob("*.py")
+    )
+    called = set(re.findall(r"\.([a-z]+(?:_[A-Za-z]+)+)\(", source)) & client_methods
+    return {name.replace("_", ".") for name in called}
+
+
+def test_scopes_are_exactly_those_the_code_needs() -> None:
+    data = manifest()
+    methods = _web_api_methods_in_code() | BOLT_CALLS
+    unknown = methods - set(METHOD_SCOPES)
+    assert not unknown, f"add the scope of {sorted(unknown)} to METHOD_SCOPES (and the manifest)"
+    events = data["settings"]["event_subscriptions"]["bot_events"]
+    needed = {METHOD_SCOPES[m] for m in methods} | {EVENT_SCOPES[e] for e in events}
+    if data["features"].get("slash_commands") or data["features"].get("shortcuts"):
+        needed.add("commands")
+    needed.discard(None)
+    assert set(data["oauth_config"]["scopes"]["bot"]) == needed
+    assert "im:write" not in needed  # no conversations.open: replies go to existing DMs
+    # Where the bot is not a member it answers through the command's response_url instead.
+    assert "chat:write.public" not in needed
+
+
+def _readme_section(title: str) -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    match = re.search(rf"^### {re.escape(title)}\n(.*?)(?=^##)", readme, re.S | re.M)
+    assert match, f"README has no '### {title}' section"
+    return match.group(1)
+
+
+def test_readme_justifies_every_scope_and_states_the_plan_requirements() -> None:
+    section = _readme_section("Scopes and plans")
+    justified = set(re.findall(r"^\| `([a-z_:.]+)` \|", section, re.M))
+    assert justified == set(manifest()["oauth_config"]["scopes"]["bot"]) | {"connections:write"}
+    assert "paid plan" in section and "org_deploy_enabled" in section
+    assert "organization level" in section
+
+
+@pytest.mark.parametrize("scope", ["im:write", "chat:write.public"])
+def test_dropped_scopes_are_not_requested(scope: str) -> None:
+    assert scope not in manifest()["oauth_config"]["scopes"]["bot"]

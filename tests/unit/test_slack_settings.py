@@ -13,6 +13,7 @@ BASE = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "s3cret"}
 
 def test_defaults() -> None:
     settings = Settings.from_env(BASE)
+    assert settings.host == "0.0.0.0"
     assert settings.port == 3000
     assert settings.db_path == "./mailflow.db"
     assert settings.watch_interval == 300
@@ -30,6 +31,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         {
             **BASE,
             "SLACK_APP_TOKEN": "xapp-1-A-2-x",
+            "HOST": "127.0.0.2",
             "PORT": "8080",
             "MAILFLOW_SLACK_API_URL": "http://127.0.0.1:9999/api",
             "MAILFLOW_DB": str(tmp_path / "m.db"),
@@ -43,6 +45,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         }
     )
     assert settings.socket_mode
+    assert settings.host == "127.0.0.2"
     assert settings.port == 8080
     assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
     assert settings.nameservers == (
@@ -71,6 +74,9 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
         ({**BASE, "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
         ({**BASE, "PORT": "http"}, "PORT"),
+        ({**BASE, "HOST": "http://0.0.0.0"}, "HOST"),
+        ({**BASE, "HOST": "0.0.0.0:3000"}, "HOST"),
+        ({**BASE, "HOST": "two words"}, "HOST"),
         ({**BASE, "PORT": "70000"}, "PORT"),
         ({**BASE, "MAILFLOW_SLACK_API_URL": "ftp://x"}, "MAILFLOW_SLACK_API_URL"),
         ({**BASE, "MAILFLOW_NAMESERVERS": "dns.google"}, "MAILFLOW_NAMESERVERS"),
@@ -91,6 +97,14 @@ def test_bad_settings_name_the_variable_in_one_line(env: dict[str, str], variabl
     message = str(caught.value)
     assert message.startswith(variable)
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "host"),
+    [("::", "::"), ("[::1]", "::1"), ("127.0.0.1", "127.0.0.1"), ("localhost", "localhost")],
+)
+def test_host_takes_addresses_and_names(value: str, host: str) -> None:
+    assert Settings.from_env({**BASE, "HOST": value}).host == host
 
 
 def test_socket_mode_needs_no_signing_secret() -> None:

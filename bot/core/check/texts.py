@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 from bot.core import powershell, tables
 from bot.core.models import Fix, Severity
-from bot.core.paths import config_dir
+from bot.core.paths import ConfigError, config_dir
 
 CONFIG_DIR = config_dir()
 DEFAULT_PATH = CONFIG_DIR / "check_findings.toml"
@@ -118,7 +118,7 @@ NOTE_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
 )
 
 
-class CheckTextsError(ValueError):
+class CheckTextsError(ConfigError):
     """config/check_findings.toml is missing or does not honour the contract."""
 
 
