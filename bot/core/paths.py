@@ -2,17 +2,19 @@
 
 Both stay at the top level of the repository. Wheels and sdists ship them inside the package
 as `bot/config` and `bot/examples` (pyproject.toml maps them with `package-dir`), so an
-installed mailflow finds them through importlib.resources whatever the working directory. A
-checkout, and an editable install of it, has no such copies and reads the top-level folders.
+installed mailflow finds them beside its package whatever the working directory (wheels install
+unzipped; importlib.resources would find the same folder but costs every command 10 ms of
+imports). A checkout, and an editable install of it, has no such copies and reads the top-level
+folders.
 Every file below config/ ships, so a new knowledge folder needs no packaging change.
 """
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-_CHECKOUT = Path(__file__).resolve().parents[2]
+_PACKAGE = Path(__file__).resolve().parents[1]  # bot/
+_CHECKOUT = _PACKAGE.parent
 
 
 class ConfigError(ValueError):
@@ -30,9 +32,5 @@ def examples_dir() -> Path:
 
 
 def _shipped(name: str) -> Path:
-    packaged = resources.files("bot") / name
-    if packaged.is_dir():
-        # The package lives on the file system (wheels are installed unzipped), so the
-        # resource is a real directory that the TOML loaders can open.
-        return Path(str(packaged))
-    return _CHECKOUT / name
+    packaged = _PACKAGE / name
+    return packaged if packaged.is_dir() else _CHECKOUT / name

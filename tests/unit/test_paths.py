@@ -1,4 +1,3 @@
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ def test_an_installed_package_reads_its_own_copy_whatever_the_working_directory(
     site = tmp_path / "site-packages" / "bot"
     (site / "config" / "knowledge").mkdir(parents=True)
     (site / "examples").mkdir()
-    monkeypatch.setattr(resources, "files", lambda package: site)
+    monkeypatch.setattr(paths, "_PACKAGE", site)  # where an installed `bot` package lives
     monkeypatch.chdir(tmp_path)
     assert paths.config_dir() == site / "config"
     assert paths.examples_dir() == site / "examples"
