@@ -350,8 +350,7 @@ def _print_diagnosis(
 def _check(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.check import run_check
-    from bot.core.certs import load_trust_store
+    from bot.check import CaFileError, check_ca_file, run_check
     from bot.render.jsonout import check_to_json, dumps
     from bot.render.text import render_check
 
@@ -359,10 +358,11 @@ def _check(args: argparse.Namespace) -> int:
         request, ca_file = _check_request(args)
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
+    origin = "--ca-file" if args.ca_file else "MAILFLOW_CA_FILE"
     try:
-        load_trust_store(ca_file)  # fail fast on an unreadable CA file
-    except (ValueError, OSError) as exc:
-        origin = "--ca-file" if args.ca_file else "MAILFLOW_CA_FILE"
+        if ca_file is not None:
+            check_ca_file(ca_file)  # fail fast; the file is parsed while the probe runs
+    except CaFileError as exc:
         return _fail(f"{origin}: {exc}")
     try:
         out = _open_output(args)
@@ -371,6 +371,9 @@ def _check(args: argparse.Namespace) -> int:
     progress = _progress(args, request.target.name)
     try:
         report = asyncio.run(run_check(request, ca_file=ca_file, on_progress=progress))
+    except CaFileError as exc:
+        _close(out)
+        return _fail(f"{origin}: {exc}")
     finally:
         if progress is not None:
             progress.close()

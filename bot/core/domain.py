@@ -171,6 +171,7 @@ def _display(name: str) -> str:
 
 
 def _echo(raw: str) -> str:
-    """The user's text, shortened and with control characters escaped, for error messages."""
-    short = raw if len(raw) <= _ECHO_CHARS else raw[: _ECHO_CHARS - 1] + "…"
-    return repr(short)
+    """The user's text, with control characters escaped, shortened, for error messages (cut
+    after escaping: one character may take ten to show)."""
+    shown = repr(raw[: _ECHO_CHARS * 10])
+    return shown if len(shown) <= _ECHO_CHARS else shown[: _ECHO_CHARS - 1] + "…"

@@ -128,9 +128,10 @@ class HostEvidence:
 
     name: str  # A-label, no trailing dot
     preference: int | None
-    addresses: tuple[str, ...] = ()  # every address resolved (A then AAAA)
+    addresses: tuple[str, ...] = ()  # every address resolved, in DNS order, A and AAAA interleaved
     blocked: tuple[str, ...] = ()  # addresses refused by the network policy
     blocked_reasons: tuple[str, ...] = ()  # parallel to `blocked`, e.g. "loopback address"
+    capped: tuple[str, ...] = ()  # allowed addresses beyond the per-host probe limit: not probed
     cname_chain: tuple[str, ...] = ()
     dns_error: str | None = None  # e.g. "NXDOMAIN", "SERVFAIL", "timeout", "no A/AAAA"
     dns_warnings: tuple[str, ...] = ()  # partial trouble, e.g. "AAAA: timeout", "addresses capped"

@@ -1,17 +1,20 @@
 """The one place that turns untrusted values into PowerShell.
 
 Certificate subjects, server names and connector identities come from strangers (remote servers,
-pasted text). Every value is emitted as a single-quoted literal, in which PowerShell expands
-nothing; the only special character inside is the quote itself, which is doubled. PowerShell also
-treats the typographic quotes U+2018..U+201B as single quotes, so those are doubled too.
-Control characters (including CR/LF and the Unicode line/paragraph separators) are removed,
-because a newline inside a pasted command would end the statement.
+pasted text). Every value becomes an inert expression that evaluates to exactly that value, so a
+command that compares it (`-eq`) still matches: a single-quoted literal, in which PowerShell
+expands nothing; the only special character inside is the quote itself, which is doubled
+(PowerShell also treats the typographic quotes U+2018..U+201B as single quotes, so those are
+doubled too). A character that must not appear raw in a pasted line (a control character such as
+a newline, which would end the statement; a line separator; an invisible format character such as
+a right-to-left override, which would disguise the line) is written as its code point,
+`[char]0x000A`, joined to the literal parts with `+`. A run of three backticks is split over two
+parts, so that Slack's code blocks never have to alter the text: `('a``' + '`b')`.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 
 # Characters PowerShell's tokenizer accepts as a single quote.
@@ -27,15 +30,43 @@ class UnsafeValueError(ValueError):
     """A value cannot be used in a command at all (for example a malformed thumbprint)."""
 
 
-def _strip_controls(value: str) -> str:
-    return "".join(ch for ch in value if unicodedata.category(ch) not in {"Cc", "Zl", "Zp"})
+def _code_point(ch: str) -> str:
+    point = ord(ch)
+    if point > 0xFFFF:  # [char] is one UTF-16 unit
+        return f"[char]::ConvertFromUtf32(0x{point:X})"
+    return f"[char]0x{point:04X}"
+
+
+def _parts(value: str) -> list[str]:
+    """Literal parts (quoted) and code points, in order; the first is always a literal so
+    that `+` concatenates strings."""
+    parts: list[str] = []
+    literal: list[str] = []
+
+    def close() -> None:
+        parts.append("'" + "".join(literal) + "'")
+        literal.clear()
+
+    for ch in value:
+        if not ch.isprintable():
+            if literal or not parts:
+                close()
+            parts.append(_code_point(ch))
+        elif ch == "`" and literal[-2:] == ["`", "`"]:
+            close()
+            literal.append(ch)
+        else:
+            literal.append(ch * 2 if ch in _SINGLE_QUOTES else ch)
+    if literal or not parts:
+        close()
+    return parts
 
 
 def quote(value: str) -> str:
-    """Return `value` as an inert PowerShell single-quoted string literal."""
-    cleaned = _strip_controls(value)[:_MAX_VALUE]
-    escaped = "".join(ch * 2 if ch in _SINGLE_QUOTES else ch for ch in cleaned)
-    return f"'{escaped}'"
+    """`value` (at most 4,096 characters of it) as an inert PowerShell expression that
+    evaluates to exactly that text: `'CN=x'`, or `('a' + [char]0x000A + 'b')`."""
+    parts = _parts(value[:_MAX_VALUE])
+    return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
 
 
 def quote_array(values: Iterable[str]) -> str:

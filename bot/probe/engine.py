@@ -1,9 +1,13 @@
 """One `mailflow check`: DNS, the network policy, then a STARTTLS probe of every address of every
 MX host, `attempts` times, concurrently, streaming results as they complete.
 
-Bounds: a global semaphore (`max_concurrency`), at most `per_address_limit` parallel
-connections per address, a per-step timeout inside each probe, and one overall deadline after
-which outstanding attempts end as FailureKind.DEADLINE and partial evidence is returned with
+Concurrency follows the plan: every planned probe (at most `max_probes`) may run at once, so one
+wave covers the domain, bounded by `max_concurrency` and by `per_address_limit` per address.
+Bounds: at most `max_addresses_per_host` allowed addresses of a host are probed (the first in
+DNS order; blocked ones do not count, the rest are listed in HostEvidence.capped), at most
+`max_probes` connections per check, `max_concurrency` of them at once and `per_address_limit`
+per address, a per-step timeout inside each probe, and one overall deadline after which
+outstanding attempts end as FailureKind.DEADLINE and partial evidence is returned with
 `deadline_hit=True`. An address whose attempt timed out is not tried again within the check.
 Blocked addresses are listed in HostEvidence.blocked and never connected to.
 """
@@ -47,9 +51,10 @@ class CheckRequest:
     nameservers: tuple[Nameserver, ...] = ()
     allow_nets: tuple[Network, ...] = ()
     expected_names: tuple[str, ...] = ()  # A-labels (bot.core.domain.normalise_name)
-    max_concurrency: int = 64  # 24 addresses x 2 attempts fit in one wave
+    max_concurrency: int = 128  # connections at once: all of max_probes, one wave
     per_address_limit: int = 2
     max_probes: int = 128  # connections per check at most; first attempts are planned first
+    max_addresses_per_host: int = 32  # allowed addresses probed per host, in DNS order
     ehlo_name: str | None = None  # default: our local address as an address literal
 
     def __post_init__(self) -> None:
@@ -59,7 +64,11 @@ class CheckRequest:
             raise ValueError("port must be between 1 and 65535")
         if self.step_timeout <= 0 or self.deadline <= 0:
             raise ValueError("timeouts must be positive")
-        if self.max_concurrency < 1 or self.per_address_limit < 1 or self.max_probes < 1:
+        limits = (
+            self.max_concurrency, self.per_address_limit, self.max_probes,
+            self.max_addresses_per_host,
+        )  # fmt: skip
+        if min(limits) < 1:
             raise ValueError("concurrency limits must be at least 1")
         if self.target.is_ip and not self.host_mode:
             raise ValueError("an IP address can only be probed in host mode")
@@ -159,7 +168,9 @@ async def iter_check(request: CheckRequest) -> AsyncGenerator[ProbeUpdate, None]
 
     resolution = await _resolve(request, deadline)
     dns_deadline_hit = loop.time() >= deadline
-    hosts = _apply_policy(resolution.hosts, NetPolicy(request.allow_nets))
+    hosts = _apply_policy(
+        resolution.hosts, NetPolicy(request.allow_nets), request.max_addresses_per_host
+    )
     base = CheckEvidence(
         target=request.target.name,
         target_display=request.target.display,
@@ -178,7 +189,7 @@ async def iter_check(request: CheckRequest) -> AsyncGenerator[ProbeUpdate, None]
         jobs = jobs[: request.max_probes]
     yield DnsResolved(base, len(jobs))
 
-    run = _Run(request, deadline, asyncio.Semaphore(request.max_concurrency))
+    run = _Run(request, deadline, asyncio.Semaphore(min(request.max_concurrency, len(jobs) or 1)))
     results: dict[_Job, AttemptEvidence] = {}
     async with contextlib.aclosing(_fan_out(run, jobs, results)) as updates:
         async for update in updates:
@@ -209,28 +220,40 @@ async def _resolve(request: CheckRequest, deadline: float) -> Resolution:
     return await resolver.resolve_mx(request.target.name, deadline=deadline)
 
 
-def _apply_policy(hosts: Sequence[HostEvidence], policy: NetPolicy) -> tuple[HostEvidence, ...]:
+def _apply_policy(
+    hosts: Sequence[HostEvidence], policy: NetPolicy, per_host: int
+) -> tuple[HostEvidence, ...]:
+    """Blocked addresses are set aside first, so that they never use up the per-host limit;
+    the allowed ones beyond it are `capped`."""
     checked: list[HostEvidence] = []
     for host in hosts:
         reasons = {ip: policy.blocked_reason(ip) for ip in host.addresses}
         blocked = tuple(ip for ip, why in reasons.items() if why is not None)
+        allowed = [ip for ip, why in reasons.items() if why is None]
         checked.append(
             dataclasses.replace(
                 host,
                 blocked=blocked,
                 blocked_reasons=tuple(reasons[ip] or "" for ip in blocked),
+                capped=tuple(allowed[per_host:]),
             )
         )
     return tuple(checked)
 
 
+def _probed(host: HostEvidence) -> list[str]:
+    """The addresses of `host` the check connects to, in DNS order."""
+    skipped = {*host.blocked, *host.capped}
+    return [ip for ip in host.addresses if ip not in skipped]
+
+
 def _plan(hosts: Sequence[HostEvidence], attempts: int) -> list[_Job]:
+    targets = [(index, host, _probed(host)) for index, host in enumerate(hosts)]
     return [
         _Job(index, host.name, ip, attempt)
         for attempt in range(1, attempts + 1)  # first attempts of every address go first
-        for index, host in enumerate(hosts)
-        for ip in host.addresses
-        if ip not in host.blocked
+        for index, host, addresses in targets
+        for ip in addresses
     ]
 
 
@@ -275,8 +298,7 @@ async def _fan_out(
         leftovers = [task for task in tasks if not task.done()]
         for task in leftovers:  # the consumer stopped early (aclose) or we were cancelled
             task.cancel()
-        if leftovers:
-            await asyncio.gather(*leftovers, return_exceptions=True)
+        await asyncio.gather(woken, *leftovers, return_exceptions=True)
 
 
 async def _attempt(run: _Run, job: _Job) -> AttemptEvidence | None:
@@ -330,8 +352,9 @@ def _with_attempts(
     hosts: Sequence[HostEvidence], results: dict[_Job, AttemptEvidence]
 ) -> tuple[HostEvidence, ...]:
     by_host: dict[int, list[tuple[int, int, AttemptEvidence]]] = {}
+    positions = [{ip: n for n, ip in enumerate(host.addresses)} for host in hosts]
     for job, evidence in results.items():
-        order = hosts[job.host_index].addresses.index(job.ip)
+        order = positions[job.host_index][job.ip]
         by_host.setdefault(job.host_index, []).append((order, job.attempt, evidence))
     return tuple(
         dataclasses.replace(

@@ -17,6 +17,7 @@ from typing import Any
 from bot.core.check.verdicts import CheckVerdict, counts, status_of
 from bot.core.evidence import AttemptEvidence, CertInfo, CheckEvidence, HostEvidence, PresentedCert
 from bot.core.models import Diagnosis, Finding, Fix, Severity, most_severe_first
+from bot.core.untrusted import one_line
 from bot.render import labels
 from bot.render.mrkdwn import (
     bold,
@@ -290,8 +291,8 @@ def _common_name(cert: PresentedCert) -> str:
         return "(unparseable certificate)"
     for part in cert.subject_windows.split(", "):
         if part.upper().startswith("CN="):
-            return part[3:]
-    return cert.subject_windows
+            return one_line(part[3:])
+    return one_line(cert.subject_windows)
 
 
 def attempt_cell(attempt: AttemptEvidence, verdict: CheckVerdict) -> str:
@@ -318,8 +319,11 @@ def host_table(host: HostEvidence, verdict: CheckVerdict) -> str:
                 attempt_cell(attempt, verdict),
             )
         )
-    for ip in host.blocked:
-        rows.append((truncate(ip, 39), "-", "-", "-", "-", "✗ blocked"))
+    rows.extend((truncate(ip, 39), "-", "-", "-", "-", "✗ blocked") for ip in host.blocked[:8])
+    if len(host.blocked) > 8:
+        rows.append((f"… {len(host.blocked) - 8} more", "-", "-", "-", "-", "✗ blocked"))
+    if host.capped:
+        rows.append((f"… {len(host.capped)} more", "-", "-", "-", "-", "not probed (limit)"))
     if len(rows) == 1:
         return host.dns_error or "no addresses"
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]) - 1)]
@@ -478,9 +482,9 @@ def _certificate_lines(index: int, cert: PresentedCert) -> list[str]:
     shown = cert.sans[:MAX_SANS_SHOWN]
     more = f" … and {len(cert.sans) - len(shown)} more" if len(cert.sans) > len(shown) else ""
     lines = [
-        f"[{index}] subject:  {truncate(cert.subject, 400)}",
-        f"    issuer:   {truncate(cert.issuer, 400)}",
-        f"    SANs:     {truncate(', '.join(shown), 1200)}{more}",
+        f"[{index}] subject:  {truncate(one_line(cert.subject), 400)}",
+        f"    issuer:   {truncate(one_line(cert.issuer), 400)}",
+        f"    SANs:     {truncate(one_line(', '.join(shown)), 1200)}{more}",
         f"    valid:    {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d}",
         f"    SHA-1:    {cert.sha1}",
         f"    SHA-256:  {cert.sha256}",
@@ -564,7 +568,7 @@ def presented_now(evidence: CheckEvidence) -> list[str]:
                     cert.subject if isinstance(cert, CertInfo) else "an unparseable certificate"
                 )
                 lines[(host.name, attempt.ip)] = (
-                    f"{host.name} {attempt.ip} now presents {truncate(subject, 200)} "
+                    f"{host.name} {attempt.ip} now presents {truncate(one_line(subject), 200)} "
                     f"(SHA-1 {cert.sha1})"
                 )
     return list(lines.values())

@@ -123,6 +123,7 @@ def host_to_json(host: HostEvidence, verdict: CheckVerdict) -> dict[str, Any]:
         "addresses": list(host.addresses),
         "blocked": list(host.blocked),
         "blocked_reasons": list(host.blocked_reasons),
+        "capped": list(host.capped),
         "cname_chain": list(host.cname_chain),
         "dns_error": host.dns_error,
         "dns_warnings": list(host.dns_warnings),

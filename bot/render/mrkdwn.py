@@ -2,17 +2,27 @@
 
 Slack treats `<...>` as control sequences (`<!channel>`, `<@U123>`, links) and `&` as the start of
 an entity. Escaping these three characters everywhere makes any text inert: it renders exactly as
-written and can never mention or notify anybody.
+written and can never mention or notify anybody. In prose a backtick would open a code span or
+block that swallows the rest of the message, and mrkdwn has no escape for it: prose shows it as
+the look-alike U+02CB. Inside code (`escape_code`) nothing but the entities changes, so a command
+copied from a code block is the command we built.
 """
 
 from __future__ import annotations
 
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_CODE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_PROSE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "`": "\u02cb"})
 ELLIPSIS = "…"
 
 
 def escape(text: str) -> str:
-    return text.translate(_ESCAPES)
+    """Prose: entities escaped, backticks made inert."""
+    return text.translate(_PROSE_ESCAPES)
+
+
+def escape_code(text: str) -> str:
+    """Text inside a code span or block: entities only."""
+    return text.translate(_CODE_ESCAPES)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -23,8 +33,8 @@ def truncate(text: str, limit: int) -> str:
 
 
 def inline_code(text: str, limit: int = 200) -> str:
-    flat = truncate(text.replace("\n", " ").replace("`", "'"), limit)
-    return f"`{escape(flat)}`" if flat else ""
+    flat = truncate(text.replace("\n", " ").replace("`", "\u02cb"), limit)
+    return f"`{escape_code(flat)}`" if flat else ""
 
 
 def bold(text: str, limit: int = 200) -> str:
@@ -33,8 +43,9 @@ def bold(text: str, limit: int = 200) -> str:
 
 
 def code_block(text: str) -> str:
-    """A fenced block; a ``` inside the text is broken up so it cannot close the fence early."""
-    body = escape(text).replace("```", "`\u200b``")
+    """A fenced block; a ``` inside the text is broken up so it cannot close the fence early.
+    Commands never contain one (bot.core.powershell splits such runs), so they pass unaltered."""
+    body = escape_code(text).replace("```", "`\u200b``")
     return f"```\n{body}\n```"
 
 

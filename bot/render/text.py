@@ -3,14 +3,15 @@ sequences could rewrite the terminal), so every value is made printable first.""
 
 from __future__ import annotations
 
+import re
 import textwrap
-import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from bot.core.check.verdicts import CheckVerdict
 from bot.core.evidence import AttemptEvidence, CertInfo, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, Severity
+from bot.core.untrusted import one_line
 from bot.render import labels
 
 if TYPE_CHECKING:
@@ -21,29 +22,32 @@ _WIDTH = 100
 
 
 def printable(value: object) -> str:
-    """Replace control characters (except none) with visible escapes such as \\x1b."""
-    text = str(value)
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if ch.isprintable() or ch == " ":
-            out.append(ch)
-        elif unicodedata.category(ch) in {"Zl", "Zp"} or ch in "\r\n\t":
-            out.append(" ")
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
+    """One line of the terminal: control characters (a newline too), escape sequences and other
+    invisible characters shown escaped (\\x0a, \\x1b, \\u202e), never written raw."""
+    return one_line(str(value))
 
 
 def _wrap(text: str, indent: str) -> list[str]:
+    """Wrapped paragraphs of a text whose line breaks are ours (explanations from config/);
+    every value in it is on one line already (bot.core.check.findings)."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        lines.extend(
-            textwrap.wrap(printable(paragraph), width=_WIDTH, initial_indent=indent,
-                          subsequent_indent=indent) or [indent.rstrip()]
-        )  # fmt: skip
+        lines.extend(_wrap_line(paragraph, indent))
     return lines
+
+
+def _wrap_line(text: str, indent: str) -> list[str]:
+    """One logical line, wrapped: a value's own line break is shown escaped, never broken, and
+    the indentation after it is not a place to wrap (the next words would open a line)."""
+    shown = _AFTER_ESCAPED_BREAK.sub(lambda m: m.group(1) + "\0" * len(m.group(2)), printable(text))
+    lines = textwrap.wrap(
+        shown, width=_WIDTH, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
+    return [line.replace("\0", " ") for line in lines] or [indent.rstrip()]
+
+
+# printable() leaves no NUL in its output, so NUL can stand in for the spaces that must stay.
+_AFTER_ESCAPED_BREAK = re.compile(r"(\\x0[ad]|\\u2028|\\u2029)( +)")
 
 
 # Facts that repeat the summary or only matter in the JSON / evidence views.
@@ -70,7 +74,9 @@ def _facts(finding: Finding) -> list[_Fact]:
 
 
 def _fact_block(title: str, facts: Iterable[_Fact], indent: str) -> list[str]:
-    lines = [line for label, shown in facts for line in _wrap(f"{label}: {shown}", indent + "  ")]
+    lines = [
+        line for label, shown in facts for line in _wrap_line(f"{label}: {shown}", indent + "  ")
+    ]
     return [printable(f"{indent}{title}"), *lines] if lines else []
 
 
@@ -83,7 +89,7 @@ def _fix_lines(fixes: Iterable[Fix], shown_scripts: set[str]) -> list[str]:
     for number, fix in enumerate(fixes, start=1):
         repeated = fix.powershell is not None and fix.powershell in shown_scripts
         note = " (same script as shown above)" if repeated else ""
-        lines.extend(_wrap(f"Fix {number}: {fix.title}{note}", "    "))
+        lines.extend(_wrap_line(f"Fix {number}: {fix.title}{note}", "    "))
         if fix.powershell and not repeated:
             shown_scripts.add(fix.powershell)
             lines.extend("        " + printable(line) for line in fix.powershell.splitlines())
@@ -100,7 +106,7 @@ def finding_lines(
     for extra in (codes, where, f"({finding.reason})" if finding.reason else ""):
         if extra:
             head += f"  {extra}"
-    lines = [printable(head), *_wrap(finding.summary, "    ")]
+    lines = [printable(head), *_wrap_line(finding.summary, "    ")]
     if finding.explanation:
         lines.extend(_wrap(finding.explanation, "    "))
     lines.extend(_fact_lines(finding, known))
@@ -164,6 +170,7 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
 
 
 _SUBJECT_WIDTH = 44
+_BLOCKED_ROWS = 8  # blocked addresses listed in a host's table; the finding lists them all
 
 
 def _leaf_cells(attempt: AttemptEvidence) -> tuple[str, str]:
@@ -196,6 +203,10 @@ def _host_label(host: HostEvidence, source: MxSource) -> str:
 
 def _host_lines(host: HostEvidence, source: MxSource, verdict: CheckVerdict) -> list[str]:
     state = host.dns_error or f"{len(host.addresses)} address(es)"
+    if host.blocked:
+        state += f", {len(host.blocked)} blocked"
+    if host.capped:
+        state += f", {len(host.capped)} over the per-host limit not probed"
     if host.dns_warnings:
         state += f" ({'; '.join(host.dns_warnings)})"
     if host.cname_chain:
@@ -210,11 +221,13 @@ def _host_lines(host: HostEvidence, source: MxSource, verdict: CheckVerdict) -> 
         rows.append(
             (attempt.ip, str(attempt.attempt), attempt.tls_version or "-", subject, thumb, word)
         )
-    rows.extend(
-        (ip, "-", "-", "-", "-", "target.blocked")
-        for ip in host.blocked
-        if not any(a.ip == ip for a in host.attempts)
-    )
+    tried = {a.ip for a in host.attempts}
+    untried = [ip for ip in host.blocked if ip not in tried]
+    rows.extend((ip, "-", "-", "-", "-", "target.blocked") for ip in untried[:_BLOCKED_ROWS])
+    if len(untried) > _BLOCKED_ROWS:
+        rows.append(
+            (f"… {len(untried) - _BLOCKED_ROWS} more", "-", "-", "-", "-", "target.blocked")
+        )
     if len(rows) > 1:
         lines.extend(printable(line) for line in _table(rows))
     return lines

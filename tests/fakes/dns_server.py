@@ -13,7 +13,8 @@ A name's value, or one type's value, may be "SERVFAIL", "REFUSED", "NXDOMAIN" or
 answer at all). Unknown names are NXDOMAIN; known names without the type are NOERROR/no data.
 CNAMEs are followed inside the zone like a recursive resolver would, with the CNAME records in
 the answer. UDP answers larger than the client's limit are truncated (TC) so the client
-retries over TCP.
+retries over TCP. Records are answered in zone order (like BIND's `rrset-order fixed`), not
+shuffled, so that tests can tell whether the probe keeps the order it was given.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class FakeDnsServer(LoopbackService):
             return None
         limit = 65535 if transport == "tcp" else (query.payload if query.edns >= 0 else 512)
         try:
-            return response.to_wire(max_size=limit)
+            return response.to_wire(max_size=limit, want_shuffle=False)
         except dns.exception.TooBig:
             truncated = dns.message.make_response(query)
             truncated.flags |= dns.flags.TC | dns.flags.RA

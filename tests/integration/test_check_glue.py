@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.check import CheckReport, iter_check, run_check
 from bot.core.domain import normalise_target
-from bot.probe.engine import AttemptFinished, CheckRequest, DnsResolved
+from bot.probe.engine import AttemptFinished, AttemptStarted, CheckRequest, DnsResolved
 from bot.probe.netpolicy import parse_allow_nets
 from bot.probe.resolver import parse_nameserver
 from tests.fakes.dns_server import FakeDnsServer, Zone
@@ -46,6 +46,13 @@ async def test_progress_streams_before_the_judged_report(pki: Pki, tmp_path: Pat
     assert [u.attempt.ip for u in progress] == ["127.0.0.46", "127.0.0.47"]  # as they finish
     report = updates[-1]
     assert isinstance(report, CheckReport) and len(updates) == 6  # DNS, 2 starts, 2 ends, report
+    started = [u for u in updates if isinstance(u, AttemptStarted)]
+    assert sorted(u.ip for u in started) == ["127.0.0.46", "127.0.0.47"]
+    slow_started = next(i for i, u in enumerate(updates) if u in started and u.ip.endswith("47"))
+    slow_done = next(
+        i for i, u in enumerate(updates) if u in progress and u.attempt.ip.endswith("47")
+    )
+    assert slow_started < updates.index(progress[0]) < slow_done  # both start before either ends
     found = {(f.id, f.ip) for f in report.findings}
     assert ("cert.self_signed", "127.0.0.47") in found and ("cert.inconsistent", None) in found
     assert not any(ip == "127.0.0.46" for _, ip in found)

@@ -366,6 +366,19 @@ async def test_bad_ca_file_flag_is_named(tmp_path: Path) -> None:
     assert "--ca-file" in line and "MAILFLOW_CA_FILE" not in line
 
 
+async def test_ca_file_that_only_looks_like_pem_is_a_one_line_error(tmp_path: Path) -> None:
+    """Parsed while the probe runs (not before): still one line naming the flag, exit 2."""
+    broken = tmp_path / "roots.pem"
+    broken.write_text("-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n")
+    async with FakeDnsServer({"mx.example.test": {"A": ["127.0.8.40"]}}) as dns:
+        code, out, err = await mailflow(
+            "check", "--host", "mx.example.test", *net(dns, 9), "--ca-file", str(broken)
+        )
+    assert (code, out) == (2, "")
+    (line,) = err.strip().splitlines()
+    assert line.startswith("mailflow: error: --ca-file: ") and "cannot be parsed" in line
+
+
 # --- time -------------------------------------------------------------------------------------
 
 

@@ -339,3 +339,43 @@ async def test_ipv6_address_is_probed(pki: Pki, tmp_path: Path) -> None:
     assert blocked.hosts[0].blocked == ("::1",)
     assert [a.chain[0] for a in allowed.hosts[0].attempts] == [pki.leaf.der] * 2
     assert server.connections == 2
+
+
+async def test_one_wave_covers_every_planned_probe() -> None:
+    """40 addresses x 2 attempts: all 80 connections are open at the same time (concurrency
+    follows the plan, 2 per address), so the check takes one server delay, not two or three."""
+    addresses = [f"127.0.4.{n}" for n in range(1, 41)]
+    active, peak = 0, 0
+
+    async def slow_greeting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        try:
+            await asyncio.sleep(0.5)
+            writer.write(b"421 4.3.2 busy\r\n")
+            await writer.drain()
+        finally:
+            active -= 1
+
+    port = free_common_port(addresses)
+    servers = [RawServer(slow_greeting, ip, port) for ip in addresses]
+    zone: Zone = {
+        "wide.test": {"MX": ["10 a.wide.test", "20 b.wide.test"]},
+        "a.wide.test": {"A": addresses[:20]},
+        "b.wide.test": {"A": addresses[20:]},
+    }
+    async with FakeDnsServer(zone) as dns:
+        for server in servers:
+            await server.start()
+        try:
+            started = time.monotonic()
+            evidence = await run_check(request("wide.test", dns, port, attempts=2))
+            elapsed = time.monotonic() - started
+        finally:
+            for server in servers:
+                await server.stop()
+    assert sum(len(host.attempts) for host in evidence.hosts) == 80
+    assert peak == 80
+    assert max(s.peak for s in servers) == 2  # never more than two per address
+    assert elapsed < 1.4  # one wave of 0.5 s (two waves would take over a second)

@@ -33,7 +33,11 @@ ZONE: Zone = {
     "dangling.test": {"MX": ["10 gone.example.test", "20 mx1.example.test"]},
     "slowv6.test": {"MX": ["10 halfway.test"]},
     "halfway.test": {"A": ["127.0.0.7"], "AAAA": "HANG"},
-    "many.test": {"A": [f"127.0.1.{n}" for n in range(1, 41)]},  # > 512 bytes: TC, then TCP
+    "many.test": {"A": [f"127.0.1.{n}" for n in range(40, 0, -1)]},  # > 512 bytes: TC, then TCP
+    "wide.test": {
+        "A": [f"127.{n // 250}.{n % 250}.9" for n in range(1000)],
+        "AAAA": [f"fd00::{n:x}" for n in range(9, 0, -1)] + ["::1"],
+    },
     "alias.test": {"CNAME": ["example.test"]},
 }
 
@@ -58,7 +62,7 @@ async def test_mx_sorted_by_preference_then_name(dns_server: FakeDnsServer) -> N
         ("mx2.example.test", 20),
     ]
     mx1 = result.hosts[1]
-    assert mx1.addresses == ("127.0.0.2", "127.0.0.3", "::1")
+    assert mx1.addresses == ("127.0.0.2", "::1", "127.0.0.3")  # IPv4 and IPv6 in turn
     mx2 = result.hosts[2]
     assert mx2.addresses == ("127.0.0.4",)
     assert mx2.cname_chain == ("mx2.example.test", "cdn.provider.test", "edge.provider.test")
@@ -121,9 +125,20 @@ async def test_partial_failure_keeps_addresses_with_a_warning(dns_server: FakeDn
 
 async def test_large_answer_falls_back_to_tcp(dns_server: FakeDnsServer) -> None:
     host = await _resolver(dns_server).resolve_addresses("many.test", preference=None)
-    assert len(host.addresses) == 32  # capped
-    assert host.dns_warnings == ("40 addresses, only the first 32 used",)
+    assert host.addresses == tuple(f"127.0.1.{n}" for n in range(40, 0, -1))  # as answered
+    assert host.dns_warnings == ()  # which ones are probed is the engine's business
     assert ("tcp", "many.test", "A") in dns_server.queries
+
+
+async def test_a_thousand_addresses_keep_dns_order_with_both_families_in_turn(
+    dns_server: FakeDnsServer,
+) -> None:
+    host = await _resolver(dns_server).resolve_addresses("wide.test", preference=None)
+    v4 = [f"127.{n // 250}.{n % 250}.9" for n in range(1000)]
+    v6 = [f"fd00::{n:x}" for n in range(9, 0, -1)] + ["::1"]
+    assert host.addresses[:20] == tuple(x for pair in zip(v4, v6, strict=False) for x in pair)
+    assert host.addresses[20:] == tuple(v4[10:])
+    assert len(host.addresses) == 1010 and host.dns_warnings == ()
 
 
 async def test_mx_lookup_through_cname(dns_server: FakeDnsServer) -> None:
@@ -136,7 +151,7 @@ async def test_host_mode(dns_server: FakeDnsServer) -> None:
     resolver = _resolver(dns_server)
     by_name = await resolver.resolve_host("mx1.example.test")
     assert by_name.source is MxSource.HOST
-    assert by_name.hosts[0].addresses == ("127.0.0.2", "127.0.0.3", "::1")
+    assert by_name.hosts[0].addresses == ("127.0.0.2", "::1", "127.0.0.3")
     assert not any(q[1] == "mx1.example.test" and q[2] == "MX" for q in dns_server.queries)
     literal = await resolver.resolve_host("127.0.0.9")
     assert literal.hosts[0].addresses == ("127.0.0.9",)

@@ -17,7 +17,6 @@ from bot.core.check.texts import (
     FINDING_IDS,
     CheckTextsError,
     default_check_texts,
-    fill,
     load_check_texts,
 )
 from bot.core.evidence import (
@@ -29,6 +28,7 @@ from bot.core.evidence import (
     Step,
 )
 from bot.core.models import Finding, Severity
+from bot.core.tables import fill
 from tests.fakes.certs import CertFactory, Issued, legacy_signed
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -519,7 +519,7 @@ def test_findings_are_most_severe_first_and_every_id_has_text() -> None:
 def test_texts_cover_every_contract_id() -> None:
     texts = default_check_texts()
     assert set(texts.findings) == set(FINDING_IDS)
-    assert len(FINDING_IDS) == 27
+    assert len(FINDING_IDS) == 28
     assert texts.severity("dns.no_mx") is Severity.WARNING
     assert texts.severity("cert.expiring_soon") is Severity.WARNING
     assert texts.severity("mx.exchange_online") is Severity.INFO
@@ -544,11 +544,14 @@ def broken_copy(tmp_path: Path, old: str, new: str) -> Path:
     [
         ('[finding."cert.appliance"]', '[finding."cert.applianse"]', "cert.appliance"),
         ('summary = "{domain} does not exist', 'summary = "{zone} does not exist', "zone"),
-        ('summary = "{domain} does not exist', 'summary = "{domain!r} does not exist', "plain"),
+        ('summary = "{domain} does not exist', 'summary = "{domain!r} does not exist', "malformed"),
         ('severity = "warning"', 'severity = "fatal"', "severity"),
         ("-Thumbprint {{thumbprint}}", "-Thumbprint {{thumb}}", "placeholders"),
         ("schema = 1", "schema = 2", "schema"),
         ("[fix.postfix_chain]\n", "[fix.postfix_chain]\npowershell = 'x'\n", "not a command"),
+        ('[finding."dns.nxdomain"]\n', '[finding."dns.nxdomain"]\nsevere = 1\n', "unknown keys"),
+        ("[note]\n", "[note]\nspare = 'x'\n", "unknown note"),
+        ('summary = "{domain} does not exist', 'summary = "{domain does not exist', "brace"),
     ],
 )
 def test_invalid_texts_are_rejected(tmp_path: Path, old: str, new: str, message: str) -> None:

@@ -1,8 +1,40 @@
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core import powershell as ps
+
+QUOTES = "'\u2018\u2019\u201a\u201b"
+_PART = re.compile(
+    rf"[{QUOTES}]((?:[^{QUOTES}]|[{QUOTES}]{{2}})*)[{QUOTES}]"
+    r"|\[char\]0x([0-9A-F]{4})|\[char\]::ConvertFromUtf32\(0x([0-9A-F]+)\)"
+)
+
+
+def evaluate(expression: str) -> str:
+    """What PowerShell makes of quote()'s output: a single-quoted literal (doubled quotes
+    inside), or a parenthesised `+` of literals and [char] code points. Fails on anything
+    else, so an expression outside that inert grammar cannot pass."""
+    grouped = expression.startswith("(")
+    inner = expression[1:-1] if grouped else expression
+    assert not grouped or expression.endswith(")")
+    text, position = [], 0
+    while True:
+        match = _PART.match(inner, position)
+        assert match is not None, inner[position:]
+        literal, point, wide = match.groups()
+        if literal is not None:
+            text.append(re.sub(rf"([{QUOTES}])\1", r"\1", literal))
+        else:
+            text.append(chr(int(point or wide, 16)))
+        position = match.end()
+        if position == len(inner):
+            break
+        assert grouped and inner.startswith(" + ", position), inner[position:]
+        position += 3
+    return "".join(text)
 
 
 def test_quote_doubles_single_quotes_and_keeps_injection_inert() -> None:
@@ -15,8 +47,20 @@ def test_quote_doubles_typographic_quotes_powershell_also_accepts() -> None:
     assert ps.quote("a\u2019b") == "'a\u2019\u2019b'"
 
 
-def test_quote_removes_newlines_and_controls() -> None:
-    assert ps.quote("a\r\nb\x00c\u2028d") == "'abcd'"
+def test_quote_writes_controls_as_code_points_so_the_value_stays_exact() -> None:
+    quoted = ps.quote("a\r\nb\x00c\u2028d\u202e")
+    assert quoted == (
+        "('a' + [char]0x000D + [char]0x000A + 'b' + [char]0x0000 + 'c' + [char]0x2028 + 'd'"
+        " + [char]0x202E)"
+    )
+    assert ps.quote("\nx") == "('' + [char]0x000A + 'x')"  # a string first: + concatenates
+    assert evaluate(ps.quote("\U000e0001 tag")) == "\U000e0001 tag"
+
+
+def test_quote_splits_three_backticks_so_a_code_fence_needs_no_alteration() -> None:
+    assert ps.quote("CN=a```b") == "('CN=a``' + '`b')"
+    assert evaluate(ps.quote("``````")) == "``````"
+    assert "```" not in ps.quote("x" + "`" * 10)
 
 
 def test_quote_leaves_dollar_and_backtick_alone_inside_single_quotes() -> None:
@@ -24,13 +68,10 @@ def test_quote_leaves_dollar_and_backtick_alone_inside_single_quotes() -> None:
 
 
 @given(st.text(max_size=200))
-def test_quoted_literal_never_terminates_early(value: str) -> None:
-    body = ps.quote(value)[1:-1]
-    # Inside a single-quoted literal, quotes only ever appear in doubled pairs.
-    for q in "'\u2018\u2019\u201a\u201b":
-        runs = [len(r) for r in body.split(q)[1:-1:2]] if q in body else []
-        assert body.count(q) % 2 == 0, (q, runs)
-    assert "\n" not in body and "\r" not in body
+def test_quoted_value_is_exact_inert_and_printable(value: str) -> None:
+    quoted = ps.quote(value)
+    assert evaluate(quoted) == value  # inside the inert grammar, and nothing altered
+    assert quoted.isprintable() and "```" not in quoted
 
 
 def test_thumbprint_normalises_and_rejects_garbage() -> None:

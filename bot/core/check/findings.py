@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from bot.core.evidence import (
 )
 from bot.core.models import FieldValue, Finding, Fix, Severity, most_severe_first
 from bot.core.names import canonical
+from bot.core.untrusted import one_line
 
 EXCHANGE_ONLINE_SUFFIX = ".mail.protection.outlook.com"
 OUTDATED_TLS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.0", "TLSv1.1"})
@@ -54,11 +54,8 @@ _CERT_FIX_PROBLEMS = frozenset(
 
 
 def _clean(value: object, limit: int = MAX_FACT_CHARS) -> str:
-    """One line of untrusted text: control characters become spaces, length capped."""
-    text = "".join(
-        " " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in str(value)[:limit]
-    )
-    text = " ".join(text.split())
+    """One line of untrusted text (non-printable characters shown escaped), length capped."""
+    text = one_line(str(value)[:limit]).strip(" ")
     return text if len(text) < limit else text[: limit - 1] + "…"
 
 
@@ -116,6 +113,7 @@ class _Collector:
             host=host or self.common["domain"], ip=ip or "", where=_where(host or "", ip)
         )
         all_facts.update(facts or {})
+        all_facts = {name: one_line(value) for name, value in all_facts.items()}
         self.items[key] = _Pending(
             finding_id, host, ip, all_facts, dict(fields or {}), list(fixes), list(notes),
             attempts if attempts is not None else 1, severity,
@@ -129,7 +127,10 @@ class _Collector:
     ) -> Fix:
         merged = dict(self.common)
         merged.update(facts)
-        return self.texts.fix(key, merged, values)
+        return self.texts.fix(key, {k: one_line(v) for k, v in merged.items()}, values)
+
+    def note(self, key: str, facts: Mapping[str, str]) -> str:
+        return self.texts.note(key, {k: one_line(v) for k, v in facts.items()})
 
     def findings(self) -> list[Finding]:
         result: list[Finding] = []
@@ -469,7 +470,7 @@ def _problem_notes(
     if not urls:
         return [], {}
     shown = _clean(", ".join(urls))
-    return [out.texts.note("issuer_url", {"issuer_url": shown})], {"issuer_url": urls}
+    return [out.note("issuer_url", {"issuer_url": shown})], {"issuer_url": urls}
 
 
 def _cert_findings(
@@ -494,7 +495,7 @@ def _cert_findings(
         notes: list[str] = []
         if assessment.presented > len(assessment.certs):
             notes.append(
-                out.texts.note(
+                out.note(
                     "chain_capped",
                     {
                         "presented": str(assessment.presented),
@@ -506,9 +507,9 @@ def _cert_findings(
             fields["healthy_thumbprint"] = healthy.cert.sha1
             fields["healthy_ip"] = healthy.ip
             fields["expected_tls_certificate_name"] = healthy.tls_name
-            notes.append(out.texts.note("tls_name", {"tls_certificate_name": healthy.tls_name}))
+            notes.append(out.note("tls_name", {"tls_certificate_name": healthy.tls_name}))
         if appliance is not None:
-            notes.append(out.texts.note("appliance", {"vendor": appliance.name}))
+            notes.append(out.note("appliance", {"vendor": appliance.name}))
         for problem in assessment.problems:
             fixes = _cert_fixes(problem, item, names, healthy=healthy, appliance=appliance, out=out)
             extra_notes, extra_fields = _problem_notes(problem, assessment, out)
@@ -577,7 +578,7 @@ def _inconsistent_finding(
         fields["healthy_thumbprint"] = healthy.cert.sha1
         fields["healthy_ip"] = healthy.ip
         fields["expected_tls_certificate_name"] = healthy.tls_name
-        notes.append(out.texts.note("tls_name", {"tls_certificate_name": healthy.tls_name}))
+        notes.append(out.note("tls_name", {"tls_certificate_name": healthy.tls_name}))
         fixes = [_bind_fix(out, healthy, targets)]
     else:
         fixes = _renew_fixes(out, names[0], names, targets)
@@ -625,12 +626,28 @@ def _blocked_finding(host: HostEvidence, out: _Collector) -> None:
     )  # fmt: skip
 
 
+def _capped_finding(host: HostEvidence, out: _Collector) -> None:
+    """More allowed addresses than the per-host limit: say how many were left out."""
+    if not host.capped:
+        return
+    allowed = len(host.addresses) - len(host.blocked)
+    probed = allowed - len(host.capped)
+    facts = {"count": str(len(host.capped)), "total": str(allowed), "probed": str(probed)}
+    fields: dict[str, FieldValue] = {
+        "not_probed": len(host.capped),
+        "probed": probed,
+        "left_out": tuple(host.capped[:MAX_PRESENTED_SHOWN]),
+    }
+    fix = out.fix("probe_address", {"name": host.name, "address": host.capped[0]})
+    out.add("target.capped", host.name, None, facts, fields, [fix])
+
+
 def _unprobed_findings(host: HostEvidence, out: _Collector) -> None:
     """Addresses the overall deadline left untouched: say so rather than stay silent."""
-    tried = {a.ip for a in host.attempts}
+    skipped = {*(a.ip for a in host.attempts), *host.blocked, *host.capped}
     error = "the overall deadline was reached before this address was probed"
     for ip in host.addresses:
-        if ip not in tried and ip not in host.blocked:
+        if ip not in skipped:
             out.add(
                 "smtp.timeout", host.name, ip, {"step": "deadline", "error": error},
                 {"step": "deadline", "error": error}, [out.fix("firewall_port25", {})], attempts=0,
@@ -649,6 +666,7 @@ def _host_findings(
                 fixes=[out.fix("probe_smart_host", {})])  # fmt: skip
     _host_dns_findings(evidence, host, out)
     _blocked_finding(host, out)
+    _capped_finding(host, out)
     names = _names_for(host, evidence)
     starttls: dict[str, _StartTls] = {}
     assessed: dict[tuple[tuple[bytes, ...], int], ChainAssessment] = {}

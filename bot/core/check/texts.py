@@ -1,24 +1,22 @@
 """Texts of the `mailflow check` findings and fixes (config/check_findings.toml), validated at load.
 
-Finding texts use `{fact}` placeholders filled with plain values (never re-parsed, so a stranger's
-certificate subject cannot inject placeholders). Fix scripts use the PowerShell builder's
-`{{value}}` placeholders, which become quoted literals. The loader checks that every finding id of
-the contract has a text, that no unknown id or fix is present, and that every placeholder names a
-fact the analysis provides.
+Finding texts use `{fact}` placeholders filled with plain values by the kernel's template filler
+(bot.core.tables: never re-parsed, so a stranger's certificate subject cannot inject
+placeholders). Fix scripts use the PowerShell builder's `{{value}}` placeholders, which become
+inert expressions. The loader (the kernel's one TOML loader) checks that every finding id of the
+contract has a text, that no unknown id, fix or key is present, and that every placeholder names
+a fact the analysis provides.
 """
 
 from __future__ import annotations
 
-import string
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
-from bot.core import powershell
+from bot.core import powershell, tables
 from bot.core.models import Fix, Severity
 from bot.core.paths import ConfigError, config_dir
 
@@ -40,6 +38,7 @@ FINDING_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
         "dns.lookup_failed": frozenset({"error"}),
         "mx.exchange_online": frozenset(),
         "target.blocked": frozenset({"addresses"}),
+        "target.capped": frozenset({"count", "total", "probed"}),
         "smtp.connect_failed": frozenset({"step", "error"}),
         "smtp.timeout": frozenset({"step", "error"}),
         "smtp.rejected": frozenset({"step", "reply"}),
@@ -106,6 +105,7 @@ FIX_CONTRACTS: Mapping[str, FixContract] = MappingProxyType(
         "probe_smart_host": _fix(set()),
         "allow_net": _fix({"addresses"}, script=False),
         "private_ca": _fix({"name"}, script=False),
+        "probe_address": _fix({"name", "address"}, script=False),
     }
 )
 NOTE_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -137,30 +137,14 @@ class FixText:
     powershell: str | None
 
 
-def _fields(template: str, where: str) -> set[str]:
-    """The `{name}` placeholders of a text template; rejects anything but plain names."""
-    names: set[str] = set()
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise CheckTextsError(f"{where}: {exc}") from exc
-    for _literal, name, spec, conversion in parsed:
-        if name is None:
-            continue
-        if not name.isidentifier() or spec or conversion:
-            raise CheckTextsError(f"{where}: placeholder {{{name}}} must be a plain fact name")
-        names.add(name)
-    return names
+def _check_template(template: str, allowed: frozenset[str], where: str) -> None:
+    problem = tables.template_problem(template, allowed)
+    if problem is not None:
+        raise CheckTextsError(f"{where} {problem}")
 
 
-def fill(template: str, facts: Mapping[str, object]) -> str:
-    """Substitute `{fact}` placeholders; values are inserted verbatim, never parsed again."""
-    parts: list[str] = []
-    for literal, name, _spec, _conversion in string.Formatter().parse(template):
-        parts.append(literal)
-        if name is not None:
-            parts.append(str(facts.get(name, "")))
-    return "".join(parts)
+def _facts(facts: Mapping[str, object]) -> dict[str, str]:
+    return {name: str(value) for name, value in facts.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,13 +157,13 @@ class CheckTexts:
         return self.findings[finding_id].severity
 
     def summary(self, finding_id: str, facts: Mapping[str, object]) -> str:
-        return fill(self.findings[finding_id].summary, facts)
+        return tables.fill(self.findings[finding_id].summary, _facts(facts), missing="")
 
     def explanation(self, finding_id: str, facts: Mapping[str, object]) -> str:
-        return fill(self.findings[finding_id].explanation, facts)
+        return tables.fill(self.findings[finding_id].explanation, _facts(facts), missing="")
 
     def note(self, key: str, facts: Mapping[str, object]) -> str:
-        return fill(self.notes[key], facts)
+        return tables.fill(self.notes[key], _facts(facts), missing="")
 
     def fix(
         self,
@@ -192,105 +176,75 @@ class CheckTexts:
         script = None
         if text.powershell is not None:
             script = powershell.render(text.powershell, values or {})
-        return Fix(title=fill(text.title, facts), powershell=script)
+        return Fix(title=tables.fill(text.title, _facts(facts), missing=""), powershell=script)
 
 
-def _text(table: dict[str, Any], key: str, where: str) -> str:
-    value = table.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise CheckTextsError(f"{where}: '{key}' must be a non-empty string")
-    return value.strip()
-
-
-def _finding(finding_id: str, table: object) -> FindingText:
-    where = f"finding {finding_id!r}"
-    if not isinstance(table, dict):
-        raise CheckTextsError(f"{where}: must be a table")
-    unknown = set(table) - {"severity", "summary", "explanation"}
-    if unknown:
-        raise CheckTextsError(f"{where}: unknown keys {sorted(unknown)}")
-    try:
-        severity = Severity(str(table.get("severity")))
-    except ValueError as exc:
-        raise CheckTextsError(f"{where}: severity must be error, warning or info") from exc
-    summary, explanation = _text(table, "summary", where), _text(table, "explanation", where)
+def _finding(finding_id: str, entry: tables.Entry) -> FindingText:
+    severity = Severity(entry.choice("severity", [s.value for s in Severity]))
+    summary, explanation = entry.string("summary"), entry.string("explanation")
+    entry.done()
     if "\n" in summary:
-        raise CheckTextsError(f"{where}: the summary must be one line")
+        raise entry.fail("the summary must be one line")
     allowed = COMMON_FACTS | FINDING_FACTS[finding_id]
-    for name, template in (("summary", summary), ("explanation", explanation)):
-        unknown_facts = _fields(template, f"{where} {name}") - allowed
-        if unknown_facts:
-            raise CheckTextsError(f"{where} {name}: unknown placeholders {sorted(unknown_facts)}")
+    _check_template(summary, allowed, f"{entry.where}: summary")
+    _check_template(explanation, allowed, f"{entry.where}: explanation")
     return FindingText(finding_id, severity, summary, explanation)
 
 
-def _fix_text(key: str, table: object) -> FixText:
-    where = f"fix {key!r}"
+def _fix_text(key: str, entry: tables.Entry) -> FixText:
     contract = FIX_CONTRACTS[key]
-    if not isinstance(table, dict):
-        raise CheckTextsError(f"{where}: must be a table")
-    unknown = set(table) - {"title", "powershell"}
-    if unknown:
-        raise CheckTextsError(f"{where}: unknown keys {sorted(unknown)}")
-    title = _text(table, "title", where)
-    unknown_facts = _fields(title, f"{where} title") - contract.title_facts
-    if unknown_facts:
-        raise CheckTextsError(f"{where} title: unknown placeholders {sorted(unknown_facts)}")
-    script = table.get("powershell")
+    title = entry.string("title")
+    _check_template(title, contract.title_facts, f"{entry.where}: title")
     if not contract.script:
-        if script is not None:
-            raise CheckTextsError(f"{where}: this fix is not a command; remove 'powershell'")
+        if entry.has("powershell"):
+            raise entry.fail("this fix is not a command; remove 'powershell'")
+        entry.done()
         return FixText(key, title, None)
-    if not isinstance(script, str) or not script.strip():
-        raise CheckTextsError(f"{where}: 'powershell' must be a non-empty script")
+    script = entry.string("powershell")
+    entry.done()
     used = powershell.placeholders(script)
     if used != contract.values:
-        raise CheckTextsError(
-            f"{where}: script placeholders {sorted(used)} must be exactly {sorted(contract.values)}"
+        raise entry.fail(
+            f"script placeholders {sorted(used)} must be exactly {sorted(contract.values)}"
         )
-    return FixText(key, title, script.strip() + "\n")
+    return FixText(key, title, script + "\n")
 
 
-def _section(data: dict[str, Any], name: str, expected: set[str], path: Path) -> dict[str, Any]:
-    section = data.get(name)
-    if not isinstance(section, dict):
-        raise CheckTextsError(f"{path.name}: missing [{name}] tables")
-    missing = sorted(expected - set(section))
-    unknown = sorted(set(section) - expected)
+def _section(root: tables.Entry, name: str, expected: set[str]) -> tables.Entry:
+    section = root.table(name)
+    present = set(section.keys())
+    missing, unknown = sorted(expected - present), sorted(present - expected)
     if missing:
-        raise CheckTextsError(f"{path.name}: no text for {name} {missing}")
+        raise root.fail(f"no text for {name} {missing}")
     if unknown:
-        raise CheckTextsError(f"{path.name}: unknown {name} {unknown}")
+        raise root.fail(f"unknown {name} {unknown}")
     return section
 
 
 def load_check_texts(path: Path | None = None) -> CheckTexts:
+    """The texts, read through the kernel's one TOML loader (bot.core.tables) and checked
+    against the contract above; any problem raises CheckTextsError naming file and key."""
     path = path or DEFAULT_PATH
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CheckTextsError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CheckTextsError(f"{path.name}: {exc}") from exc
-    if data.get("schema") != 1:
-        raise CheckTextsError(f"{path.name}: 'schema = 1' expected")
-    unknown = set(data) - {"schema", "finding", "fix", "note"}
-    if unknown:
-        raise CheckTextsError(f"{path.name}: unknown keys {sorted(unknown)}")
-    findings = _section(data, "finding", set(FINDING_IDS), path)
-    fixes = _section(data, "fix", set(FIX_CONTRACTS), path)
-    notes = _section(data, "note", set(NOTE_FACTS), path)
+    root = tables.Entry(tables.load_toml(path, CheckTextsError), path.name, CheckTextsError)
+    if root.raw("schema", None) != 1:
+        raise root.fail("'schema = 1' expected")
+    findings = _section(root, "finding", set(FINDING_IDS))
+    fixes = _section(root, "fix", set(FIX_CONTRACTS))
+    notes = _section(root, "note", set(NOTE_FACTS))
+    root.done()
     note_texts: dict[str, str] = {}
-    for key, text in notes.items():
-        if not isinstance(text, str) or not text.strip():
-            raise CheckTextsError(f"note {key!r}: must be a non-empty string")
-        unknown_facts = _fields(text, f"note {key!r}") - NOTE_FACTS[key]
-        if unknown_facts:
-            raise CheckTextsError(f"note {key!r}: unknown placeholders {sorted(unknown_facts)}")
-        note_texts[key] = text.strip()
+    for key in NOTE_FACTS:
+        text = notes.string(key)
+        _check_template(text, NOTE_FACTS[key], f"{notes.where}: {key}")
+        note_texts[key] = text
+    notes.done()
+    finding_texts = {i: _finding(i, findings.table(i)) for i in FINDING_IDS}
+    fix_texts = {k: _fix_text(k, fixes.table(k)) for k in FIX_CONTRACTS}
+    findings.done()
+    fixes.done()
     return CheckTexts(
-        findings=MappingProxyType({i: _finding(i, findings[i]) for i in FINDING_IDS}),
-        fixes=MappingProxyType({k: _fix_text(k, fixes[k]) for k in FIX_CONTRACTS}),
+        findings=MappingProxyType(finding_texts),
+        fixes=MappingProxyType(fix_texts),
         notes=MappingProxyType(note_texts),
     )
 
