@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from bot.core.diagnose.causes import CauseBook, load_causes
 from bot.core.diagnose.decode import Document, documents, text_documents
@@ -153,7 +154,14 @@ def _kind(document: Document | None, sources: dict[str, int]) -> str:
     if len(surest) > 1:
         return "mixed"
     name = surest[0] if surest else "text"
+    if name in _bounce_readers():
+        return "bounce"  # an MTA's bounce text pasted without its headers
     return _LEGACY_KINDS.get(name, name)
+
+
+@cache
+def _bounce_readers() -> frozenset[str]:
+    return frozenset(spec.name for spec in load_specs())
 
 
 class _Counter:

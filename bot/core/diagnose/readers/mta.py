@@ -120,7 +120,7 @@ class MtaReader(Reader):
     def detect(self, document: Document) -> int:
         message = document.message
         if message is None:
-            return 0
+            return self._pasted_body(document)
         headers = message.headers
         if any(_test(veto, headers) for veto in self.spec.vetoes):
             return 0
@@ -130,6 +130,18 @@ class MtaReader(Reader):
         if self.spec.body and any(marker in document.text for marker in self.spec.body):
             hits += 1
         return self.spec.score if hits >= self.spec.minimum and hits > 0 else 0
+
+    def _pasted_body(self, document: Document) -> int:
+        """The bounce's text pasted without its headers: the MTA's own sentence must be there,
+        and its report must start (a header test cannot count)."""
+        text = document.text
+        if not self.spec.body or not any(marker in text for marker in self.spec.body):
+            return 0
+        if self.spec.not_body and any(marker in text for marker in self.spec.not_body):
+            return 0
+        if self.spec.start and _first(text[:_MAX_REPORT], self.spec.start) < 0:
+            return 0
+        return self.spec.score
 
     def parse(self, document: Document) -> list[Fact]:
         segments = self.report(document)
