@@ -110,9 +110,30 @@ def _read(document: Document, readers: list[Reader], sources: dict[str, int]) ->
     return [
         fact
         if fact.evidence or not fact.lines[0]
-        else fact.with_(evidence=document.line_texts(fact.lines[0], fact.lines[1]))
+        else fact.with_(evidence=_evidence(document, fact))
         for fact in merged
     ]
+
+
+_EVIDENCE_LINES = 3
+_EVIDENCE_SCAN = 200  # lines of a long span looked at for the reply
+
+
+def _evidence(document: Document, fact: Fact) -> tuple[tuple[int, str], ...]:
+    """The lines a fact rests on: all of a short span; of a longer one, its first line (the
+    recipient or the event) and the first lines that carry its code, else the next lines."""
+    first, last = fact.lines
+    if last - first < _EVIDENCE_LINES:
+        return document.line_texts(first, last)
+    lines = [
+        line
+        for line in document.line_texts(first, min(last, first + _EVIDENCE_SCAN), _EVIDENCE_SCAN)
+        if line[1].strip()
+    ]
+    codes = [code for code in (fact.status, fact.reply_code) if code]
+    coded = [line for line in lines[1:] if any(code in line[1] for code in codes)]
+    chosen = lines[:1] + (coded or lines[1:])[: _EVIDENCE_LINES - 1]
+    return tuple(sorted(chosen))
 
 
 def _judge(

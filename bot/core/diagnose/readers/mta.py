@@ -222,9 +222,9 @@ class MtaReader(Reader):
 def _whole(block: Block, segments: Sequence[Segment]) -> Block:
     lines = tuple(line for segment in segments for line in segment.text.split("\n"))
     first = segments[0].first_line if segments else block.first_line
-    return Block(
-        block.recipient, lines, block.first_line or first, block.last_line or first + len(lines)
-    )
+    end = segments[-1].first_line + segments[-1].text.count("\n") if segments else first
+    # The whole report is this recipient's diagnostic, so its lines are the fact's lines too.
+    return Block(block.recipient, lines, block.first_line or first, max(block.last_line, end))
 
 
 def _first(text: str, markers: Sequence[str], start: int = 0) -> int:
