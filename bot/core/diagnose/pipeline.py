@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.core.diagnose.causes import CauseBook, load_causes
+from bot.core.diagnose.config import CaseObserver, case_facts, join_findings
 from bot.core.diagnose.decode import Document, documents, text_documents
 from bot.core.diagnose.enrich import MessageContext, enrich, prefer_status
 from bot.core.diagnose.fact import Fact
@@ -20,6 +21,7 @@ from bot.core.diagnose.findings import FindingBuilder
 from bot.core.diagnose.playbooks import Playbooks, load_playbooks
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.amazonses import load_spec as load_notification_spec
+from bot.core.diagnose.readers.exchange_config import ExchangeConfigReader
 from bot.core.diagnose.readers.merge import merge_facts
 from bot.core.diagnose.readers.message import message_context
 from bot.core.diagnose.readers.mta import load_specs
@@ -69,19 +71,26 @@ def _diagnose(
     builder = FindingBuilder(book.causes, book.playbooks, book.reasons.descriptions)
     sources: dict[str, int] = {}
     kind = "empty"
+    observer = CaseObserver()
     for document in docs:
         facts = _read(document, readers, sources)
         if document.index == 0:
             kind = _kind(document, sources)
-        _judge(facts, document, book, builder)
+        _judge(facts, document, book, builder, observer)
     held: list[Fact] = []
     for reader in readers:
         finished = reader.finish()
         if finished:
             sources.setdefault(reader.name, 1)
             held.extend(finished)
-    _judge(merge_facts(held, sources), None, book, builder)
+    _judge(merge_facts(held, sources), None, book, builder, observer)
+    configured = _configuration(readers, observer)
+    if configured:
+        sources["exchange_config"] = 40
+        _judge(configured, None, book, builder, None)
     findings = builder.findings()
+    if configured:
+        findings = join_findings(findings)
     if kind in ("empty", "text") and set(sources) - {"text"}:
         kind = _kind(None, sources)
     return Diagnosis(InputInfo(kind, size()), findings)
@@ -112,12 +121,26 @@ def _read(document: Document, readers: list[Reader], sources: dict[str, int]) ->
     ]
 
 
+def _configuration(readers: list[Reader], observer: CaseObserver) -> list[Fact]:
+    """The configuration cross-check over everything the case held (bot.core.diagnose.config)."""
+    for reader in readers:
+        if isinstance(reader, ExchangeConfigReader):
+            return case_facts(reader.config, observer)
+    return []
+
+
 def _judge(
-    facts: list[Fact], document: Document | None, book: Knowledge, builder: FindingBuilder
+    facts: list[Fact],
+    document: Document | None,
+    book: Knowledge,
+    builder: FindingBuilder,
+    observer: CaseObserver | None,
 ) -> None:
     context: MessageContext | None = message_context(document) if document is not None else None
     for fact in facts:
         enriched = prefer_status(enrich(fact, context))
+        if observer is not None:
+            observer.see(enriched)
         provider = provider_of(enriched, book.reasons)
         if provider is not None:
             enriched = enriched.with_(provider=provider.name)
