@@ -9,7 +9,7 @@ facts are folded into findings as they come).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from bot.core.diagnose.causes import CauseBook, load_causes
@@ -56,6 +56,28 @@ def diagnose_bytes(
     """Diagnose an input given as byte chunks; `size` is asked for the byte count at the end."""
     counted = _Counter(chunks)
     return _diagnose(documents(counted), lambda: size() if size else counted.bytes, knowledge)
+
+
+def diagnose_case(
+    inputs: Iterable[Iterable[bytes] | str], knowledge: Knowledge | None = None
+) -> Diagnosis:
+    """Several inputs judged as one case (`mailflow diagnose --together`, a Slack thread's
+    incident case file): each is decoded on its own (a JSON file stays one JSON document), and
+    all their facts meet in one set of findings. A str is a chat paste, bytes chunks a file."""
+    counters: list[_Counter] = []
+    texts = [0]
+
+    def docs() -> Iterator[Document]:
+        for item in inputs:
+            if isinstance(item, str):
+                texts[0] += len(item.encode("utf-8", "surrogatepass"))
+                yield from text_documents(item)
+            else:
+                counter = _Counter(item)
+                counters.append(counter)
+                yield from documents(counter)
+
+    return _diagnose(docs(), lambda: texts[0] + sum(c.bytes for c in counters), knowledge)
 
 
 def diagnose_text(text: str, knowledge: Knowledge | None = None) -> Diagnosis:

@@ -70,7 +70,7 @@ class ExchangeConfigReader(Reader):
             if kind is None:
                 continue
             line = record.line_of(*_EVIDENCE_PROPERTIES)
-            evidence = document.line_texts(line, line)
+            evidence = _lines(document, line, line)
             default = _default_server(document, record.first_line)
             found = build(kind, props, evidence, default)
             if found is not None:
@@ -148,7 +148,7 @@ def _unwrapped(document: Document, record: Record) -> dict[str, str]:
         width = document.cached(
             f"config_width:{record.first_line}", lambda: _width(document, record)
         )
-        lines = [text for _, text in document.line_texts(first, record.last_line, limit=8)]
+        lines = [text for _, text in _lines(document, first, record.last_line, 8)]
         if not lines or not isinstance(width, int):
             continue
         column = lines[0].find(" : ") + 3
@@ -162,8 +162,22 @@ def _unwrapped(document: Document, record: Record) -> dict[str, str]:
     return props
 
 
+def _lines(document: Document, first: int, last: int, limit: int = 3) -> Evidence:
+    """Input lines first..last (at most `limit`) of the segment that holds them; unlike
+    Document.line_texts it does not count the lines of the whole window on every call."""
+    if first <= 0:
+        return ()
+    holder = None
+    for segment in document.segments:
+        if segment.first_line <= first:
+            holder = segment
+    if holder is None:
+        return ()
+    return holder.line_texts(first, min(max(first, last), first + limit - 1))
+
+
 def _width(document: Document, record: Record) -> int:
-    texts = document.line_texts(record.first_line, record.last_line, limit=400)
+    texts = _lines(document, record.first_line, record.last_line, 400)
     return max((len(text) for _, text in texts), default=0)
 
 
