@@ -54,6 +54,13 @@ def diagnose_paths(
             yield item.path, error
 
 
+def diagnose_case(
+    inputs: Sequence[str | list[bytes]], knowledge: Knowledge | None = None
+) -> Diagnosis:
+    """Pieces of one case (chat pastes as text, files as bytes) judged together."""
+    return _diagnose_case(inputs, knowledge)
+
+
 def diagnose_together(
     paths: Sequence[str], knowledge: Knowledge | None = None, max_bytes: int = MAX_INPUT_BYTES
 ) -> tuple[Diagnosis, list[str], list[InputError]]:

@@ -356,6 +356,12 @@ def _check_certificate(
         "subject": cert.subject,
     }
     ev = (*evidence, *cert.evidence)
+    server_name = server or cert.server
+    better = _replacement(case, server_name, _organisation_name(case, _facing(case)), expected)
+    if better is not None and better.thumbprint != cert.thumbprint:
+        base["expected_thumbprint"] = better.thumbprint
+        if better.server and server_name and better.server != server_name:
+            base["source_server"] = better.server
     if cert.services is not None and "SMTP" not in cert.services:
         _emit(case, "config.certificate.not_smtp", ev, **base)
     if cert.not_after is not None:
@@ -375,6 +381,10 @@ def _check_certificate(
     uncovered = next((n for n in expected if not names.covered(cert_names, n)), None)
     if uncovered and not self_signed:
         _emit(case, "config.certificate.name_not_covered", ev, fqdn=uncovered, **base)
+
+
+def _facing(case: _Case) -> list[ReceiveConnector]:
+    return [r for r in case.config.receive.values() if _exo_facing(r, case.config)]
 
 
 # -- receive connectors ----------------------------------------------------------------------
