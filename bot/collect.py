@@ -30,3 +30,10 @@ def script(side: str) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CollectError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def load_scripts() -> None:
+    """Check at start that both shipped scripts can be read (raises CollectError)."""
+    for side in SIDES:
+        if "ConvertTo-Json" not in script(side):
+            raise CollectError(f"config/collect/{side}.ps1 does not write a JSON document")
