@@ -2,7 +2,7 @@
 
 Pasted NDRs, message-trace reasons, queue errors and protocol-log lines get a diagnosis in the
 thread of the message; ordinary chat gets nothing (a short help in DMs and on mentions).
-Uploaded .txt/.log/.csv/.eml files are fetched with the bot token and diagnosed the same way.
+Uploaded .txt/.log/.csv/.eml/.json files are fetched with the bot token and diagnosed the same way.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from bot.render.mrkdwn import code_block, code_length, escape, inline_code
 
 DM_HELP = (
     "Hi! Paste an NDR, a message-trace reason, a queue error or protocol-log lines here and I "
-    "will diagnose them, or upload a .txt/.log/.csv/.eml file. For a live TLS check use "
+    "will diagnose them, or upload a .txt/.log/.csv/.eml/.json file. For a live TLS check use "
     "`/tlscheck contoso.com`."
 )
 INVITE_HINT = (

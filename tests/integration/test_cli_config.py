@@ -54,3 +54,30 @@ def test_collect_prints_the_script() -> None:
         assert result.returncode == 0, result.stderr
         assert cmdlet in result.stdout and "ConvertTo-Json" in result.stdout
     assert mailflow("collect", "everything").returncode == 2
+
+
+def _together(*names: str) -> dict[str, object]:
+    result = mailflow("diagnose", *(str(CASE / n) for n in names), "--together", "--json")
+    assert result.returncode == 0, result.stderr
+    document: dict[str, object] = json.loads(result.stdout)
+    return document
+
+
+def test_a_5_7_64_is_told_as_the_inbound_connector_story() -> None:
+    document = _together("collector-onprem-exo.json", "tenant-attribution.txt")
+    findings = document["findings"]
+    assert isinstance(findings, list)
+    ids = [f["id"] for f in findings]
+    assert "exo.connector.tenant_attribution" not in ids
+    story = next(f for f in findings if f["id"] == "config.exo.inbound_certificate_mismatch")
+    assert story["fields"]["joined"] == ["exo.connector.tenant_attribution"]
+
+
+def test_a_trace_about_another_host_is_not_absorbed() -> None:
+    document = _together("ex01.txt", "ex02.txt", "partner-trace.txt")
+    findings = document["findings"]
+    assert isinstance(findings, list)
+    mismatch = next(f for f in findings if f["id"] == "exo.tls.subject_mismatch")
+    assert mismatch["fields"]["remote_host"] == "smtp.fabrikam.com"
+    story = next(f for f in findings if f["id"] == "config.receive.no_certificate")
+    assert "joined" not in story["fields"]

@@ -103,3 +103,20 @@ async def test_collect_posts_both_scripts_in_a_thread(bot: Bot) -> None:
     for post in posts:
         assert_valid_message(post.params)
     await asyncio.sleep(0)
+
+
+async def test_an_uploaded_collector_file_joins_the_case(bot: Bot) -> None:
+    await paste(bot, (CASE / "ex02.txt").read_text(), "1700000701.000001", 1)
+    collected = CASE.parent / "diagnose" / "config.exo.inbound_certificate_mismatch"
+    upload = bot.api.add_file(
+        "mailflow-onprem.json", (collected / "collector-ps51.json").read_bytes()
+    )
+    event = signing.message_event(
+        "", subtype="file_share", files=[bot.api.file_event_entry(upload)],
+        ts="1700000702.000001", thread_ts=THREAD,
+    )  # fmt: skip
+    await bot.event(event)
+    await bot.api.wait_for(lambda _: len(thread_posts(bot.api)) >= 2, 15)
+    last = thread_posts(bot.api)[-1]
+    assert "2 pieces judged together" in last and "the file mailflow-onprem.json" in last
+    assert "config.exo.inbound_certificate_mismatch" in last

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.core import names
-from bot.core.diagnose.config.rules import ConfigSet, cross_check
+from bot.core.diagnose.config.rules import ConfigSet, cross_check, hybrid_names
 from bot.core.diagnose.fact import Fact, FactKind
 from bot.core.diagnose.findings import looks_like_host, parse_time
 from bot.core.models import Finding, most_severe_first
@@ -23,20 +23,26 @@ CHECKED_ID = "config.checked"
 MAX_NAMES = 16
 # Trace findings a configuration finding explains, and the configuration findings that do, in
 # the order they are preferred as the one story.
-EXPLAINED = frozenset(
-    {
-        "exo.tls.subject_mismatch", "exo.tls.untrusted_chain", "exo.tls.certificate_expired",
-        "exo.tls.certificate_validation_failed", "exo.tls.certificate_revoked",
-        "exo.connector.tenant_attribution",
-    }
-)  # fmt: skip
-EXPLAINS = (
+_RECEIVE_SIDE = (
     "config.receive.no_certificate", "config.connector.certificate_not_found",
     "config.certificate.self_signed", "config.probe.presented_other_certificate",
     "config.certificate.expired", "config.certificate.name_not_covered",
-    "config.certificate.status", "config.certificate.not_smtp",
-    "config.exo.inbound_certificate_mismatch", "config.exo.outbound_tls_domain",
+    "config.certificate.status", "config.certificate.not_smtp", "config.exo.outbound_tls_domain",
 )  # fmt: skip
+_SEND_SIDE = (
+    "config.exo.inbound_certificate_mismatch", "config.exo.certificate_domain_not_accepted",
+    "config.connector.certificate_not_found", "config.certificate.expired",
+    "config.certificate.status", "config.certificate.not_smtp", "config.send.tls_settings",
+)  # fmt: skip
+EXPLAINED: dict[str, tuple[str, ...]] = {
+    "exo.tls.subject_mismatch": _RECEIVE_SIDE,
+    "exo.tls.untrusted_chain": _RECEIVE_SIDE,
+    "exo.tls.certificate_expired": _RECEIVE_SIDE,
+    "exo.tls.certificate_validation_failed": _RECEIVE_SIDE,
+    "exo.tls.certificate_revoked": _RECEIVE_SIDE,
+    "exo.connector.tenant_attribution": _SEND_SIDE,
+}
+EXPLAINS = frozenset((*_RECEIVE_SIDE, *_SEND_SIDE))
 
 
 @dataclass
@@ -77,6 +83,7 @@ def case_facts(config: ConfigSet, observer: CaseObserver) -> list[Fact]:
             "config_rule": CHECKED_ID,
             "pieces": config.pieces(),
             "servers": tuple(config.servers()),
+            "names": tuple(hybrid_names(config, sorted(observer.names))),
         },
     )
     return [*facts, checked]
@@ -84,16 +91,22 @@ def case_facts(config: ConfigSet, observer: CaseObserver) -> list[Fact]:
 
 def join_findings(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
     """A trace finding about a name that a configuration finding explains is told once: as the
-    configuration finding (it carries the fix for the right server), with the trace's evidence."""
+    configuration finding (it carries the fix for the right server), with the trace's evidence.
+    It explains the trace when it is about the same name (its fqdn), or names none and the
+    trace's name is one Exchange Online connects to in this configuration."""
     config = [f for f in findings if f.id in EXPLAINS]
     if not config:
         return findings
+    checked = next((f for f in findings if f.id == CHECKED_ID), None)
+    raw = checked.fields.get("names", ()) if checked is not None else ()
+    known = {names.canonical(str(n)) for n in (raw if isinstance(raw, tuple) else (raw,))}
     merged: dict[int, Finding] = {}
     absorbed: set[int] = set()
     for position, finding in enumerate(findings):
-        if finding.id not in EXPLAINED:
+        explainers = EXPLAINED.get(finding.id)
+        if explainers is None:
             continue
-        target = _explaining(finding, config)
+        target = _explaining(finding, config, explainers, known)
         if target is None:
             continue
         index = findings.index(target)
@@ -107,17 +120,20 @@ def join_findings(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
     return tuple(most_severe_first(kept))
 
 
-def _explaining(trace: Finding, config: list[Finding]) -> Finding | None:
+def _explaining(
+    trace: Finding, config: list[Finding], explainers: tuple[str, ...], known: set[str]
+) -> Finding | None:
     name = names.canonical(str(trace.fields.get("remote_host") or trace.fields.get("fqdn") or ""))
     candidates = []
     for finding in config:
+        if finding.id not in explainers:
+            continue
         fqdn = names.canonical(str(finding.fields.get("fqdn") or ""))
-        about_name = not name or not fqdn or fqdn == name
-        if about_name:
+        if (name and fqdn == name) or (not fqdn and (not name or name in known)):
             candidates.append(finding)
     if not candidates:
         return None
-    return min(candidates, key=lambda f: (EXPLAINS.index(f.id), f.severity.rank))
+    return min(candidates, key=lambda f: (explainers.index(f.id), f.severity.rank))
 
 
 def _join(config: Finding, trace: Finding) -> Finding:

@@ -157,7 +157,7 @@ def cross_check(
     and logs (else the present), `trace_names` the names Exchange Online failed to validate."""
     if config.empty:
         return []
-    case = _Case(config, now or datetime.now(UTC), tuple(trace_names))
+    case = _Case(config, now or datetime.now(UTC), _our_names(config, trace_names))
     facing = [r for r in config.receive.values() if _exo_facing(r, config)]
     hybrid_org = _hybrid_org(config, facing, case.trace_names)
     if hybrid_org:
@@ -178,6 +178,43 @@ def cross_check(
     for probe in config.probes.values():
         _check_probe(case, probe, facing)
     return case.facts
+
+
+def hybrid_names(config: ConfigSet, trace_names: Iterable[str] = ()) -> list[str]:
+    """The names Exchange Online connects to in this configuration (OnPremisesSmartHost, the
+    outbound connectors' smart hosts) and those of the case's traces."""
+    return _expected_names(_Case(config, datetime.now(UTC), _our_names(config, trace_names)))
+
+
+def _our_names(config: ConfigSet, trace_names: Iterable[str]) -> tuple[str, ...]:
+    """The trace names that belong to this organisation: covered by one of its certificates,
+    or in one of its domains (accepted, hybrid, or the parent of a name it uses). A 4.7.320
+    about a partner's server says nothing about these servers."""
+    domains = set(config.accepted)
+    for hybrid in config.hybrid:
+        domains.update(names.canonical(d) for d in hybrid.domains)
+        if hybrid.smart_host:
+            domains.add(_parent(hybrid.smart_host))
+    cert_names: list[str] = []
+    for cert in config.certificates.values():
+        if not _self_signed(cert):
+            cert_names.extend(_cert_names(cert))
+    domains.update(_parent(n.removeprefix("*.")) for n in cert_names if "." in n)
+    found = []
+    for name in trace_names:
+        canonical = names.canonical(name)
+        parent = _parent(canonical)
+        ours = names.covered(cert_names, canonical) or any(
+            parent == d or parent.endswith("." + d) or canonical == d for d in domains if d
+        )
+        if ours:
+            found.append(canonical)
+    return tuple(found)
+
+
+def _parent(name: str) -> str:
+    canonical = names.canonical(name)
+    return canonical.split(".", 1)[1] if canonical.count(".") >= 2 else canonical
 
 
 # -- which objects matter --------------------------------------------------------------------
