@@ -317,9 +317,10 @@ def _resolve(
     inventory = [s for s in wanted if s in case.by_server]
     if not wanted or not inventory:
         inventory = list(case.by_server)
-    matches = [
-        c for c in case.by_key.get(name_key(*tls_name), []) if c.server in inventory or not c.server
-    ]
+    issuer, subject = name_key(*tls_name)
+    # A certificate from a table paste has no issuer: its subject alone must match.
+    found = case.by_key.get((issuer, subject), []) + case.by_key.get(((), subject), [])
+    matches = [c for c in found if c.server in inventory or not c.server]
     known = bool(case.by_server)
     return _latest(matches), known
 

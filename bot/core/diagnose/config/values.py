@@ -31,6 +31,11 @@ _SERVICE_FLAGS = (
     (1, "IMAP"), (2, "POP"), (4, "UM"), (8, "IIS"), (16, "SMTP"), (32, "Federation"),
     (64, "UMCallRouter"),
 )  # fmt: skip
+_SERVICE_LETTERS = re.compile(r"[IPUWSFC.]{4,9}")
+_LETTERS = {
+    "I": "IMAP", "P": "POP", "U": "UM", "W": "IIS", "S": "SMTP", "F": "FEDERATION",
+    "C": "UMCALLROUTER",
+}  # fmt: skip
 # CertificateStatus as ConvertTo-Json numbers.
 _STATUS_NUMBERS = {
     0: "Unknown", 1: "Valid", 2: "Revoked", 3: "DateInvalid", 4: "Untrusted", 5: "Invalid",
@@ -133,10 +138,14 @@ def _by_format(raw: str) -> datetime | None:
 
 
 def services(value: object) -> frozenset[str] | None:
-    """Get-ExchangeCertificate's Services: names (`IMAP, POP, IIS, SMTP`) or the flags number."""
+    """Get-ExchangeCertificate's Services: names (`IMAP, POP, IIS, SMTP`), the flags number, or
+    the letters of its default table view (`IP.WS..`: IMAP, POP, IIS, SMTP)."""
     number = _number(value)
     if number is not None:
         return frozenset(name for bit, name in _SERVICE_FLAGS if number & bit)
+    raw = text(value)
+    if _SERVICE_LETTERS.fullmatch(raw):
+        return frozenset(_LETTERS[ch] for ch in raw if ch in _LETTERS)
     names = items(value)
     if not names:
         return None
