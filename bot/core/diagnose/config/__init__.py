@@ -86,7 +86,7 @@ def case_facts(config: ConfigSet, observer: CaseObserver) -> list[Fact]:
             "names": tuple(hybrid_names(config, sorted(observer.names))),
         },
     )
-    return [*facts, checked]
+    return [checked, *facts]
 
 
 def join_findings(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:

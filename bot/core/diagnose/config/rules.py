@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from bot.core import dn, names
 from bot.core.diagnose.config.objects import (
@@ -40,6 +41,10 @@ _BAD_STATUS = frozenset(
 _NOT_EXO_FACING = ("client frontend", "outbound proxy frontend", "client proxy")
 _PRIVATE_SUFFIXES = (".local", ".lan", ".internal", ".corp", ".intra", ".localdomain", ".home")
 MAX_OBJECTS = 20_000
+# Connectors and probed addresses judged per case: each is compared with every certificate,
+# so these bound the cross-check's work (an organisation has a few dozen servers).
+MAX_FACING = 300
+MAX_PROBES = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class Probe:
 NameKey = tuple[tuple[str, str], ...]
 
 
+@lru_cache(maxsize=4096)
 def name_key(issuer: str, subject: str) -> tuple[NameKey, NameKey]:
     """Issuer and subject compared attribute by attribute; spacing inside values is ignored,
     because Format-List wraps long values at the console width."""
@@ -141,12 +147,18 @@ class _Case:
     by_server: dict[str, list[Certificate]] = field(default_factory=dict)
     by_key: dict[tuple[NameKey, NameKey], list[Certificate]] = field(default_factory=dict)
     by_thumbprint: dict[str, list[Certificate]] = field(default_factory=dict)
+    keys: dict[tuple[str, str], tuple[NameKey, NameKey]] = field(default_factory=dict)
+    facing: list[ReceiveConnector] = field(default_factory=list)
+    replacements: dict[object, Certificate | None] = field(default_factory=dict)
+    covering: dict[tuple[str, ...], Certificate | None] = field(default_factory=dict)
     facts: list[Fact] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for cert in self.config.certificates.values():
             self.by_server.setdefault(cert.server, []).append(cert)
-            self.by_key.setdefault(name_key(cert.issuer, cert.subject), []).append(cert)
+            key = name_key(cert.issuer, cert.subject)
+            self.keys[(cert.server, cert.thumbprint)] = key
+            self.by_key.setdefault(key, []).append(cert)
             self.by_thumbprint.setdefault(cert.thumbprint, []).append(cert)
 
 
@@ -158,7 +170,8 @@ def cross_check(
     if config.empty:
         return []
     case = _Case(config, now or datetime.now(UTC), _our_names(config, trace_names))
-    facing = [r for r in config.receive.values() if _exo_facing(r, config)]
+    facing = [r for r in config.receive.values() if _exo_facing(r, config)][:MAX_FACING]
+    case.facing = facing
     hybrid_org = _hybrid_org(config, facing, case.trace_names)
     if hybrid_org:
         for connector in facing:
@@ -175,7 +188,7 @@ def cross_check(
                 _check_outbound(case, exo, facing)
             else:
                 _check_inbound(case, exo)
-    for probe in config.probes.values():
+    for probe in list(config.probes.values())[:MAX_PROBES]:
         _check_probe(case, probe, facing)
     return case.facts
 
@@ -350,25 +363,40 @@ def _self_signed(cert: Certificate) -> bool:
 def _replacement(
     case: _Case, server: str, wanted: tuple[str, str] | None, expected: list[str]
 ) -> Certificate | None:
+    memo = (server, name_key(*wanted) if wanted else None, tuple(expected))
+    if memo not in case.replacements:
+        case.replacements[memo] = _find_replacement(case, server, wanted, expected)
+    return case.replacements[memo]
+
+
+def _find_replacement(
+    case: _Case, server: str, wanted: tuple[str, str] | None, expected: list[str]
+) -> Certificate | None:
     """The certificate a connector on `server` should name: one installed there with the name
     the rest of the organisation uses, else one there that covers what Exchange Online expects,
     else such a certificate on another server (to be imported)."""
-    pools = [case.by_server.get(server, []), list(case.config.certificates.values())]
-    for pool in pools:
-        usable = [c for c in pool if _usable(case, c)]
-        if wanted is not None:
-            key = name_key(*wanted)
-            same = [c for c in usable if name_key(c.issuer, c.subject) == key]
-            if same:
-                return _latest(same)
-        covering = [
-            c
-            for c in usable
-            if expected and all(names.covered(_cert_names(c), n) for n in expected)
-        ]
-        if covering:
-            return _latest(covering)
-    return None
+    key = name_key(*wanted) if wanted is not None else None
+    local = [c for c in case.by_server.get(server, []) if _usable(case, c)]
+    if key is not None:
+        same = [c for c in local if case.keys.get((c.server, c.thumbprint)) == key]
+        if same:
+            return _latest(same)
+    found = _latest(c for c in local if _covers_all(c, expected))
+    if found is not None:
+        return found
+    if key is not None:
+        anywhere = [c for c in case.by_key.get(key, []) if _usable(case, c)]
+        if anywhere:
+            return _latest(anywhere)
+    memo = tuple(expected)
+    if memo not in case.covering:
+        usable = (c for c in case.config.certificates.values() if _usable(case, c))
+        case.covering[memo] = _latest(c for c in usable if _covers_all(c, expected))
+    return case.covering[memo]
+
+
+def _covers_all(cert: Certificate, expected: list[str]) -> bool:
+    return bool(expected) and all(names.covered(_cert_names(cert), n) for n in expected)
 
 
 def _organisation_name(case: _Case, facing: list[ReceiveConnector]) -> tuple[str, str] | None:
@@ -395,7 +423,7 @@ def _check_certificate(
     }
     ev = (*evidence, *cert.evidence)
     server_name = server or cert.server
-    better = _replacement(case, server_name, _organisation_name(case, _facing(case)), expected)
+    better = _replacement(case, server_name, _organisation_name(case, case.facing), expected)
     if better is not None and better.thumbprint != cert.thumbprint:
         base["expected_thumbprint"] = better.thumbprint
         if better.server and server_name and better.server != server_name:
@@ -421,16 +449,12 @@ def _check_certificate(
         _emit(case, "config.certificate.name_not_covered", ev, fqdn=uncovered, **base)
 
 
-def _facing(case: _Case) -> list[ReceiveConnector]:
-    return [r for r in case.config.receive.values() if _exo_facing(r, case.config)]
-
-
 # -- receive connectors ----------------------------------------------------------------------
 
 
 def _check_receive(case: _Case, connector: ReceiveConnector) -> None:
     expected = _expected_names(case, connector)
-    facing = [r for r in case.config.receive.values() if _exo_facing(r, case.config)]
+    facing = case.facing
     where = {"server": connector.server, "connector": connector.identity}
     if not _has_capability(connector):
         _emit(case, "config.receive.capability_missing", connector.evidence, **where)

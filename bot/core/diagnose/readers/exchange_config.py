@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from bot.core.diagnose.config.objects import KINDS, Evidence, Props, build, classify
 from bot.core.diagnose.config.rules import ConfigSet, Probe
-from bot.core.diagnose.decode import Document
+from bot.core.diagnose.decode import WINDOW_CHARS, Document
 from bot.core.diagnose.decode.document import Segment
 from bot.core.diagnose.decode.records import Record, records
 from bot.core.diagnose.fact import Fact
@@ -47,6 +47,35 @@ class ExchangeConfigReader(Reader):
 
     def __init__(self) -> None:
         self.config = ConfigSet()
+        # A JSON document larger than one window of the input, gathered until the input ends.
+        self._pending: list[str] = []
+        self._pending_chars = 0
+        self._pending_line = 1
+
+    def finish(self) -> list[Fact]:
+        self._flush()
+        return []
+
+    def _flush(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending, self._pending_chars = [], 0
+            self._json(Segment(text, self._pending_line))
+
+    def _gather(self, document: Document) -> bool:
+        """Windows of a JSON document too large for one window; True when taken."""
+        if document.index == 0:
+            self._flush()
+            return False
+        if not self._pending:
+            return False
+        for segment in document.segments:
+            self._pending_chars += len(segment.text)
+            if self._pending_chars > MAX_JSON_CHARS:
+                self._pending, self._pending_chars = [], 0
+                return True
+            self._pending.append(segment.text)
+        return True
 
     def detect(self, document: Document) -> int:
         text = document.text
@@ -57,8 +86,16 @@ class ExchangeConfigReader(Reader):
         return 0
 
     def parse(self, document: Document) -> list[Fact]:
+        if self._gather(document):
+            return []
         for segment in document.segments:
-            whole = segment.text.lstrip()[:1] in "[{" and self._json(segment)
+            starts_json = segment.text.lstrip()[:1] in "[{"
+            whole = starts_json and self._json(segment)
+            if starts_json and not whole and _cut_at_window(document, segment):
+                self._pending = [segment.text]
+                self._pending_chars = len(segment.text)
+                self._pending_line = segment.first_line
+                return []
             if not whole and ("\n{" in segment.text or "\n[" in segment.text):
                 for block in _json_blocks(segment):
                     self._json(block)
@@ -108,6 +145,14 @@ class ExchangeConfigReader(Reader):
         found = build(kind, props, locator.evidence(anchor))
         if found is not None:
             self.config.add(found)
+
+
+MAX_JSON_CHARS = 64 * 1024 * 1024  # a JSON document read across windows (collector output)
+
+
+def _cut_at_window(document: Document, segment: Segment) -> bool:
+    """Does this JSON text look cut off by the window end (the input goes on)?"""
+    return not document.is_message and len(segment.text) >= WINDOW_CHARS - 1024 * 1024
 
 
 _BLOCK_START = re.compile(r"^[\[{][ \t]*$", re.MULTILINE)
@@ -187,6 +232,10 @@ def _as_list(value: object) -> list[object]:
     return [value] if isinstance(value, dict) else []
 
 
+_LOCATE_WITHIN = 256 * 1024
+_EVIDENCE_SPAN = 200
+
+
 class _Locator:
     """Input lines of JSON objects, found by their anchor value in one forward pass."""
 
@@ -198,12 +247,20 @@ class _Locator:
         if not anchor:
             return ()
         needle = json.dumps(anchor)[1:-1]
-        at = self._segment.text.find(needle, self._offset)
+        # Objects come in input order, each within a short distance of the one before: a value
+        # written with other escapes is given up on after that distance, not searched for to
+        # the end of the document every time.
+        at = self._segment.text.find(needle, self._offset, self._offset + _LOCATE_WITHIN)
         if at < 0:
             return ()
         self._offset = at + len(needle)
-        line = self._segment.line(at)
-        return self._segment.line_texts(line, line)
+        text = self._segment.text
+        # The line around the value, but never more than a few hundred characters of it
+        # (ConvertTo-Json -Compress writes the whole document on one line).
+        start = max(text.rfind("\n", max(0, at - _EVIDENCE_SPAN), at) + 1, at - _EVIDENCE_SPAN)
+        end = text.find("\n", at, at + _EVIDENCE_SPAN)
+        end = at + _EVIDENCE_SPAN if end < 0 else end
+        return ((self._segment.line(at), text[start:end].strip()),)
 
 
 def _probes(data: dict[str, object], locator: _Locator) -> Iterator[Probe]:
