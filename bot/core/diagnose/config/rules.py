@@ -567,10 +567,17 @@ def _check_send(case: _Case, connector: SendConnector, hybrid_org: bool) -> None
     servers = connector.servers or (case.config.hybrid[0].sending if case.config.hybrid else ())
     if connector.tls_name is None and hybrid_org and (case.config.hybrid or _inbound_names(case)):
         wrong.append(("TlsCertificateName", ""))
+    server = servers[0] if servers else ""
+    if wrong:
+        # The certificate the fix names: the connector's own, else the organisation's.
+        named = _resolve(case, connector.tls_name, servers)[0] if connector.tls_name else None
+        wanted = _organisation_name(case, case.facing)
+        use = named or _replacement(case, server, wanted, _expected_names(case))
+        where.update(_suggestion(use, server))
     for prop, value in wrong:
         _emit(
             case, "config.send.tls_settings", connector.evidence, property=prop,
-            expected=value, server=servers[0] if servers else "", **where,
+            expected=value, server=server, **where,
         )  # fmt: skip
     if connector.tls_name is None:
         return
@@ -658,6 +665,9 @@ def _check_outbound(case: _Case, connector: ExoConnector, facing: list[ReceiveCo
     for cert in certs:
         if not _pattern_covered(_cert_names(cert), connector.tls_domain):
             covered = [n for n in _cert_names(cert) if "." in n]
+            # Prefer a name the connector already delivers to (its smart host).
+            hosts = [h for h in connector.smart_hosts if names.covered(covered, h)]
+            covered = hosts + covered
             _emit(
                 case, "config.exo.outbound_tls_domain", (*connector.evidence, *cert.evidence),
                 connector=connector.identity, tls_domain=connector.tls_domain,
