@@ -41,6 +41,7 @@ EXPLAINED: dict[str, tuple[str, ...]] = {
     "exo.tls.certificate_validation_failed": _RECEIVE_SIDE,
     "exo.tls.certificate_revoked": _RECEIVE_SIDE,
     "exo.connector.tenant_attribution": _SEND_SIDE,
+    "exo.connector.certificate_domain_not_accepted": _SEND_SIDE,
 }
 EXPLAINS = frozenset((*_RECEIVE_SIDE, *_SEND_SIDE))
 
