@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from bot.core.diagnose.causes import CauseBook, load_causes
 from bot.core.diagnose.config import CaseObserver, case_facts, join_findings
@@ -27,6 +28,7 @@ from bot.core.diagnose.readers.message import message_context
 from bot.core.diagnose.readers.mta import load_specs
 from bot.core.diagnose.readers.registry import new_readers
 from bot.core.diagnose.reasons import ReasonBook, classify, load_reasons, provider_of
+from bot.core.diagnose.sending_ip import load_sending_ip_patterns
 from bot.core.models import Diagnosis, InputInfo
 
 MAX_FACTS_PER_DOCUMENT = 200_000
@@ -45,6 +47,7 @@ def load_knowledge() -> Knowledge:
     """Load and validate everything the diagnosis reads from config/ (raises ConfigError)."""
     load_specs()
     load_notification_spec()
+    load_sending_ip_patterns()
     return Knowledge(load_reasons(), load_causes(), load_playbooks())
 
 
@@ -198,7 +201,14 @@ def _kind(document: Document | None, sources: dict[str, int]) -> str:
     if len(surest) > 1:
         return "mixed"
     name = surest[0] if surest else "text"
+    if name in _bounce_readers():
+        return "bounce"  # an MTA's bounce text pasted without its headers
     return _LEGACY_KINDS.get(name, name)
+
+
+@cache
+def _bounce_readers() -> frozenset[str]:
+    return frozenset(spec.name for spec in load_specs())
 
 
 class _Counter:
