@@ -81,3 +81,13 @@ def test_a_trace_about_another_host_is_not_absorbed() -> None:
     assert mismatch["fields"]["remote_host"] == "smtp.fabrikam.com"
     story = next(f for f in findings if f["id"] == "config.receive.no_certificate")
     assert "joined" not in story["fields"]
+
+
+def test_a_saved_check_json_joins_the_dumps() -> None:
+    """`mailflow check contoso.com --json --output probe.json`, then diagnose it with the dumps."""
+    document = _together("ex01.txt", "ex02.txt", "probe.json")
+    findings = document["findings"]
+    assert isinstance(findings, list)
+    other = next(f for f in findings if f["id"] == "config.probe.presented_other_certificate")
+    assert other["fields"]["ip"] == "203.0.113.12"
+    assert other["fields"]["connector"] == "EX02\\Default Frontend EX02"
