@@ -37,6 +37,8 @@ LABELS: Mapping[str, str] = {
     "healthy_ip": "Healthy address",
     "addresses": "Addresses",
     "unhealthy_addresses": "Failing addresses",
+    "servers": "Servers",
+    "source_server": "Installed on",
     # what was presented or expected
     "tls_certificate_name": "TlsCertificateName",
     "expected_tls_certificate_name": "Expected TlsCertificateName",
@@ -64,6 +66,11 @@ LABELS: Mapping[str, str] = {
     "tls_version": "TLS version",
     "tls_domain": "TLS domain",
     "tls_name": "TLS name",
+    "tls_sender_certificate_name": "TlsSenderCertificateName",
+    "expected_thumbprint": "Expected thumbprint",
+    "configured": "Configured",
+    "expected": "Expected",
+    "property": "Property",
     # what went wrong
     "led": "Last error",
     "diagnostic": "Reply text",
@@ -107,6 +114,10 @@ LABELS: Mapping[str, str] = {
     "mta": "MTA",
     "event_id": "Event ID",
     "source_name": "Event source",
+    "pieces": "Read",
+    "joined": "Explains",
+    "config_rule": "Rule",
+    "connector_kind": "Connector kind",
     # counts and times
     "occurrences": "Seen",
     "attempts": "Attempts",

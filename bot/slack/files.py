@@ -1,6 +1,6 @@
 """Fetching an uploaded file's text: files.info, then url_private with the bot token.
 
-Only .txt/.log/.csv/.eml up to 20 MB, only from Slack's own file host (or the configured API
+Only .txt/.log/.csv/.eml/.json up to 20 MB, only from Slack's own file host (or the configured API
 host, for tests), streamed with a hard cap so a lying `size` cannot exhaust memory.
 """
 
@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from bot.slack.runtime import Runtime
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
-SUPPORTED_SUFFIXES = frozenset({".txt", ".log", ".csv", ".eml"})
+SUPPORTED_SUFFIXES = frozenset(
+    {".txt", ".log", ".csv", ".eml", ".json"}
+)  # .json: collected configuration
 SLACK_FILE_HOSTS = ("files.slack.com",)
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_read=30)
 _CHUNK = 64 * 1024
@@ -41,7 +43,7 @@ async def fetch_file(runtime: Runtime, file_id: str) -> tuple[str, bytes]:
         ) from None
     name = str(info.get("name") or info.get("title") or file_id)[:200]
     if PurePosixPath(name.lower()).suffix not in SUPPORTED_SUFFIXES:
-        raise FileRejectedError(f"{name}: not a .txt/.log/.csv/.eml file", tell_user=False)
+        raise FileRejectedError(f"{name}: not a .txt/.log/.csv/.eml/.json file", tell_user=False)
     if int(info.get("size") or 0) > MAX_FILE_BYTES:
         raise FileRejectedError(
             f"{name} is larger than 20 MB: please upload the relevant part.", tell_user=True

@@ -36,6 +36,8 @@ TRUNCATED_ID = "diagnose.truncated"
 GENERIC_ID = "status.generic"
 
 _CERT_KINDS = frozenset({FactKind.CERTIFICATE, FactKind.PEER_CERTIFICATE})
+# Kinds only causes that name them may take (a configuration fact has no code or text).
+_OWN_KINDS = _CERT_KINDS | {FactKind.CONFIG}
 _TRUE = frozenset({"true", "yes", "1"})
 _SPACES = re.compile(r" {2,}")
 _HEX_ESCAPE = re.compile(r"\+([0-9A-Fa-f]{2})")
@@ -442,7 +444,7 @@ def _applies(
         return False
     if cause.kinds and fact.kind not in cause.kinds:
         return False
-    if not cause.kinds and fact.kind in _CERT_KINDS:
+    if not cause.kinds and fact.kind in _OWN_KINDS:
         return False
     if cause.sources and fact.source not in cause.sources:
         return False

@@ -9,11 +9,12 @@ facts are folded into findings as they come).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
 from bot.core.diagnose.causes import CauseBook, load_causes
+from bot.core.diagnose.config import CaseObserver, case_facts, join_findings
 from bot.core.diagnose.decode import Document, documents, text_documents
 from bot.core.diagnose.enrich import MessageContext, enrich, prefer_status
 from bot.core.diagnose.fact import Fact
@@ -21,6 +22,7 @@ from bot.core.diagnose.findings import FindingBuilder
 from bot.core.diagnose.playbooks import Playbooks, load_playbooks
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.amazonses import load_spec as load_notification_spec
+from bot.core.diagnose.readers.exchange_config import ExchangeConfigReader
 from bot.core.diagnose.readers.merge import merge_facts
 from bot.core.diagnose.readers.message import message_context
 from bot.core.diagnose.readers.mta import load_specs
@@ -59,6 +61,28 @@ def diagnose_bytes(
     return _diagnose(documents(counted), lambda: size() if size else counted.bytes, knowledge)
 
 
+def diagnose_case(
+    inputs: Iterable[Iterable[bytes] | str], knowledge: Knowledge | None = None
+) -> Diagnosis:
+    """Several inputs judged as one case (`mailflow diagnose --together`, a Slack thread's
+    incident case file): each is decoded on its own (a JSON file stays one JSON document), and
+    all their facts meet in one set of findings. A str is a chat paste, bytes chunks a file."""
+    counters: list[_Counter] = []
+    texts = [0]
+
+    def docs() -> Iterator[Document]:
+        for item in inputs:
+            if isinstance(item, str):
+                texts[0] += len(item.encode("utf-8", "surrogatepass"))
+                yield from text_documents(item)
+            else:
+                counter = _Counter(item)
+                counters.append(counter)
+                yield from documents(counter)
+
+    return _diagnose(docs(), lambda: texts[0] + sum(c.bytes for c in counters), knowledge)
+
+
 def diagnose_text(text: str, knowledge: Knowledge | None = None) -> Diagnosis:
     size = len(text.encode("utf-8", "surrogatepass"))
     return _diagnose(text_documents(text), lambda: size, knowledge)
@@ -72,19 +96,26 @@ def _diagnose(
     builder = FindingBuilder(book.causes, book.playbooks, book.reasons.descriptions)
     sources: dict[str, int] = {}
     kind = "empty"
+    observer = CaseObserver()
     for document in docs:
         facts = _read(document, readers, sources)
         if document.index == 0:
             kind = _kind(document, sources)
-        _judge(facts, document, book, builder)
+        _judge(facts, document, book, builder, observer)
     held: list[Fact] = []
     for reader in readers:
         finished = reader.finish()
         if finished:
             sources.setdefault(reader.name, 1)
             held.extend(finished)
-    _judge(merge_facts(held, sources), None, book, builder)
+    _judge(merge_facts(held, sources), None, book, builder, observer)
+    configured = _configuration(readers, observer)
+    if configured:
+        sources["exchange_config"] = 40
+        _judge(configured, None, book, builder, None)
     findings = builder.findings()
+    if configured:
+        findings = join_findings(findings)
     if kind in ("empty", "text") and set(sources) - {"text"}:
         kind = _kind(None, sources)
     return Diagnosis(InputInfo(kind, size()), findings)
@@ -136,12 +167,26 @@ def _evidence(document: Document, fact: Fact) -> tuple[tuple[int, str], ...]:
     return tuple(sorted(chosen))
 
 
+def _configuration(readers: list[Reader], observer: CaseObserver) -> list[Fact]:
+    """The configuration cross-check over everything the case held (bot.core.diagnose.config)."""
+    for reader in readers:
+        if isinstance(reader, ExchangeConfigReader):
+            return case_facts(reader.config, observer)
+    return []
+
+
 def _judge(
-    facts: list[Fact], document: Document | None, book: Knowledge, builder: FindingBuilder
+    facts: list[Fact],
+    document: Document | None,
+    book: Knowledge,
+    builder: FindingBuilder,
+    observer: CaseObserver | None,
 ) -> None:
     context: MessageContext | None = message_context(document) if document is not None else None
     for fact in facts:
         enriched = prefer_status(enrich(fact, context))
+        if observer is not None:
+            observer.see(enriched)
         provider = provider_of(enriched, book.reasons)
         if provider is not None:
             enriched = enriched.with_(provider=provider.name)
