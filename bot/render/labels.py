@@ -73,6 +73,7 @@ LABELS: Mapping[str, str] = {
     "property": "Property",
     # what went wrong
     "led": "Last error",
+    "trace_status": "Trace status",
     "diagnostic": "Reply text",
     "command": "SMTP command",
     "inner_status": "Inner status",

@@ -61,7 +61,7 @@ FACT_FIELDS = frozenset(
         "last_attempted_server_name", "connector_id", "count", "local_port", "remote_port",
         "config_rule", "connector_kind", "servers", "configured", "expected", "property",
         "tls_sender_certificate_name", "expected_thumbprint",
-        "source_server", "pieces", "joined", "names", "sending_ip",
+        "source_server", "pieces", "joined", "names", "sending_ip", "trace_status",
     }
 )  # fmt: skip
 DERIVED_FIELDS = frozenset(
