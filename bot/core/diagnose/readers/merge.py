@@ -28,7 +28,7 @@ def merge_facts(facts: list[Fact], scores: Mapping[str, int]) -> list[Fact]:
     merged: list[Fact] = []
     by_recipient: dict[tuple[FactKind, str], int] = {}
     for _, fact in ordered:
-        index = _same_as(fact, merged, by_recipient)
+        index = _same_as(fact, merged, by_recipient, scores)
         if index is None:
             index = len(merged)
             merged.append(fact)
@@ -41,13 +41,27 @@ def merge_facts(facts: list[Fact], scores: Mapping[str, int]) -> list[Fact]:
     return sorted(merged, key=lambda fact: (fact.lines[0] or 10**12, order.get(id(fact), 0)))
 
 
+_GENERIC_SCORE = 2  # the generic readers (text, bounce): their recipient is a guess
+
+
 def _same_as(
-    fact: Fact, merged: list[Fact], by_recipient: dict[tuple[FactKind, str], int]
+    fact: Fact,
+    merged: list[Fact],
+    by_recipient: dict[tuple[FactKind, str], int],
+    scores: Mapping[str, int],
 ) -> int | None:
     if fact.recipient:
         found = by_recipient.get((fact.kind, fact.recipient.lower()))
         if found is not None:
             return found
+    if fact.lines[0] and scores.get(fact.source, 0) <= _GENERIC_SCORE:
+        for index, other in enumerate(merged):
+            if (
+                scores.get(other.source, 0) > _GENERIC_SCORE
+                and _overlap(fact, other)
+                and _compatible(fact.status, other.status)
+            ):
+                return index  # a surer reader read these lines: the generic guess adds to it
     if not fact.lines[0]:
         return None
     for index, other in enumerate(merged):
