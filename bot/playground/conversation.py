@@ -66,6 +66,7 @@ class Message:
 class Push:
     seq: int
     data: dict[str, Any]
+    at: float = field(default_factory=time.time)  # when the change arrived (benchmarks)
 
     def as_sse(self) -> bytes:
         return f"id: {self.seq}\ndata: {json.dumps(self.data)}\n\n".encode()

@@ -207,3 +207,18 @@ def test_loopback_needs_no_token_and_slack_credentials_are_replaced() -> None:
         assert config.settings.db_path == ":memory:"
     wide = playground_config({"HOST": "0.0.0.0", "MAILFLOW_PLAYGROUND_TOKEN": "x" * 16})
     assert wide.page_token == "x" * 16
+
+
+async def test_every_form_of_the_command_is_answered(
+    running: RunningPlayground, http: aiohttp.ClientSession
+) -> None:
+    forms = (
+        "help", "contoso.com", "admin@fabrikam.com", "example.com expect=hybrid.example.com",
+        "host=mx.example.org", "watch contoso.com", "stop contoso.com", "summary", "frobnicate",
+    )  # fmt: skip
+    for form in forms:
+        assert (await _ui(http, running, "/ui/send", {"text": f"/tlscheck {form}"}))["ok"], form
+    assert running.playground.app_answers == [200] * len(forms)
+    for expected in ("TLS check of fabrikam.com", "host=mx.example.org", "Stopped watching",
+                     "neither a subcommand nor a domain name"):  # fmt: skip
+        await wait_until(lambda e=expected: e in pushed_html(running))
