@@ -55,6 +55,7 @@ UI_HEADER = "X-Playground"  # a header a cross-site form cannot send (no CSRF)
 MAX_MESSAGE_CHARS = 40_000  # Slack's limit of one message
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # a little over the app's 20 MB, so it says no itself
 MAX_FILES_KEPT = 50
+MAX_FILE_BYTES_KEPT = 100 * 1024 * 1024  # uploads kept for the app to download, all together
 MAX_RESPONSE_URLS = 1000
 APP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 _MENTION = re.compile(r"(?<![\w<])@mailflow\b", re.IGNORECASE)
@@ -401,7 +402,10 @@ class Playground:
         name = _SAFE_NAME.sub("_", PurePosixPath(filename.replace("\\", "/")).name)[:200] or "file"
         stored = StoredFile(f"F0PLAY{next(self._file_ids):06d}", name, data)
         self._files[stored.id] = stored
-        while len(self._files) > MAX_FILES_KEPT:
+        while len(self._files) > 1 and (
+            len(self._files) > MAX_FILES_KEPT
+            or sum(len(f.content) for f in self._files.values()) > MAX_FILE_BYTES_KEPT
+        ):
             self._files.popitem(last=False)
         return stored
 

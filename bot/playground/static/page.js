@@ -36,10 +36,26 @@
     if (push.thread) node.hidden = push.thread !== openThread;
     const old = document.getElementById(node.id);
     stickToBottom(list, () => { if (old) old.replaceWith(node); else list.append(node); });
+    if (push.ts === openThread) refreshParent();
+  }
+
+  // The thread starts with its parent, as in Slack: a copy, without its buttons (they stay on
+  // the original in the channel), kept in step when the parent changes.
+  function refreshParent() {
+    const parent = $("thread-parent");
+    parent.replaceChildren();
+    const source = openThread && document.getElementById(`m-${openThread}`);
+    if (!source) return;
+    const copy = document.createElement("div");
+    copy.className = source.className;
+    copy.append(...source.cloneNode(true).childNodes);
+    for (const button of copy.querySelectorAll("button")) button.remove();
+    parent.append(copy);
   }
 
   function showThread(ts) {
     openThread = ts;
+    refreshParent();
     for (const node of threadBody.querySelectorAll("article")) node.hidden = node.dataset.thread !== ts;
     thread.hidden = ts === null;
     if (ts !== null) { threadBody.scrollTop = threadBody.scrollHeight; replyBox.focus(); }
