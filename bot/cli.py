@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve",
         help="run the Slack bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)",
-        description="Run the Slack bot. Settings come from the environment (see the README).",
+        description="Run the Slack bot, or without Slack credentials the local playground. "
+        "Settings come from the environment (see the README).",
         epilog=cli_help.serve(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

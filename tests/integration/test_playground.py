@@ -225,3 +225,24 @@ async def test_every_form_of_the_command_is_answered(
     assert (await _ui(http, running, "/ui/send", {"text": "/tlscheck stop contoso.com"}))["ok"]
     await wait_until(lambda: "Stopped watching" in pushed_html(running), timeout=30)
     assert running.playground.app_answers == [200] * (len(forms) + 1)
+
+
+async def test_a_reload_shows_the_conversation_and_the_stream_resumes_where_it_was(
+    running: RunningPlayground, http: aiohttp.ClientSession
+) -> None:
+    await _ui(http, running, "/ui/send", {"text": "hello @mailflow"})
+    conversation = running.playground.conversation
+    await wait_until(lambda: len(conversation.messages) >= 2)  # the message and the bot's help
+    page = await (await http.get(running.url)).text()
+    for message in conversation.messages.values():
+        assert f'id="m-{message.ts}"' in page
+    assert '<span class="mention" data-user="U0MAILFLOW">@mailflow</span>' in page
+    last = conversation.last_seq
+    await _ui(http, running, "/ui/send", {"text": "/tlscheck help"})
+    await wait_until(lambda: conversation.last_seq > last)
+    headers = {"Last-Event-ID": str(last)}
+    async with http.get(running.url + "ui/events", headers=headers) as stream:
+        first = b""
+        while not first.startswith(b"id: "):
+            first = await stream.content.readline()
+    assert first.decode().strip() == f"id: {last + 1}"
