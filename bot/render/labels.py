@@ -19,6 +19,7 @@ LABELS: Mapping[str, str] = {
     "fqdn": "Host",
     "remote_host": "Remote host",
     "ip": "IP",
+    "sending_ip": "Sending IP",
     "port": "Port",
     "remote_port": "Remote port",
     "local_port": "Local port",

@@ -59,6 +59,7 @@ FACT_FIELDS = frozenset(
         "last_seen", "next_hop_domain", "chain_status", "original_recipient", "message_id",
         "message_subject", "event_id", "source_name", "provider", "diagnostic", "inner_status",
         "last_attempted_server_name", "connector_id", "count", "local_port", "remote_port",
+        "sending_ip",
     }
 )  # fmt: skip
 DERIVED_FIELDS = frozenset(

@@ -48,7 +48,7 @@ _FACT_FIELDS = (
     "tls_domain", "capabilities", "remote_ehlo", "tls_error", "queue", "next_hop_domain",
     "event_id", "source_name", "session", "first_seen", "last_seen", "direction", "local_ip",
     "remote_ip", "inner_status", "provider", "chain_status", "log_type", "exchange_online",
-    "serial", "last_attempted_server_name", "connector_id",
+    "serial", "last_attempted_server_name", "connector_id", "sending_ip",
 )  # fmt: skip
 
 

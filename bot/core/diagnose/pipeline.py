@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from bot.core.diagnose.causes import CauseBook, load_causes
 from bot.core.diagnose.decode import Document, documents, text_documents
@@ -25,6 +26,7 @@ from bot.core.diagnose.readers.message import message_context
 from bot.core.diagnose.readers.mta import load_specs
 from bot.core.diagnose.readers.registry import new_readers
 from bot.core.diagnose.reasons import ReasonBook, classify, load_reasons, provider_of
+from bot.core.diagnose.sending_ip import load_sending_ip_patterns
 from bot.core.models import Diagnosis, InputInfo
 
 MAX_FACTS_PER_DOCUMENT = 200_000
@@ -43,6 +45,7 @@ def load_knowledge() -> Knowledge:
     """Load and validate everything the diagnosis reads from config/ (raises ConfigError)."""
     load_specs()
     load_notification_spec()
+    load_sending_ip_patterns()
     return Knowledge(load_reasons(), load_causes(), load_playbooks())
 
 
@@ -107,9 +110,30 @@ def _read(document: Document, readers: list[Reader], sources: dict[str, int]) ->
     return [
         fact
         if fact.evidence or not fact.lines[0]
-        else fact.with_(evidence=document.line_texts(fact.lines[0], fact.lines[1]))
+        else fact.with_(evidence=_evidence(document, fact))
         for fact in merged
     ]
+
+
+_EVIDENCE_LINES = 3
+_EVIDENCE_SCAN = 200  # lines of a long span looked at for the reply
+
+
+def _evidence(document: Document, fact: Fact) -> tuple[tuple[int, str], ...]:
+    """The lines a fact rests on: all of a short span; of a longer one, its first line (the
+    recipient or the event) and the first lines that carry its code, else the next lines."""
+    first, last = fact.lines
+    if last - first < _EVIDENCE_LINES:
+        return document.line_texts(first, last)
+    lines = [
+        line
+        for line in document.line_texts(first, min(last, first + _EVIDENCE_SCAN), _EVIDENCE_SCAN)
+        if line[1].strip()
+    ]
+    codes = [code for code in (fact.status, fact.reply_code) if code]
+    coded = [line for line in lines[1:] if any(code in line[1] for code in codes)]
+    chosen = lines[:1] + (coded or lines[1:])[: _EVIDENCE_LINES - 1]
+    return tuple(sorted(chosen))
 
 
 def _judge(
@@ -153,7 +177,14 @@ def _kind(document: Document | None, sources: dict[str, int]) -> str:
     if len(surest) > 1:
         return "mixed"
     name = surest[0] if surest else "text"
+    if name in _bounce_readers():
+        return "bounce"  # an MTA's bounce text pasted without its headers
     return _LEGACY_KINDS.get(name, name)
+
+
+@cache
+def _bounce_readers() -> frozenset[str]:
+    return frozenset(spec.name for spec in load_specs())
 
 
 class _Counter:

@@ -98,7 +98,7 @@ class MessageTraceReader(Reader):
         text = document.text
         if "LED=" in text or "{MSG=" in text or "OutboundProxyTarget" in text:
             return 35
-        lowered = document.lower[:65536]
+        lowered = document.text[:65536].lower()
         if ("recipientaddress" in lowered or "recipient_status" in lowered) and "status" in lowered:
             return 20
         return 0
