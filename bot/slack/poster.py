@@ -34,6 +34,7 @@ UPLOAD_REFUSED = CANNOT_POST | {
     "file_uploads_disabled",
     "file_uploads_except_images_disabled",
     "posting_to_general_channel_denied",
+    "unknown_method",  # a Slack-compatible API without the external upload (the playground)
 }
 RESPONSE_URL_TIMEOUT = aiohttp.ClientTimeout(total=10)
 

@@ -12,10 +12,12 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.blockkit import assert_valid_message
 from tests.fakes.slack_api import Call, message_text
+from tests.integration.playground_harness import UI, playground, pushed_html, wait_until
 from tests.integration.slack_harness import Bot, fake_api, serve_bot, settings_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,3 +118,14 @@ async def test_an_upload_that_fails_otherwise_is_reported_not_disguised(bot: Bot
     assert private.get("response_type") == "ephemeral"
     assert "collector scripts" in message_text(private)
     assert len(bot.api.posts()) == 1 and not bot.api.uploads
+
+
+async def test_the_playground_without_uploads_shows_the_scripts_as_code_blocks() -> None:
+    """The playground's Web API has no external upload (unknown_method): the scripts still come."""
+    async with playground() as running, aiohttp.ClientSession() as http:
+        body = {"text": "/tlscheck collect"}
+        async with http.post(running.url + "ui/send", json=body, headers=UI) as response:
+            assert (await response.json())["ok"]
+        await wait_until(lambda: "Connect-ExchangeOnline" in pushed_html(running), timeout=30)
+        assert "unknown_method" in pushed_html(running)
+        assert "Get-ReceiveConnector" in pushed_html(running)
