@@ -62,6 +62,7 @@ FACT_FIELDS = frozenset(
         "config_rule", "connector_kind", "servers", "configured", "expected", "property",
         "tls_sender_certificate_name", "expected_thumbprint",
         "source_server", "pieces", "joined", "names", "sending_ip", "trace_status",
+        "queue_status", "message_count",
     }
 )  # fmt: skip
 DERIVED_FIELDS = frozenset(
