@@ -33,6 +33,8 @@ _LEGACY_ADDR = r"IMCEA[A-Z]{2,8}-[\w.!#$%&'*+/=?^`|~-]{1,320}@[\w-]{1,63}\.[\w.-
 _ADDRESS_LINE = re.compile(
     rf"<?(?P<a>{_LEGACY_ADDR}|{_ADDR})>?(?: \((?:{_ADDR})\))?:?"
     rf"|[^<>()@\t]{{1,200}} \((?P<b>{_ADDR})\)"
+    # Exchange 2003-2010: "pat@tailspin.example on 12/1/2026 9:30 AM"
+    rf"|<?(?P<c>{_ADDR})>? on \d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}[^<>@]{{0,40}}"
 )
 _MARKERS = re.compile(
     r"Delivery has failed to these recipients or groups|Delivery is delayed to these recipients"
@@ -100,7 +102,7 @@ _HEADER_LINES = 200  # of the original message's headers, read for its sender an
 # the server that wrote the NDR, its status and the remote server's reply.
 _ANGLE_DIAGNOSTIC = re.compile(
     r"<(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,254}) #(?P<status>[245]\.\d{1,3}\.\d{1,3})"
-    r" (?P<text>[A-Za-z]{2,10};.{1,2000}?)>\s*$"
+    r"(?: (?P<text>[A-Za-z]{2,10};.{1,2000}?))?>\s*$"
 )
 _LEGACY_HASH = re.compile(r"#(?:< ?)?#?(\d\.\d{1,3}\.\d{1,3} .{1,2000}?)>? ?#(?:SMTP#)?")
 _YOUR_MESSAGE_TO = re.compile(
@@ -229,7 +231,7 @@ class _Report:
             return
         address = _ADDRESS_LINE.fullmatch(line)
         if address is not None:
-            self._recipient(address.group("a") or address.group("b"), number)
+            self._recipient(address.group("a") or address.group("b") or address.group("c"), number)
             return
         angle = _ANGLE_DIAGNOSTIC.search(line)
         if angle is not None:
@@ -251,7 +253,8 @@ class _Report:
             self.loose, self.loose_line = line, number
 
     def _angle_diagnostic(self, found: re.Match[str], number: int) -> None:
-        text = found.group("text").partition(";")[2].strip()
+        # Exchange 2003 gives only the status: "<EXCH03.corp.contoso.local #5.1.1>"
+        text = (found.group("text") or "").partition(";")[2].strip() or found.group("status")
         if self.current is None:
             named = address_in(text)
             if named is None:
