@@ -54,8 +54,8 @@ class TrackingLogReader(Reader):
             status_text or record.get("MessageInfo", "message-info") or f"{event} event", 2000
         )
         reply = codes.find_reply(text)
-        server = record.get("ServerHostname", "server-hostname") or None
         connector = record.get("ConnectorId", "connector-id") or None
+        server, remote = _endpoints(record, event, connector)
         extra = {
             key: value
             for key, value in {
@@ -77,6 +77,7 @@ class TrackingLogReader(Reader):
                 replies=(Reply(reply.reply_code, reply.status, text),),
                 diagnostic=text,
                 server=server.split(".", 1)[0].upper() if server else None,
+                remote_host=remote,
                 connector=connector,
                 ip=ip_value(record.get("ServerIp", "server-ip")) if event == "FAIL" else None,
                 timestamp=record.get("Timestamp", "date-time") or None,
@@ -85,3 +86,16 @@ class TrackingLogReader(Reader):
             )
             for recipient in recipients[:50]
         ]
+
+
+def _endpoints(record: Record, event: str, connector: str | None) -> tuple[str | None, str | None]:
+    """(our Exchange server, the remote host). When Exchange sends over SMTP (the events of a
+    send connector), client-hostname is our server and server-hostname the destination; on
+    receipt it is the other way round. A connector identity `EX01\\Internet` names the server."""
+    client = record.get("ClientHostname", "client-hostname") or None
+    server = record.get("ServerHostname", "server-hostname") or None
+    sending = record.get("Source", "source").upper() == "SMTP" and event in ("FAIL", "DEFER")
+    prefix = connector.split("\\", 1)[0] if connector and "\\" in connector else None
+    if sending and client:
+        return prefix or client, server.lower() if server and "." in server else None
+    return prefix or server, None
