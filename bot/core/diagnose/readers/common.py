@@ -44,9 +44,15 @@ def addresses_in(text: str, limit: int = 100) -> list[str]:
 
 
 def ip_value(text: str) -> str | None:
-    """`text` as a normalised IP address, or None."""
+    """`text` as a normalised IP address, or None. An endpoint (`192.0.2.1:25`,
+    `[2001:db8::1]:25`, as LastAttemptedIP and OutboundProxyTargetIP write it) gives its address."""
+    value = text.strip()
+    if value.startswith("[") and "]:" in value:
+        value = value[1 : value.index("]:")]
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
     try:
-        return str(ipaddress.ip_address(text.strip().strip("[]").removeprefix("IPv6:")))
+        return str(ipaddress.ip_address(value.strip("[]").removeprefix("IPv6:")))
     except ValueError:
         return None
 
