@@ -42,6 +42,28 @@ _EVIDENCE_PROPERTIES = (
 )  # fmt: skip
 
 
+def _as_property(text: str, marker: str, tries: int = 50) -> bool:
+    """Does `marker` stand as a property: "Name : value" (Format-List), "Name": (JSON) or a
+    column of a table header? A log line that merely mentions it (a protocol log's session line)
+    does not make a configuration dump. Looks at the first `tries` occurrences only."""
+    position = text.find(marker)
+    for _ in range(tries):
+        if position < 0:
+            return False
+        line_start = text.rfind("\n", 0, position) + 1
+        line_end = text.find("\n", position)
+        line_end = len(text) if line_end < 0 else line_end
+        before, after = text[line_start:position], text[position + len(marker) : line_end]
+        if not before.strip() and after.lstrip().startswith(":"):
+            return True
+        if before.endswith('"') and after.startswith('"') and after[1:].lstrip().startswith(":"):
+            return True
+        if all(ch.isalpha() or ch == " " for ch in text[line_start:line_end].strip()):
+            return True
+        position = text.find(marker, line_end)
+    return False
+
+
 class ExchangeConfigReader(Reader):
     name = "exchange_config"
 
@@ -79,7 +101,7 @@ class ExchangeConfigReader(Reader):
 
     def detect(self, document: Document) -> int:
         text = document.text
-        if any(marker in text for marker in MARKERS):
+        if any(_as_property(text, marker) for marker in MARKERS):
             return 40
         if all(marker in text for marker in _PROBE_MARKERS) and '"thumbprint"' in text:
             return 40
