@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from bot.core import certs, powershell
 from bot.core.appliances import Appliance, find_appliance
 from bot.core.certs import ChainAssessment, ChainProblem, TrustStore, assess_chain
+from bot.core.check.policies import policy_findings
 from bot.core.check.texts import CheckTexts, default_check_texts
 from bot.core.check.verdicts import (
     PROTOCOL_VIOLATION,
@@ -711,6 +712,7 @@ def analyse(
     _dns_findings(evidence, out)
     for host in evidence.hosts:
         _host_findings(evidence, host, trust, now, out)
+    policy_findings(evidence, trust=trust, now=now, out=out)
     return tuple(most_severe_first(out.findings()))
 
 
