@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from bot.check import CheckReport
 from bot.core.certs import trust_store_from
 from bot.core.check.findings import judge
 from bot.core.check.policy_records import (
@@ -32,6 +33,9 @@ from bot.core.policy_evidence import (
     PolicyFetch,
     TlsaLookup,
 )
+from bot.render.blocks import check_report_messages
+from bot.render.jsonout import check_to_json
+from bot.render.text import render_check
 from tests.fakes.certs import CertFactory, Issued
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -330,3 +334,27 @@ def test_tlsrpt_record() -> None:
 def test_no_policy_evidence_means_no_policy_findings() -> None:
     ev = dataclasses.replace(evidence(attempt(IP1, chain(GOOD, INTER))), policies=None)
     assert not [f for f in run(ev) if f.id.split(".")[0] in {"dane", "mtasts", "tlsrpt"}]
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def test_reports_show_the_dane_column_and_one_policy_section() -> None:
+    ev = evidence(attempt(IP1, chain(GOOD, INTER)), attempt(IP2, chain(OTHER, INTER)),
+                  tlsa_lookup=tlsa(f"3 1 1 {spki_sha256(GOOD)}"), sts=("v=STSv1; id=1",),
+                  policy=fetched(ENFORCE))  # fmt: skip
+    judged = judge(ev, trust=TRUST, now=NOW)
+    report = CheckReport(judged.evidence, judged.findings, judged.verdict, 12.0)
+    text = render_check(report)
+    assert "DANE" in text.splitlines()[3] and "mismatch" in text
+    assert f"DANE {HOST}: dane.mismatch" in text
+    assert "MTA-STS: mtasts.ok; policy " + URL in text
+    doc = check_to_json(report)
+    assert doc["policies"]["tlsa"][0]["dnssec"] == "secure"
+    assert [a["dane"] for a in doc["mx"][0]["attempts"]] == ["match", "mismatch"]
+    messages = check_report_messages(
+        "contoso.com", judged.evidence, judged.findings, 12.0, verdict=judged.verdict,
+        spec_value="x", evidence_value="y",
+    )  # fmt: skip
+    sections = [str(b) for m in messages for b in m.blocks]
+    assert sum("DANE, MTA-STS, TLS-RPT of contoso.com" in s for s in sections) == 1
