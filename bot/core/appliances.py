@@ -6,14 +6,13 @@ substrings of the subject or issuer, so matching is linear and no pattern can ba
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from bot.core.evidence import CertInfo
 from bot.core.paths import ConfigError, config_dir
+from bot.core.tables import Entry, load_toml
 
 CONFIG_DIR = config_dir()
 DEFAULT_PATH = CONFIG_DIR / "appliances.toml"
@@ -38,62 +37,48 @@ class Appliance:
         return any(p in subject for p in self.subject) or any(p in issuer for p in self.issuer)
 
 
-def _patterns(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-    raw = entry.get(key, [])
-    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
-        raise ApplianceConfigError(f"{where}: '{key}' must be a list of strings")
-    patterns = tuple(p.strip().lower() for p in raw)
+def _patterns(entry: Entry, key: str) -> tuple[str, ...]:
+    if entry.has(key) and not isinstance(entry.raw(key), list):
+        raise entry.fail(f"'{key}' must be a list of strings")
+    patterns = tuple(p.strip().lower() for p in entry.strings(key, ()))
     for pattern in patterns:
         if not _MIN_PATTERN <= len(pattern) <= _MAX_PATTERN:
-            raise ApplianceConfigError(
-                f"{where}: pattern {pattern!r} must be {_MIN_PATTERN}-{_MAX_PATTERN} characters"
+            raise entry.fail(
+                f"pattern {pattern!r} must be {_MIN_PATTERN}-{_MAX_PATTERN} characters"
             )
     return patterns
 
 
-def _appliance(entry: object, number: int, path: Path) -> Appliance:
-    where = f"{path.name}: appliance {number}"
-    if not isinstance(entry, dict):
-        raise ApplianceConfigError(f"{where}: must be a table")
-    unknown = set(entry) - {"id", "name", "kind", "subject", "issuer"}
-    if unknown:
-        raise ApplianceConfigError(f"{where}: unknown keys {sorted(unknown)}")
-    ident, name, kind = entry.get("id"), entry.get("name"), entry.get("kind")
-    if not isinstance(ident, str) or not ident:
-        raise ApplianceConfigError(f"{where}: 'id' must be a non-empty string")
-    where = f"{path.name}: appliance {ident!r}"
-    if not isinstance(name, str) or not name.strip():
-        raise ApplianceConfigError(f"{where}: 'name' must be a non-empty string")
-    if kind not in KINDS:
-        raise ApplianceConfigError(f"{where}: 'kind' must be one of {sorted(KINDS)}")
-    subject, issuer = _patterns(entry, "subject", where), _patterns(entry, "issuer", where)
+def _appliance(entry: Entry) -> Appliance:
+    ident = entry.string("id")
+    entry.where = entry.where.rsplit(" ", 1)[0] + f" {ident!r}"
+    name = entry.string("name")
+    if not name.strip():
+        raise entry.fail("'name' must be a non-empty string")
+    kind = entry.choice("kind", sorted(KINDS))
+    subject, issuer = _patterns(entry, "subject"), _patterns(entry, "issuer")
+    entry.done()
     if not subject and not issuer:
-        raise ApplianceConfigError(f"{where}: needs at least one subject or issuer pattern")
-    return Appliance(ident, name.strip(), str(kind), subject, issuer)
+        raise entry.fail("needs at least one subject or issuer pattern")
+    return Appliance(ident, name.strip(), kind, subject, issuer)
 
 
 def load_appliances(path: Path | None = None) -> tuple[Appliance, ...]:
-    """Read and validate the signature table; raises ApplianceConfigError with a clear reason."""
+    """Read and validate the signature table (through the kernel's one TOML loader); raises
+    ApplianceConfigError with a clear reason."""
     path = path or DEFAULT_PATH
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ApplianceConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ApplianceConfigError(f"{path.name}: {exc}") from exc
-    if data.get("schema") != 1:
-        raise ApplianceConfigError(f"{path.name}: 'schema = 1' expected")
-    unknown = set(data) - {"schema", "appliance"}
-    if unknown:
-        raise ApplianceConfigError(f"{path.name}: unknown keys {sorted(unknown)}")
-    entries = data.get("appliance")
-    if not isinstance(entries, list) or not entries:
-        raise ApplianceConfigError(f"{path.name}: no [[appliance]] entries")
-    appliances = tuple(_appliance(e, n, path) for n, e in enumerate(entries, start=1))
+    root = Entry(load_toml(path, ApplianceConfigError), path.name, ApplianceConfigError)
+    if root.raw("schema", None) != 1:
+        raise root.fail("'schema = 1' expected")
+    entries = root.tables("appliance")
+    root.done()
+    if not entries:
+        raise root.fail("no [[appliance]] entries")
+    appliances = tuple(_appliance(entry) for entry in entries)
     ids = [a.id for a in appliances]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise ApplianceConfigError(f"{path.name}: duplicate ids {duplicates}")
+        raise root.fail(f"duplicate ids {duplicates}")
     return appliances
 
 

@@ -38,6 +38,7 @@ MAX_MESSAGE_CHARS = 12_000  # keep each message comfortably below Slack's payloa
 MAX_FALLBACK_CHARS = 3000
 MAX_PROBE_BUTTONS = 3
 MAX_FIELDS_SHOWN = 12
+MAX_EVIDENCE_QUOTED = 3
 MAX_SANS_SHOWN = 40
 _CODE_FENCE = len("```\n\n```")
 
@@ -211,6 +212,9 @@ def finding_blocks(finding: Finding, seen_fixes: set[Fix] | None = None) -> list
     facts = _facts_line(finding)
     if facts:
         blocks.append(context(facts))
+    quoted = _evidence_lines(finding)
+    if quoted:
+        blocks.append(context(quoted))
     seen = seen_fixes if seen_fixes is not None else set()
     for fix in finding.fixes:
         if fix in seen:
@@ -223,7 +227,11 @@ def finding_blocks(finding: Finding, seen_fixes: set[Fix] | None = None) -> list
 
 def _facts_line(finding: Finding) -> str:
     parts: list[str] = []
-    shown_fields = [(k, v) for k, v in finding.fields.items() if k not in _FACTS_NOT_SHOWN]
+    shown_fields = [
+        (k, v)
+        for k, v in finding.fields.items()
+        if k not in _FACTS_NOT_SHOWN and not _said_already(finding, k, v)
+    ]
     for key, value in labels.ordered(shown_fields)[:MAX_FIELDS_SHOWN]:
         shown = (
             ", ".join(value[:5]) + (" …" if len(value) > 5 else "")
@@ -232,6 +240,30 @@ def _facts_line(finding: Finding) -> str:
         )
         parts.append(f"{escape(truncate(labels.label(key), 40))}: {inline_code(shown, 160)}")
     return " · ".join(parts)[:2900]
+
+
+def _said_already(finding: Finding, key: str, value: object) -> bool:
+    """The verbatim reply needs no fact of its own where the explanation or a quoted evidence
+    line already shows it."""
+    if key != "diagnostic" or not isinstance(value, str):
+        return False
+    start = value.strip()[:60]
+    quoted = [text for _, text in finding.evidence[:MAX_EVIDENCE_QUOTED]]
+    return any(start in text for text in (finding.explanation or "", *quoted))
+
+
+def _evidence_lines(finding: Finding) -> str:
+    """The input lines the finding rests on, quoted with their line numbers (the first few)."""
+    lines = [(number, text) for number, text in finding.evidence if text.strip()]
+    quoted = [
+        f"line {number}: {inline_code(one_line(text.strip()), 200)}"
+        for number, text in lines[:MAX_EVIDENCE_QUOTED]
+    ]
+    if not quoted:
+        return ""
+    more = len(lines) - len(quoted)
+    tail = f" (+{more} more)" if more > 0 else ""
+    return ":page_facing_up: " + " · ".join(quoted) + tail
 
 
 def fix_blocks(fix: Fix) -> list[Block]:

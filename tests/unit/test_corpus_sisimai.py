@@ -27,6 +27,7 @@ def test_agreement_with_sisimai_never_drops(capsys: pytest.CaptureFixture[str]) 
     agreed = sum(verdict.agrees for verdict in verdicts) / len(verdicts)
     assert len(verdicts) >= 400
     assert agreed >= FLOOR
+    assert agreed >= 0.90  # the target; the floor only ever rises above it
 
 
 def test_non_failures_stay_quiet() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bot.core.diagnose.causes import FACT_FIELDS
 from bot.core.models import Diagnosis, Finding, InputInfo, Severity
 from bot.render import blocks, labels
 from bot.render.jsonout import diagnosis_to_json
@@ -76,3 +77,7 @@ def test_json_keeps_the_raw_keys() -> None:
     doc = diagnosis_to_json(Diagnosis(InputInfo("message_trace", 10), (_finding(FACTS),)))
     assert set(doc["findings"][0]["fields"]) == set(FACTS)
     assert "Last error" not in json.dumps(doc)
+
+
+def test_every_fact_the_diagnosis_knows_has_a_label() -> None:
+    assert sorted(FACT_FIELDS - set(labels.LABELS)) == []

@@ -257,3 +257,23 @@ def test_summary_shows_who_ran_a_check_without_mentioning_them() -> None:
 def test_home_view_never_mentions_anybody() -> None:
     view = blocks.home_view(_timeline("U0ALICE"))
     assert "<@" not in json.dumps(view)
+
+
+def test_the_evidence_lines_are_quoted_with_their_numbers_and_escaped() -> None:
+    reply = "550 5.1.1 <!channel> user unknown\u2028`x`"
+    finding = Finding(
+        "ndr.recipient_not_found", Severity.ERROR, "gone", "why",
+        fields={"diagnostic": reply, "recipient": "a@b.example"},
+        evidence=((3, "Remote Server returned"), (4, reply), (5, "  "), (6, "c"), (7, "d")),
+    )  # fmt: skip
+    contexts = [b for b in blocks.finding_blocks(finding) if b["type"] == "context"]
+    quoted = [c["elements"][0]["text"] for c in contexts if "line 4:" in c["elements"][0]["text"]]
+    assert len(quoted) == 1
+    text = quoted[0]
+    assert "line 3: `Remote Server returned`" in text and "line 6:" in text
+    assert "line 7" not in text and "(+1 more)" in text
+    assert "&lt;!channel&gt;" in text and "<!" not in text and "\\u2028" in text
+    facts = [
+        c["elements"][0]["text"] for c in contexts if "line 4:" not in c["elements"][0]["text"]
+    ]
+    assert facts and all("user unknown" not in f for f in facts)  # not repeated as a fact

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bot.core import powershell
 from bot.core.diagnose.causes import KNOWN_FIELDS, CauseBook, load_causes
-from bot.core.models import Fix
+from bot.core.models import Fix, Severity
 from bot.core.paths import ConfigError, config_dir
 from bot.core.tables import Entry, fill, load_toml, template_problem, toml_files
 
@@ -152,9 +152,42 @@ def _load(directory: Path, causes: CauseBook) -> Playbooks:
             if key in steps:
                 raise entry.fail("defined twice")
             steps[key] = tuple(_step(item) for item in entry.tables("step", required=True))
+            gap = _alternative_without_remedy(steps[key])
+            if gap is not None:
+                raise entry.fail(f"has no remedying fix step{gap}{_REMEDY_HINT}")
             entry.done()
         document.done()
+    _every_cause_has_a_playbook(causes, steps)
     return Playbooks(steps, placeholders)
+
+
+_REMEDY_HINT = (
+    " (a fix step needs a command that changes something, such as Set-/New-/Enable-, or an"
+    f" action: {', '.join(ACTIONS)})"
+)
+
+
+def _alternative_without_remedy(steps: tuple[Step, ...]) -> str | None:
+    """Which combination of known facts leaves only inspections, if any (None: none does)."""
+    names = sorted({name for step in steps for name in (*step.when, *step.unless)})
+    for mask in range(1 << len(names)):
+        known = {name: "x" for bit, name in enumerate(names) if mask >> bit & 1}
+        if not any(step.remedies for step in steps if _applies(step, known)):
+            facts = ", ".join(known) or "none"
+            return f" when the known facts among {names} are: {facts}" if names else ""
+    return None
+
+
+def _every_cause_has_a_playbook(
+    causes: CauseBook, steps: Mapping[tuple[str, str], tuple[Step, ...]]
+) -> None:
+    lacking = sorted(
+        f"{cause.id}" + (f" ({cause.variant})" if cause.variant else "")
+        for cause in causes.causes
+        if cause.severity is not Severity.INFO and (cause.id, cause.variant) not in steps
+    )
+    if lacking:
+        raise PlaybookError(f"config/playbooks: no playbook for the causes {', '.join(lacking)}")
 
 
 def _placeholder(origin: str, name: str, raw: object) -> Placeholder:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from bot.core import dn
 from bot.core.diagnose.codes import find_reply
 from bot.core.diagnose.decode import Document
 from bot.core.diagnose.fact import Fact
@@ -883,44 +884,9 @@ def _starts_attribute(text: str, start: int) -> bool:
     return name[:1].isalpha() and all(ch.isalnum() or ch in ".-" for ch in name)
 
 
-def dn_attributes(name: str) -> list[tuple[str, str]]:
-    """Windows / RFC 4514-style DN -> sorted (TYPE, value) pairs for comparison."""
-    pairs: list[tuple[str, str]] = []
-    current, quoted, escaped = "", False, False
-    for char in name:
-        if escaped:
-            current += char
-            escaped = False
-        elif char == "\\":
-            escaped = True
-            current += char
-        elif char == '"':
-            quoted = not quoted
-            current += char
-        elif char in ",+;" and not quoted:
-            pairs.append(_attribute(current))
-            current = ""
-        else:
-            current += char
-    if current.strip():
-        pairs.append(_attribute(current))
-    return sorted(pair for pair in pairs if pair[0] or pair[1])
-
-
-_ALIASES = {"S": "ST", "E": "EMAILADDRESS", "EMAIL": "EMAILADDRESS", "OID.2.5.4.5": "SERIALNUMBER"}
-
-
-def _attribute(text: str) -> tuple[str, str]:
-    name, _, value = text.strip().partition("=")
-    value = value.strip()
-    if len(value) > 1 and value.startswith('"') and value.endswith('"'):
-        value = value[1:-1].replace('""', '"')
-    name = name.strip().upper()
-    return _ALIASES.get(name, name), " ".join(value.split()).casefold()
-
-
 def same_name(subject: str, issuer: str) -> bool:
-    return dn_attributes(subject) == dn_attributes(issuer)
+    """Subject equals issuer attribute by attribute (the kernel's DN reader): self-signed."""
+    return dn.same(subject, issuer)
 
 
 class ProtocolLogReader(Reader):
