@@ -14,13 +14,16 @@ Nothing here judges findings; outcomes are values, never exceptions.
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
+import dns._features
 import dns.asyncquery
-import dns.dnssec
 import dns.exception
 import dns.flags
 import dns.message
@@ -85,6 +88,26 @@ def load_trust_anchors(path: Path | None = None) -> Anchors:
     if len(data) > MAX_ANCHOR_BYTES:
         raise TrustAnchorError(f"{path}: larger than 1 MiB")
     return parse_trust_anchors(data.decode("utf-8", "replace"), str(path))
+
+
+def _dnssec_feature() -> bool:
+    """What dnspython's own check (a scan of every installed distribution's metadata, tens of
+    ms per process) would answer for the installed cryptography package."""
+    import cryptography  # noqa: PLC0415 - loaded by the judgement anyway
+
+    try:
+        needed = dns._features._requirements["dnssec"]
+        minimum = dns._features._tuple_from_text(needed[0].split(">=", 1)[1])
+        return bool(dns._features._tuple_from_text(cryptography.__version__) >= minimum)
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+        return dns._features.have("dnssec")  # dnspython changed: let it decide
+
+
+@functools.cache
+def _dnssec() -> ModuleType:
+    """dns.dnssec, imported once its optional feature is settled without the metadata scan."""
+    dns._features.force("dnssec", _dnssec_feature())
+    return importlib.import_module("dns.dnssec")
 
 
 # --- queries ----------------------------------------------------------------------------------
@@ -281,7 +304,7 @@ class ValidatingLookup:
         if keys.status is not DnssecStatus.SECURE or keys.keys is None:
             return keys.status, keys.detail
         try:
-            dns.dnssec.validate(rrset, sigs, {signer: keys.keys}, now=time.time())
+            _dnssec().validate(rrset, sigs, {signer: keys.keys}, now=time.time())
         except ValidationFailure as exc:
             return DnssecStatus.BOGUS, f"RRSIG of {_text(rrset.name)} does not validate ({exc})"
         return DnssecStatus.SECURE, f"signed by {_text(signer)}"
@@ -378,7 +401,7 @@ class ValidatingLookup:
             return _Keys(DnssecStatus.BOGUS, detail=f"DNSKEY of {_text(zone)} is not signed")
         anchor_set = dns.rrset.from_rdata_list(zone, keys.ttl, trusted)
         try:
-            dns.dnssec.validate(keys, sigs, {zone: anchor_set}, now=time.time())
+            _dnssec().validate(keys, sigs, {zone: anchor_set}, now=time.time())
         except ValidationFailure as exc:
             return _Keys(DnssecStatus.BOGUS, detail=f"DNSKEY of {_text(zone)}: {exc}")
         return _Keys(DnssecStatus.SECURE, keys)
@@ -391,7 +414,7 @@ def _proven(zone: dns.name.Name, key: dns.rdata.Rdata, proof: Sequence[dns.rdata
                 return True
         elif isinstance(item, dns.rdtypes.ANY.DS.DS):
             try:
-                if dns.dnssec.make_ds(zone, key, item.digest_type) == item:
+                if _dnssec().make_ds(zone, key, item.digest_type) == item:
                     return True
             except (UnsupportedAlgorithm, ValueError):
                 continue
