@@ -100,9 +100,11 @@ def sign_zone(
     records: Sequence[str],
     *,
     corrupt: Sequence[tuple[str, str]] = (),
+    strip: Sequence[tuple[str, str]] = (),
 ) -> SignedZone:
     """Sign with a fresh KSK and ZSK (ECDSA P-256, NSEC). `corrupt`: (owner, type) pairs whose
-    RRSIG is then damaged, so that validation of that RRset fails (a bogus answer)."""
+    RRSIG is then damaged, so that validation of that RRset fails (a bogus answer); `strip`:
+    pairs whose RRSIG is removed (an unsigned answer from a signed zone, bogus too)."""
     directory.mkdir(parents=True, exist_ok=True)
     source = directory / f"{origin}.zone"
     source.write_text(zone_text(origin, records))
@@ -115,18 +117,23 @@ def sign_zone(
     signed = directory / f"{origin}.signed"
     _run(signer, "-q", "-K", str(directory), "-S", "-O", "full", "-o", origin,
          "-f", str(signed), str(source), cwd=directory)  # fmt: skip
-    if corrupt:
-        signed.write_text(_corrupted(signed.read_text(), origin, corrupt))
+    if corrupt or strip:
+        signed.write_text(_corrupted(signed.read_text(), origin, corrupt, strip))
     key_lines = (directory / f"{ksk}.key").read_text().splitlines()
     anchor = next(line for line in key_lines if line and not line.startswith(";"))
     return SignedZone(origin, signed, anchor)
 
 
-def _corrupted(text: str, origin: str, targets: Sequence[tuple[str, str]]) -> str:
+def _corrupted(
+    text: str, origin: str, targets: Sequence[tuple[str, str]], strip: Sequence[tuple[str, str]]
+) -> str:
     wanted = {(f"{owner}.{origin}.".lower(), rtype.upper()) for owner, rtype in targets}
+    removed = {(f"{owner}.{origin}.".lower(), rtype.upper()) for owner, rtype in strip}
     lines = []
     for line in text.splitlines():
         fields = line.split()
+        if len(fields) > 5 and fields[3] == "RRSIG" and (fields[0].lower(), fields[4]) in removed:
+            continue
         if len(fields) > 12 and fields[3] == "RRSIG" and (fields[0].lower(), fields[4]) in wanted:
             signature = base64.b64decode("".join(fields[12:]))
             damaged = bytes([signature[0] ^ 0xFF]) + signature[1:]

@@ -85,6 +85,7 @@ def build(pki: Pki, directory: Path) -> Lab:
         Host("mx.plain.test", "127.0.12.9", leaf("mx.plain.test", 68)),
         Host("mx.pkix.dane.test", "127.0.12.10", leaf("mx.pkix.dane.test", 69)),
         Host("mx.insec.dane.test", "127.0.12.11", leaf("mx.insec.dane.test", 70)),
+        Host("mx.stripped.dane.test", "127.0.12.12", leaf("mx.stripped.dane.test", 71)),
     ]
     port = free_common_port([h.ip for h in hosts])
     by_ip = {h.ip: h for h in hosts}
@@ -114,11 +115,14 @@ def build(pki: Pki, directory: Path) -> Lab:
         f"{t}.real.cname IN TLSA 3 1 1 {spki_sha256(by_ip['127.0.12.7'].leaf)}",
         "pkix IN MX 10 mx.pkix", "mx.pkix IN A 127.0.12.10",
         f"{t}.mx.pkix IN TLSA 1 1 1 {spki_sha256(by_ip['127.0.12.10'].leaf)}",
+        "stripped IN MX 10 mx.stripped", "mx.stripped IN A 127.0.12.12",
+        f"{t}.mx.stripped IN TLSA 3 1 1 {spki_sha256(by_ip['127.0.12.12'].leaf)}",
         "child IN NS ns", f"child IN DS {_ds(child)}",
         "insec IN NS ns",
     ]  # fmt: skip
     parent = sign_zone(directory / "parent", "dane.test", records,
-                       corrupt=[(f"{t}.mx.bogus", "TLSA")])  # fmt: skip
+                       corrupt=[(f"{t}.mx.bogus", "TLSA")],
+                       strip=[(f"{t}.mx.stripped", "TLSA")])  # fmt: skip
     plain = write_unsigned(directory / "plain", "plain.test", [
         "@ IN MX 10 mx", "mx IN A 127.0.12.9",
         f"{t}.mx IN TLSA 3 1 1 {spki_sha256(by_ip['127.0.12.9'].leaf)}",
@@ -133,6 +137,7 @@ EXPECTED = {
     "full.dane.test": {"dane.ok", "dane.rollover_incomplete"},
     "roll.dane.test": {"dane.ok"},
     "bogus.dane.test": {"dane.bogus"},
+    "stripped.dane.test": {"dane.bogus"},  # signatures removed in a signed zone
     "cname.dane.test": {"dane.ok", "dane.rollover_incomplete"},
     "child.dane.test": {"dane.ok", "dane.rollover_incomplete"},
     "insec.dane.test": {"dane.unsigned"},

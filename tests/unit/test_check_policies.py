@@ -358,3 +358,18 @@ def test_reports_show_the_dane_column_and_one_policy_section() -> None:
     )  # fmt: skip
     sections = [str(b) for m in messages for b in m.blocks]
     assert sum("DANE, MTA-STS, TLS-RPT of contoso.com" in s for s in sections) == 1
+
+
+def test_an_mx_microsoft_host_is_exchange_online_with_inbound_dane() -> None:
+    dane_mx = "contoso-com.a-v1.mx.microsoft"
+    leaf = F.leaf(INTER, [dane_mx], index=12)
+    host = HostEvidence(dane_mx, 0, addresses=(IP1,), attempts=(
+        dataclasses.replace(attempt(IP1, chain(leaf, INTER)), host=dane_mx),))  # fmt: skip
+    lookup = TlsaLookup(dane_mx, DnsAnswer(f"_25._tcp.{dane_mx}", "TLSA",
+                                           (f"3 1 1 {spki_sha256(leaf)}",),
+                                           DnssecStatus.SECURE))  # fmt: skip
+    findings = run(evidence(hosts=(host,), tlsa_lookup=lookup))
+    assert "mx.exchange_online" in ids(findings)
+    ok = only(findings, "dane.ok")
+    assert "inbound DANE is enabled" in ok.explanation and "smart host" in ok.explanation
+    assert "dane.rollover_incomplete" not in ids(findings)  # Microsoft manages its records

@@ -40,6 +40,7 @@ from bot.core.names import canonical
 from bot.core.untrusted import one_line
 
 EXCHANGE_ONLINE_SUFFIX = ".mail.protection.outlook.com"
+EXCHANGE_ONLINE_DANE_SUFFIX = ".mx.microsoft"  # the MX of a domain with inbound DANE enabled
 OUTDATED_TLS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.0", "TLSv1.1"})
 MAX_FACT_CHARS = 300  # untrusted text (replies, errors, subjects) in one-line summaries
 MAX_SANS_SHOWN = 20
@@ -596,7 +597,7 @@ def _inconsistent_finding(
 
 
 def _is_exchange_online(name: str) -> bool:
-    return canonical(name).endswith(EXCHANGE_ONLINE_SUFFIX)
+    return canonical(name).endswith((EXCHANGE_ONLINE_SUFFIX, EXCHANGE_ONLINE_DANE_SUFFIX))
 
 
 def _names_for(host: HostEvidence, evidence: CheckEvidence) -> tuple[str, ...]:

@@ -127,7 +127,7 @@ def _dane_host(
     if answer.no_data:
         fixes: list[Fix] = []
         notes: list[str] = []
-        if _is_exo(host.name):
+        if canonical(host.name).endswith(EXO_LEGACY_SUFFIX):
             notes.append(out.note("exo_no_dane", {}))
             fixes = _exo_fixes(host, out)
         elif chains:
