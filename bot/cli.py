@@ -1,4 +1,4 @@
-"""The `mailflow` command line: check | diagnose | serve.
+"""The `mailflow` command line: check | diagnose | collect | serve.
 
 Exit codes: 0 success (check: no error finding), 1 check found an error, 2 usage or input error.
 
@@ -109,6 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="diagnose a sample incident shipped with mailflow instead: %(choices)s",
     )
     diagnose.add_argument("--json", action="store_true", help="print the JSON contract")
+    diagnose.add_argument(
+        "--together",
+        action="store_true",
+        help="treat all inputs as one case (configuration dumps, traces, probes): one result",
+    )
+
+    collect = sub.add_parser(
+        "collect",
+        help="print the read-only PowerShell script that gathers the configuration to upload",
+        description="Print a read-only PowerShell script that writes the Exchange (onprem) or "
+        "Exchange Online (exo) configuration the cross-check reads into one JSON file.",
+        epilog=cli_help.COLLECT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    collect.add_argument("side", choices=("onprem", "exo"), help="which side to collect")
 
     check = sub.add_parser(
         "check",
@@ -331,6 +346,8 @@ def _diagnose(args: argparse.Namespace) -> int:
         out = _open_output(args)
     except OSError as exc:
         return _fail(f"--output {args.output}: {exc.strerror or exc}")
+    if args.together:
+        return _diagnose_together(args, out, paths)
     results = diagnose_paths(paths)
     ahead = [result for result in (next(results, None), next(results, None)) if result]
     single = len(ahead) == 1 and len(paths) == 1 and not Path(paths[0]).is_dir()
@@ -342,6 +359,36 @@ def _diagnose(args: argparse.Namespace) -> int:
             failed += 1
     _close(out)
     return EXIT_USAGE if read == 0 and failed else EXIT_OK
+
+
+def _diagnose_together(args: argparse.Namespace, out: TextIO, paths: list[str]) -> int:
+    from bot.diagnosis import diagnose_together
+    from bot.render.jsonout import diagnosis_to_json, dumps
+    from bot.render.text import printable, render_diagnosis
+
+    diagnosis, used, errors = diagnose_together(paths)
+    for error in errors:
+        print(f"mailflow: error: {error}", file=sys.stderr)
+    if not used:
+        _close(out)
+        return EXIT_USAGE
+    if args.json:
+        document = diagnosis_to_json(diagnosis)
+        document["input"]["paths"] = used
+        text = dumps(document) + "\n"
+    else:
+        text = f"== together: {', '.join(printable(p) for p in used)}\n" + render_diagnosis(
+            diagnosis
+        )
+    _emit(args, out, text, {f.id: f.severity.value for f in diagnosis.findings})
+    return EXIT_OK
+
+
+def _collect(side: str) -> int:
+    from bot.collect import script
+
+    sys.stdout.write(script(side))
+    return EXIT_OK
 
 
 def _print_diagnosis(
@@ -423,6 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _diagnose(args)
         if args.command == "serve":
             return _serve()
+        if args.command == "collect":
+            return _collect(args.side)
         return _check(args)
     except ConfigError as exc:
         return _fail(f"cannot load {config_dir()}: {exc}")

@@ -25,6 +25,7 @@ examples:
   mailflow diagnose ndr.txt                      explain an NDR, trace, queue error or log
   mailflow diagnose - < queue.txt                the same from standard input
   mailflow diagnose --example postfix-tls.log    a sample incident shipped with mailflow
+  mailflow collect onprem                        the read-only script that gathers the configuration
   mailflow serve                                 the Slack bot (settings from the environment)
 
 {EXIT_CODES}
@@ -53,10 +54,20 @@ examples:
   Get-Queue | Format-List > queue.txt; mailflow diagnose queue.txt
   mailflow diagnose - < SMTPReceive20250101-1.LOG
   mailflow diagnose --example smtpreceive-server1-self-signed.log
+  mailflow diagnose ex01.txt ex02.txt trace.txt --together    (one case, one result)
 
 {OUTPUT}
 
 {EXIT_CODES}"""
+
+
+COLLECT = """\
+examples:
+  mailflow collect onprem > collect-onprem.ps1   run it in the Exchange Management Shell
+  mailflow collect exo > collect-exo.ps1         run it in Exchange Online PowerShell
+  mailflow diagnose mailflow-onprem.json mailflow-exo.json --together
+
+The scripts only read (Get-* cmdlets) and write one JSON file to upload."""
 
 
 def serve() -> str:

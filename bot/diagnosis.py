@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 
 from bot.core.diagnose.pipeline import Knowledge
 from bot.core.diagnose.pipeline import diagnose_bytes as _diagnose_bytes
+from bot.core.diagnose.pipeline import diagnose_case as _diagnose_case
 from bot.core.diagnose.pipeline import diagnose_text as _diagnose_text
 from bot.core.models import Diagnosis
 from bot.inputs import MAX_INPUT_BYTES, ByteInput, InputError, input_items, open_input
@@ -51,6 +52,38 @@ def diagnose_paths(
             yield item.path, _stream(item.open(), knowledge)
         except InputError as error:
             yield item.path, error
+
+
+def diagnose_case(
+    inputs: Sequence[str | list[bytes]], knowledge: Knowledge | None = None
+) -> Diagnosis:
+    """Pieces of one case (chat pastes as text, files as bytes) judged together."""
+    return _diagnose_case(inputs, knowledge)
+
+
+def diagnose_together(
+    paths: Sequence[str], knowledge: Knowledge | None = None, max_bytes: int = MAX_INPUT_BYTES
+) -> tuple[Diagnosis, list[str], list[InputError]]:
+    """`--together`: every readable input of `paths` (files, directories, mbox messages) judged
+    as one case; the paths used and the inputs that could not be read."""
+    used: list[str] = []
+    errors: list[InputError] = []
+
+    def inputs() -> Iterator[ByteInput]:
+        for item in input_items(paths, max_bytes=max_bytes):
+            if isinstance(item, InputError):
+                errors.append(item)
+                continue
+            try:
+                data = item.open()
+            except InputError as error:
+                errors.append(error)
+                continue
+            used.append(item.path)
+            yield data
+
+    diagnosis = _diagnose_case(inputs(), knowledge)
+    return diagnosis, used, errors
 
 
 def _stream(data: ByteInput, knowledge: Knowledge | None) -> Diagnosis:

@@ -6,8 +6,18 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.collect import FILE_NAMES, HOW_TO_RUN, SIDES, script
 from bot.render import blocks, replies
-from bot.slack.commands import Check, Help, Stop, Summary, UsageError, Watch, parse_command
+from bot.slack.commands import (
+    Check,
+    Collect,
+    Help,
+    Stop,
+    Summary,
+    UsageError,
+    Watch,
+    parse_command,
+)
 from bot.slack.poster import CannotPostError, Where
 from bot.slack.runtime import Runtime
 from handlers.common import Ack, privately_on_error, start_check
@@ -38,6 +48,15 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await _watch(runtime, ack, where, parsed)
         elif isinstance(parsed, Stop):
             await _stop(runtime, ack, where, parsed)
+        elif isinstance(parsed, Collect):
+            await ack()
+            runtime.tasks.spawn(
+                _collect(runtime, where),
+                name="collect",
+                on_error=privately_on_error(
+                    runtime, where, replies.job_failed("post the collector scripts")
+                ),
+            )
         elif isinstance(parsed, Summary):
             await ack()
             runtime.tasks.spawn(
@@ -78,6 +97,22 @@ async def _stop(runtime: Runtime, ack: Ack, where: Where, command: Stop) -> None
         await ack(**replies.no_such_watch(command.target).as_kwargs())
     else:
         await ack(**replies.watch_stopped(stopped.label).as_kwargs())
+
+
+async def _collect(runtime: Runtime, where: Where) -> None:
+    """Both collector scripts in a thread of their own (slash commands carry no thread); the
+    user alone sees them when the bot cannot post in the channel."""
+    scripts = [
+        replies.collect_script(HOW_TO_RUN[side], FILE_NAMES[side], script(side)) for side in SIDES
+    ]
+    try:
+        parent = await runtime.poster.post(where.channel, replies.collect_intro(), None)
+    except CannotPostError:
+        for message in (replies.collect_intro(), *scripts):
+            await runtime.poster.private(where, message)
+        return
+    for message in scripts:
+        await runtime.poster.post(where.channel, message, parent)
 
 
 async def _summary(runtime: Runtime, where: Where) -> None:

@@ -2,7 +2,7 @@
 
 Pasted NDRs, message-trace reasons, queue errors and protocol-log lines get a diagnosis in the
 thread of the message; ordinary chat gets nothing (a short help in DMs and on mentions).
-Uploaded .txt/.log/.csv/.eml files are fetched with the bot token and diagnosed the same way.
+Uploaded .txt/.log/.csv/.eml/.json files are fetched with the bot token and diagnosed the same way.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.core.models import Diagnosis
 from bot.render import blocks, replies
+from bot.slack.commands import UsageError, parse_mention
 from bot.slack.engines import CheckSpec
 from bot.slack.files import FileRejectedError, fetch_file
 from bot.slack.poster import CannotPostError, Where
 from bot.slack.runtime import Runtime
+from handlers.common import start_check
 
 log = logging.getLogger("mailflow.messages")
 
@@ -75,11 +77,30 @@ async def _dispatch(
     # Help is a reply to the conversation: in a DM it stays out of a thread unless the user
     # wrote in one; in a channel (a mention) it goes in the message's thread.
     help_thread = (str(thread) if thread else None) if is_dm else where.thread_ts
+    if mentioned and _mention_check(runtime, where, text):
+        return
     runtime.tasks.spawn(
         _diagnose_message(runtime, where, event, help_thread, answer_chat=is_dm or mentioned),
         name=f"diagnose {channel}/{ts}",
         on_error=lambda exc: runtime.poster.tell(where, replies.diagnosis_failed()),
     )
+
+
+def _mention_check(runtime: Runtime, where: Where, text: str) -> bool:
+    """`@mailflow check contoso.com` in a thread: a probe that joins the thread's case file.
+    False when the mention is not a check (then it is read like any message)."""
+    try:
+        spec = parse_mention(text, runtime.engines.normalise)
+    except UsageError as exc:
+        message = blocks.usage_message(str(exc))
+        runtime.tasks.spawn(runtime.poster.private(where, message), name="mention usage")
+        return True
+    if spec is None:
+        return False
+    answer = start_check(runtime, where, spec)
+    if not answer.started:
+        runtime.tasks.spawn(runtime.poster.private(where, answer.message), name="refusal")
+    return True
 
 
 async def _diagnose_message(
@@ -110,10 +131,12 @@ async def diagnose_message(
 
 
 async def diagnose_and_reply(runtime: Runtime, where: Where, text: str, *, source: str) -> bool:
-    """Diagnose `text` and reply in the thread; False (and no reply) when nothing is
-    recognised."""
+    """Diagnose `text` (with the rest of the thread's case file) and reply in the thread; False
+    (and no reply) when nothing is recognised."""
     diagnosis = await asyncio.to_thread(runtime.engines.diagnose, text)
-    return await reply_with(runtime, where, diagnosis, source=source)
+    piece = ("paste", "a paste", text.encode("utf-8", "replace"))
+    judged = await runtime.cases.judge(where.channel, where.thread_ts, piece, diagnosis, source)
+    return await reply_with(runtime, where, judged.diagnosis, source=judged.source)
 
 
 async def reply_with(runtime: Runtime, where: Where, diagnosis: Diagnosis, *, source: str) -> bool:
@@ -150,4 +173,8 @@ async def _diagnose_file(runtime: Runtime, where: Where, file: dict[str, Any]) -
             )
         return exc.tell_user
     diagnosis = await asyncio.to_thread(runtime.engines.diagnose_file, data, name)
-    return await reply_with(runtime, where, diagnosis, source=f"the file {name}")
+    piece = ("file", f"the file {name}", data)
+    judged = await runtime.cases.judge(
+        where.channel, where.thread_ts, piece, diagnosis, f"the file {name}"
+    )
+    return await reply_with(runtime, where, judged.diagnosis, source=judged.source)

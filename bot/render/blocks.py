@@ -546,9 +546,11 @@ USAGE = """*Usage:* `/tlscheck <domain | address | host=NAME> [expect=NAME,...]`
 • `/tlscheck watch contoso.com`: re-check until the errors clear, then report the fix
 • `/tlscheck stop contoso.com`: stop watching
 • `/tlscheck summary`: this channel's checks, watches and outcomes
+• `/tlscheck collect`: the read-only scripts that gather the Exchange configuration to upload
 • `/tlscheck help`: this text
-Paste an NDR, message-trace reason, queue error or protocol log in a channel I am in (or DM me)
-and I answer in its thread."""
+Paste an NDR, message-trace reason, queue error, protocol log or configuration dump in a channel
+I am in (or DM me) and I answer in its thread; everything in one thread is judged together, and
+`@mailflow check contoso.com` in the thread adds a live probe to it."""
 
 
 def usage_message(problem: str | None = None) -> Message:

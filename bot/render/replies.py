@@ -5,12 +5,12 @@ Every value that came from a user is escaped here; handlers never build message 
 
 from __future__ import annotations
 
-from bot.render.blocks import Message, plain_message
-from bot.render.mrkdwn import escape, inline_code
+from bot.render.blocks import Message, plain_message, section
+from bot.render.mrkdwn import code_block, code_length, escape, inline_code
 
 DM_HELP = (
     "Hi! Paste an NDR, a message-trace reason, a queue error or protocol-log lines here and I "
-    "will diagnose them, or upload a .txt/.log/.csv/.eml file. For a live TLS check use "
+    "will diagnose them, or upload a .txt/.log/.csv/.eml/.json file. For a live TLS check use "
     "`/tlscheck contoso.com`."
 )
 INVITE_HINT = (
@@ -110,3 +110,33 @@ def no_such_watch(target: str) -> Message:
 
 def evidence_expired() -> Message:
     return plain_message("That evidence is no longer in memory: press Re-run for a fresh check.")
+
+
+COLLECT_INTRO = (
+    ":clipboard: *Collect the Exchange configuration* for the cross-check: two read-only scripts "
+    "(only Get-* cmdlets) in this thread. Run them, upload the JSON files they write into this "
+    "thread, and everything in it is judged together."
+)
+_SCRIPT_CHUNK = 2800  # characters of a script per section (a section holds 3000)
+
+
+def collect_intro() -> Message:
+    return plain_message(COLLECT_INTRO)
+
+
+def collect_script(how: str, file_name: str, script: str) -> Message:
+    """One collector script as code blocks in one message (split at line ends), with one line
+    on how to run it."""
+    sections = [section(f"*{escape(file_name)}*: {escape(how)}")]
+    chunk: list[str] = []
+    size = 0
+    for line in script.splitlines():
+        length = code_length(line) + 1
+        if chunk and size + length > _SCRIPT_CHUNK:
+            sections.append(section(code_block("\n".join(chunk))))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += length
+    if chunk:
+        sections.append(section(code_block("\n".join(chunk))))
+    return Message(f"{file_name}: {how}", tuple(sections))

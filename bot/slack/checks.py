@@ -11,9 +11,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from bot.core.evidence import CheckEvidence
-from bot.core.models import Severity
+from bot.core.models import Diagnosis, InputInfo, Severity
 from bot.render import blocks, replies
 from bot.render.blocks import Message
+from bot.slack.cases import CaseFiles, probe_piece
 from bot.slack.engines import CheckProgress, CheckResult, CheckSpec, Engines
 from bot.slack.poster import CannotPostError, Poster, Where
 from bot.slack.store import Store
@@ -88,12 +89,18 @@ async def run_recorded(
 
 class CheckRunner:
     def __init__(
-        self, engines: Engines, poster: Poster, store: Store, evidence: EvidenceCache
+        self,
+        engines: Engines,
+        poster: Poster,
+        store: Store,
+        evidence: EvidenceCache,
+        cases: CaseFiles | None = None,
     ) -> None:
         self._engines = engines
         self._poster = poster
         self._store = store
         self._evidence = evidence
+        self._cases = cases
 
     async def run(self, where: Where, spec: CheckSpec) -> CheckResult | None:
         label = spec.label
@@ -134,7 +141,23 @@ class CheckRunner:
             await self._respond_all(where, messages)
         summary = result.verdict.counts.text
         await self._store.check_finished(check_id, status_word(result), summary)
+        if where.thread_ts and parent_ts is not None and self._cases is not None:
+            await self._join_case(where, label, result)
         return result
+
+    async def _join_case(self, where: Where, label: str, result: CheckResult) -> None:
+        """A probe started in a thread joins the thread's case file; when the thread holds
+        more, the whole case is judged again and the reply names the pieces."""
+        assert self._cases is not None and where.thread_ts is not None
+        nothing = Diagnosis(InputInfo("probe", 0), ())
+        piece = ("probe", f"the probe of {label}", probe_piece(result))
+        judged = await self._cases.judge(where.channel, where.thread_ts, piece, nothing, label)
+        if not judged.together or not judged.diagnosis.recognised:
+            return
+        messages = blocks.diagnosis_messages(
+            judged.diagnosis, source=judged.source, probe_value=_probe_value
+        )
+        await self._poster.post_all(where.channel, messages, where.thread_ts)
 
     async def _post_parent(self, where: Where, message: Message) -> str | None:
         try:
@@ -174,6 +197,10 @@ class CheckRunner:
             await self._poster.update(where.channel, parent_ts, message)
         else:
             await self._poster.tell(where, message)
+
+
+def _probe_value(host: str) -> str:
+    return CheckSpec(host, host_mode=True, expected_names=(host,)).to_json()
 
 
 def _user_facing(exc: BaseException) -> str:

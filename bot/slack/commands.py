@@ -2,11 +2,13 @@
 
 Forms: `contoso.com`, `admin@contoso.com`, `contoso.com expect=hybrid.contoso.com[,more]`,
 `host=hybrid.contoso.com [expect=...]`, `watch <any check form>`, `stop <target>`, `summary`,
-`help`. Anything else raises UsageError with a short reason.
+`collect`, `help`. Anything else raises UsageError with a short reason. A mention in a thread
+(`@mailflow check contoso.com`) is read by `parse_mention`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.slack.engines import MAX_EXPECTED_NAMES, CheckSpec, InvalidTargetError, NormaliseFn
@@ -43,7 +45,13 @@ class Stop:
     target: str  # a watch's label or normalised target
 
 
-Command = Help | Summary | Check | Watch | Stop
+@dataclass(frozen=True, slots=True)
+class Collect:
+    pass
+
+
+Command = Help | Summary | Check | Watch | Stop | Collect
+_MENTION = re.compile(r"<@[UW][A-Z0-9]{1,20}>")
 
 
 def parse_command(text: str, normalise: NormaliseFn) -> Command:
@@ -59,6 +67,10 @@ def parse_command(text: str, normalise: NormaliseFn) -> Command:
         return Summary()
     if verb == "help":
         raise UsageError("`help` takes no arguments")
+    if verb == "collect":
+        if len(words) > 1:
+            raise UsageError("`collect` takes no arguments")
+        return Collect()
     if verb == "watch":
         return Watch(_spec(words[1:], normalise))
     if verb == "stop":
@@ -69,6 +81,17 @@ def parse_command(text: str, normalise: NormaliseFn) -> Command:
             return Stop("host=" + _normalised(target[5:], normalise, host_mode=True))
         return Stop(_normalised(target, normalise))
     return Check(_spec(words, normalise))
+
+
+def parse_mention(text: str, normalise: NormaliseFn) -> CheckSpec | None:
+    """`@mailflow check contoso.com` (any /tlscheck check form after `check`): the check to
+    run, or None when the mention asks for something else. UsageError says what is wrong."""
+    words = _MENTION.sub(" ", text[: MAX_COMMAND_CHARS * 2]).split()
+    if not words or words[0].lower() != "check":
+        return None
+    if len(words) == 1:
+        raise UsageError("say what to check, e.g. `@mailflow check contoso.com`")
+    return _spec(words[1:], normalise)
 
 
 def parse_check(target: str, normalise: NormaliseFn, *, expect: str = "") -> CheckSpec:

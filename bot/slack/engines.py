@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -18,7 +18,7 @@ from bot.core.check.verdicts import CheckVerdict
 from bot.core.domain import InvalidTarget, normalise_target
 from bot.core.evidence import CheckEvidence
 from bot.core.models import Diagnosis, Finding
-from bot.diagnosis import diagnose_bytes, diagnose_text
+from bot.diagnosis import diagnose_bytes, diagnose_case, diagnose_text
 from bot.probe.engine import AttemptFinished, CheckRequest, DnsResolved
 from bot.settings import Settings
 from bot.slack.files import MAX_FILE_BYTES
@@ -96,6 +96,9 @@ CheckStream = AsyncIterator[CheckProgress | CheckResult]
 DiagnoseFn = Callable[[str], Diagnosis]
 DiagnoseFileFn = Callable[[bytes, str], Diagnosis]
 CheckFn = Callable[[CheckSpec], CheckStream]
+# The pieces of an incident case file: (kind, content); a "paste" is chat text, the rest bytes.
+CasePieces = Sequence[tuple[str, bytes]]
+DiagnoseCaseFn = Callable[[CasePieces], Diagnosis]
 NormaliseFn = Callable[[str, bool], str]  # (text, host_mode) -> A-label
 
 
@@ -105,12 +108,23 @@ def diagnose_upload(data: bytes, name: str) -> Diagnosis:
     return diagnose_bytes(data, name, max_bytes=MAX_FILE_BYTES)
 
 
+def diagnose_pieces(pieces: CasePieces) -> Diagnosis:
+    """A thread's case file judged as one case: pastes as chat text, uploads and probes as
+    files (bounded by the store's case limits)."""
+    inputs: list[str | list[bytes]] = [
+        content.decode("utf-8", "replace") if kind == "paste" else [content]
+        for kind, content in pieces
+    ]
+    return diagnose_case(inputs)
+
+
 @dataclass(frozen=True, slots=True)
 class Engines:
     diagnose: DiagnoseFn  # sync and pure; the app runs it in a worker thread
     check: CheckFn
     normalise: NormaliseFn  # user text -> canonical target (A-label); raises InvalidTargetError
     diagnose_file: DiagnoseFileFn = diagnose_upload  # (bytes, file name) -> Diagnosis
+    diagnose_case: DiagnoseCaseFn = diagnose_pieces  # a thread's case file -> one Diagnosis
 
     @classmethod
     def real(cls, settings: Settings) -> Engines:

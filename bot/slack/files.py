@@ -1,6 +1,6 @@
 """Fetching an uploaded file's text: files.info, then url_private with the bot token.
 
-Only .txt/.log/.csv/.eml up to 20 MB, only from Slack's own file host (or the configured API
+Only .txt/.log/.csv/.eml/.json up to 20 MB, only from Slack's own file host (or the configured API
 host, for tests), streamed with a hard cap so a lying `size` cannot exhaust memory.
 """
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bot.slack.runtime import Runtime
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
-# .json and .gz: TLS-RPT reports as senders attach them (report.json, report.json.gz)
+# .json: collected configuration, TLS-RPT reports; .gz: TLS-RPT reports as senders attach them
 SUPPORTED_SUFFIXES = frozenset({".txt", ".log", ".csv", ".eml", ".json", ".gz"})
 SLACK_FILE_HOSTS = ("files.slack.com",)
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_read=30)

@@ -12,6 +12,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
+from bot.slack.cases import CaseFiles
 from bot.slack.checks import CheckRunner, EvidenceCache
 from bot.slack.dedupe import EVENT_ID_TTL, SeenKeys
 from bot.slack.engines import Engines
@@ -36,6 +37,7 @@ class Runtime:
         self.engines = engines
         self.client = client
         self.store = Store(settings.db_path)
+        self.cases = CaseFiles(self.store, engines)
         self.tasks = TaskRegistry()
         self.limiter = RateLimiter(settings.checks_per_minute)
         self.seen = SeenKeys()
@@ -63,7 +65,9 @@ class Runtime:
         self._api_session = aiohttp.ClientSession()
         self.client.session = self._api_session
         self._poster = Poster(self.client, self._http)
-        self._checks = CheckRunner(self.engines, self._poster, self.store, self.evidence)
+        self._checks = CheckRunner(
+            self.engines, self._poster, self.store, self.evidence, cases=self.cases
+        )
         self._watches = WatchManager(
             self.engines,
             self._poster,

@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from bot.collect import load_scripts
 from bot.core.appliances import default_appliances
 from bot.core.check.texts import default_check_texts
 from bot.core.diagnose.pipeline import load_knowledge
@@ -29,7 +30,9 @@ log = logging.getLogger("mailflow.serve")
 
 # Everything the bot reads from config/, loaded (and cached) before it listens, so that a
 # missing or broken file stops the start instead of failing every user's request later.
-CONFIG_LOADERS = (load_knowledge, default_check_texts, default_appliances, load_trust_anchors)
+CONFIG_LOADERS = (
+    load_knowledge, default_check_texts, default_appliances, load_scripts, load_trust_anchors,
+)  # fmt: skip
 
 
 def serve_from_env(environ: Mapping[str, str] | None = None) -> int:

@@ -94,11 +94,25 @@ async def _add_retention_indexes(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE INDEX IF NOT EXISTS incidents_created ON incidents (created_at)")
 
 
+async def _add_case_files(db: aiosqlite.Connection) -> None:
+    """The incident case file: every paste, upload and probe of one thread, judged together."""
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS case_pieces (id INTEGER PRIMARY KEY, channel TEXT NOT NULL, "
+        "thread_ts TEXT NOT NULL, kind TEXT NOT NULL, label TEXT NOT NULL, content BLOB NOT NULL, "
+        "created_at REAL NOT NULL)"
+    )
+    await db.execute(
+        "CREATE INDEX IF NOT EXISTS case_pieces_thread ON case_pieces (channel, thread_ts)"
+    )
+    await db.execute("CREATE INDEX IF NOT EXISTS case_pieces_created ON case_pieces (created_at)")
+
+
 MIGRATIONS: tuple[Callable[[aiosqlite.Connection], Awaitable[None]], ...] = (
     _create_tables,
     _add_watch_threads,
     _add_deliveries,
     _add_retention_indexes,
+    _add_case_files,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 PRUNE_DELIVERIES_EVERY = 1000  # first deliveries between two sweeps of expired event ids
@@ -112,7 +126,11 @@ _PRUNE = (
     "(SELECT id FROM incidents WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
     "DELETE FROM watches WHERE id IN (SELECT id FROM watches WHERE state != 'active' "
     "AND COALESCE(ended_at, started_at) < ?1 ORDER BY id LIMIT ?2)",
+    "DELETE FROM case_pieces WHERE id IN "
+    "(SELECT id FROM case_pieces WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
 )
+MAX_CASE_PIECES = 30  # pieces kept per thread: the oldest go first
+MAX_CASE_BYTES = 20 * 1024 * 1024  # what one case file holds at most
 
 
 _SELECT_WATCHES = (
@@ -139,6 +157,16 @@ class WatchState(StrEnum):
     FIXED = "fixed"
     STOPPED = "stopped"
     EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class CasePiece:
+    """One piece of a thread's incident case file."""
+
+    kind: str  # "paste" | "file" | "probe"
+    label: str  # what the reply calls it: "a paste", "the file ex02.txt", "the probe of ..."
+    content: bytes
+    created_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +428,41 @@ class Store:
             "created_at) VALUES (?,?,?,?,?,?,?)",
             (channel, user, message_ts, kind, json.dumps(list(finding_ids)), summary, _now()),
         )
+
+    # -- incident case files --------------------------------------------------------------
+    async def add_case_piece(
+        self, channel: str, thread_ts: str, kind: str, label: str, content: bytes
+    ) -> list[CasePiece]:
+        """Add a piece to the thread's case file and return the whole file, oldest first,
+        bounded (MAX_CASE_PIECES, MAX_CASE_BYTES: the oldest pieces are dropped)."""
+        await self.db.execute(
+            "INSERT INTO case_pieces (channel, thread_ts, kind, label, content, created_at) "
+            "VALUES (?,?,?,?,?,?)",
+            (channel, thread_ts, kind, label[:200], content[:MAX_CASE_BYTES], _now()),
+        )
+        await self.db.execute(
+            "DELETE FROM case_pieces WHERE channel=? AND thread_ts=? AND id NOT IN (SELECT id "
+            "FROM case_pieces WHERE channel=? AND thread_ts=? ORDER BY id DESC LIMIT ?)",
+            (channel, thread_ts, channel, thread_ts, MAX_CASE_PIECES),
+        )
+        await self.db.commit()
+        return await self.case_pieces(channel, thread_ts)
+
+    async def case_pieces(self, channel: str, thread_ts: str) -> list[CasePiece]:
+        async with self.db.execute(
+            "SELECT kind, label, content, created_at FROM case_pieces WHERE channel=? AND "
+            "thread_ts=? ORDER BY id DESC",
+            (channel, thread_ts),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        pieces: list[CasePiece] = []
+        total = 0
+        for kind, label, content, created in rows:
+            total += len(content)
+            if total > MAX_CASE_BYTES:
+                break
+            pieces.append(CasePiece(str(kind), str(label), bytes(content), float(created)))
+        return pieces[::-1]
 
     # -- Events API deliveries -------------------------------------------------------------
     async def first_delivery(self, event_id: str, ttl: float) -> bool:

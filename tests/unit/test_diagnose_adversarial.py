@@ -118,7 +118,7 @@ def test_damaged_samples_are_diagnosed_without_raising(sample: Path, data: st.Da
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(SAMPLES), st.lists(st.booleans(), min_size=1, max_size=64))
+@given(st.sampled_from(TEXT_SAMPLES), st.lists(st.booleans(), min_size=1, max_size=64))
 def test_mixed_line_endings_read_like_lf(sample: Path, choices: list[bool]) -> None:
     lines = sample.read_bytes().replace(b"\r\n", b"\n").split(b"\n")
     mixed = b"".join(

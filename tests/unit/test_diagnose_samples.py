@@ -49,8 +49,9 @@ def _matches(finding: Finding, want: dict[str, Any]) -> list[str]:
     if "severity" in want and finding.severity is not Severity(want["severity"]):
         problems.append(f"severity {finding.severity.value} != {want['severity']}")
     for name, value in want.get("fields", {}).items():
-        if finding.fields.get(name) != value:
-            problems.append(f"fields.{name} {finding.fields.get(name)!r} != {value!r}")
+        got = finding.fields.get(name)
+        if (list(got) if isinstance(got, tuple) else got) != value:
+            problems.append(f"fields.{name} {got!r} != {value!r}")
     steps = [f"{fix.title}\n{fix.powershell or ''}\n{fix.shell or ''}" for fix in finding.fixes]
     for text in want.get("fixes", []):
         if not any(text in step for step in steps):

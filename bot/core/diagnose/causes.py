@@ -59,6 +59,9 @@ FACT_FIELDS = frozenset(
         "last_seen", "next_hop_domain", "chain_status", "original_recipient", "message_id",
         "message_subject", "event_id", "source_name", "provider", "diagnostic", "inner_status",
         "last_attempted_server_name", "connector_id", "count", "local_port", "remote_port",
+        "config_rule", "connector_kind", "servers", "configured", "expected", "property",
+        "tls_sender_certificate_name", "expected_thumbprint",
+        "source_server", "pieces", "joined", "names", "sending_ip", "trace_status",
         # TLS-RPT reports (bot.core.diagnose.readers.tlsrpt)
         "result_type", "reported_result", "policy_type", "policy_domain", "successful_sessions",
         "failed_sessions", "detail_failed_sessions", "sending_mta_ip", "receiving_mx_helo",
@@ -84,7 +87,7 @@ READER_NAMES = frozenset(
         "postfix_log", "exim_log", "text", "ehlo", "postfix", "exim", "sendmail", "qmail",
         "courier", "gmail", "googlegroups", "outlook", "yahoo", "amazonses", "sendgrid",
         "mimecast", "barracuda", "proofpoint", "tracking_log", "event_log", "arf", "rfc3834",
-        "message_trace_csv", "notes", "exchange2003", "mta_log", "tlsrpt",
+        "message_trace_csv", "notes", "exchange2003", "mta_log", "exchange_config", "tlsrpt",
     }
 )  # fmt: skip
 _ID = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")

@@ -7,6 +7,8 @@
   `>>> RCPT To:`, "did not like our final DATA", "for RCPT TO response");
 - the remote host and its IP ("host mx.example.net[192.0.2.1] said", "by mx [ip]",
   `[LastAttemptedServerName=...]`, `{FQDN=...};{IP=...}`);
+- the sender's IP a rejection names ("Client host [192.0.2.1] blocked"; see
+  config/knowledge/sending_ip.toml);
 - `[Key=Value]` and `{KEY=value}` facts;
 - defaults from the message a bounce came in (sender, subject, message id, reporting MTA);
 - the provider behind the remote host or reporting MTA (config/reasons/providers).
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from bot.core.diagnose import codes
 from bot.core.diagnose.fact import Fact, Reply, clip
 from bot.core.diagnose.readers.common import address_in, host_and_ip, ip_value
+from bot.core.diagnose.sending_ip import sending_ip_in
 
 MAX_REPLIES = 8
 _SCAN = 4000  # characters of a diagnostic looked at
@@ -95,6 +98,9 @@ def enrich(
         if ip and not fact.ip:
             changes["ip"] = ip
     extra = _key_values(text) if "=" in text else {}
+    sending = sending_ip_in(text) if text and "sending_ip" not in fact.extra else None
+    if sending:
+        extra["sending_ip"] = sending
     if context is not None:
         _apply_context(fact, context, changes, extra)
     if extra:

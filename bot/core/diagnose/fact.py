@@ -28,6 +28,7 @@ class FactKind(StrEnum):
     EHLO = "ehlo"  # an EHLO reply (extensions offered, masked keywords)
     EVENT = "event"  # a Windows event of the transport services (certificates, authentication)
     NOTICE = "notice"  # not a failure: feedback report, vacation reply, delivery notice
+    CONFIG = "config"  # a configuration problem the cross-check found (bot.core.diagnose.config)
 
 
 @dataclass(frozen=True, slots=True)

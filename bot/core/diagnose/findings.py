@@ -36,6 +36,8 @@ TRUNCATED_ID = "diagnose.truncated"
 GENERIC_ID = "status.generic"
 
 _CERT_KINDS = frozenset({FactKind.CERTIFICATE, FactKind.PEER_CERTIFICATE})
+# Kinds only causes that name them may take (a configuration fact has no code or text).
+_OWN_KINDS = _CERT_KINDS | {FactKind.CONFIG}
 _TRUE = frozenset({"true", "yes", "1"})
 _SPACES = re.compile(r" {2,}")
 _HEX_ESCAPE = re.compile(r"\+([0-9A-Fa-f]{2})")
@@ -48,7 +50,8 @@ _FACT_FIELDS = (
     "tls_domain", "capabilities", "remote_ehlo", "tls_error", "queue", "next_hop_domain",
     "event_id", "source_name", "session", "first_seen", "last_seen", "direction", "local_ip",
     "remote_ip", "inner_status", "provider", "chain_status", "log_type", "exchange_online",
-    "serial", "last_attempted_server_name", "connector_id",
+    "serial", "last_attempted_server_name", "connector_id", "sending_ip",
+    "trace_status",
 )  # fmt: skip
 
 
@@ -442,7 +445,7 @@ def _applies(
         return False
     if cause.kinds and fact.kind not in cause.kinds:
         return False
-    if not cause.kinds and fact.kind in _CERT_KINDS:
+    if not cause.kinds and fact.kind in _OWN_KINDS:
         return False
     if cause.sources and fact.source not in cause.sources:
         return False

@@ -9,10 +9,12 @@ facts are folded into findings as they come).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from bot.core.diagnose.causes import CauseBook, load_causes
+from bot.core.diagnose.config import CaseObserver, case_facts, join_findings
 from bot.core.diagnose.decode import Document, documents, text_documents
 from bot.core.diagnose.enrich import MessageContext, enrich, prefer_status
 from bot.core.diagnose.fact import Fact
@@ -20,11 +22,13 @@ from bot.core.diagnose.findings import FindingBuilder
 from bot.core.diagnose.playbooks import Playbooks, load_playbooks
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.amazonses import load_spec as load_notification_spec
+from bot.core.diagnose.readers.exchange_config import ExchangeConfigReader
 from bot.core.diagnose.readers.merge import merge_facts
 from bot.core.diagnose.readers.message import message_context
 from bot.core.diagnose.readers.mta import load_specs
 from bot.core.diagnose.readers.registry import new_readers
 from bot.core.diagnose.reasons import ReasonBook, classify, load_reasons, provider_of
+from bot.core.diagnose.sending_ip import load_sending_ip_patterns
 from bot.core.models import Diagnosis, InputInfo
 
 MAX_FACTS_PER_DOCUMENT = 200_000
@@ -43,6 +47,7 @@ def load_knowledge() -> Knowledge:
     """Load and validate everything the diagnosis reads from config/ (raises ConfigError)."""
     load_specs()
     load_notification_spec()
+    load_sending_ip_patterns()
     return Knowledge(load_reasons(), load_causes(), load_playbooks())
 
 
@@ -54,6 +59,28 @@ def diagnose_bytes(
     """Diagnose an input given as byte chunks; `size` is asked for the byte count at the end."""
     counted = _Counter(chunks)
     return _diagnose(documents(counted), lambda: size() if size else counted.bytes, knowledge)
+
+
+def diagnose_case(
+    inputs: Iterable[Iterable[bytes] | str], knowledge: Knowledge | None = None
+) -> Diagnosis:
+    """Several inputs judged as one case (`mailflow diagnose --together`, a Slack thread's
+    incident case file): each is decoded on its own (a JSON file stays one JSON document), and
+    all their facts meet in one set of findings. A str is a chat paste, bytes chunks a file."""
+    counters: list[_Counter] = []
+    texts = [0]
+
+    def docs() -> Iterator[Document]:
+        for item in inputs:
+            if isinstance(item, str):
+                texts[0] += len(item.encode("utf-8", "surrogatepass"))
+                yield from text_documents(item)
+            else:
+                counter = _Counter(item)
+                counters.append(counter)
+                yield from documents(counter)
+
+    return _diagnose(docs(), lambda: texts[0] + sum(c.bytes for c in counters), knowledge)
 
 
 def diagnose_text(text: str, knowledge: Knowledge | None = None) -> Diagnosis:
@@ -69,19 +96,26 @@ def _diagnose(
     builder = FindingBuilder(book.causes, book.playbooks, book.reasons.descriptions)
     sources: dict[str, int] = {}
     kind = "empty"
+    observer = CaseObserver()
     for document in docs:
         facts = _read(document, readers, sources)
         if document.index == 0:
             kind = _kind(document, sources)
-        _judge(facts, document, book, builder)
+        _judge(facts, document, book, builder, observer)
     held: list[Fact] = []
     for reader in readers:
         finished = reader.finish()
         if finished:
             sources.setdefault(reader.name, 1)
             held.extend(finished)
-    _judge(merge_facts(held, sources), None, book, builder)
+    _judge(merge_facts(held, sources), None, book, builder, observer)
+    configured = _configuration(readers, observer)
+    if configured:
+        sources["exchange_config"] = 40
+        _judge(configured, None, book, builder, None)
     findings = builder.findings()
+    if configured:
+        findings = join_findings(findings)
     if kind in ("empty", "text") and set(sources) - {"text"}:
         kind = _kind(None, sources)
     return Diagnosis(InputInfo(kind, size()), findings)
@@ -107,17 +141,52 @@ def _read(document: Document, readers: list[Reader], sources: dict[str, int]) ->
     return [
         fact
         if fact.evidence or not fact.lines[0]
-        else fact.with_(evidence=document.line_texts(fact.lines[0], fact.lines[1]))
+        else fact.with_(evidence=_evidence(document, fact))
         for fact in merged
     ]
 
 
+_EVIDENCE_LINES = 3
+_EVIDENCE_SCAN = 200  # lines of a long span looked at for the reply
+
+
+def _evidence(document: Document, fact: Fact) -> tuple[tuple[int, str], ...]:
+    """The lines a fact rests on: all of a short span; of a longer one, its first line (the
+    recipient or the event) and the first lines that carry its code, else the next lines."""
+    first, last = fact.lines
+    if last - first < _EVIDENCE_LINES:
+        return document.line_texts(first, last)
+    lines = [
+        line
+        for line in document.line_texts(first, min(last, first + _EVIDENCE_SCAN), _EVIDENCE_SCAN)
+        if line[1].strip()
+    ]
+    codes = [code for code in (fact.status, fact.reply_code) if code]
+    coded = [line for line in lines[1:] if any(code in line[1] for code in codes)]
+    chosen = lines[:1] + (coded or lines[1:])[: _EVIDENCE_LINES - 1]
+    return tuple(sorted(chosen))
+
+
+def _configuration(readers: list[Reader], observer: CaseObserver) -> list[Fact]:
+    """The configuration cross-check over everything the case held (bot.core.diagnose.config)."""
+    for reader in readers:
+        if isinstance(reader, ExchangeConfigReader):
+            return case_facts(reader.config, observer)
+    return []
+
+
 def _judge(
-    facts: list[Fact], document: Document | None, book: Knowledge, builder: FindingBuilder
+    facts: list[Fact],
+    document: Document | None,
+    book: Knowledge,
+    builder: FindingBuilder,
+    observer: CaseObserver | None,
 ) -> None:
     context: MessageContext | None = message_context(document) if document is not None else None
     for fact in facts:
         enriched = prefer_status(enrich(fact, context))
+        if observer is not None:
+            observer.see(enriched)
         provider = provider_of(enriched, book.reasons)
         if provider is not None:
             enriched = enriched.with_(provider=provider.name)
@@ -153,7 +222,14 @@ def _kind(document: Document | None, sources: dict[str, int]) -> str:
     if len(surest) > 1:
         return "mixed"
     name = surest[0] if surest else "text"
+    if name in _bounce_readers():
+        return "bounce"  # an MTA's bounce text pasted without its headers
     return _LEGACY_KINDS.get(name, name)
+
+
+@cache
+def _bounce_readers() -> frozenset[str]:
+    return frozenset(spec.name for spec in load_specs())
 
 
 class _Counter:

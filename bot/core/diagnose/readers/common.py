@@ -23,13 +23,19 @@ def address_in(text: str) -> str | None:
     found = ADDRESS.search(text)
     if found is None:
         return None
-    return found.group(1).strip(".'\"").lower() if "@" in found.group(1) else None
+    return _cleaned(found.group(1)) if "@" in found.group(1) else None
+
+
+def _cleaned(address: str) -> str:
+    """Without the quotes and dots around it, nor the brace of a PowerShell collection
+    (`{a@b.example;2;...}`): atext allows `{`, real addresses never start with one."""
+    return address.strip(".'\"").lstrip("{|`~").lower()
 
 
 def addresses_in(text: str, limit: int = 100) -> list[str]:
     out: list[str] = []
     for found in ADDRESS.finditer(text):
-        value = found.group(1).strip(".'\"").lower()
+        value = _cleaned(found.group(1))
         if value not in out:
             out.append(value)
             if len(out) >= limit:

@@ -36,7 +36,7 @@ _NAMED = (
     ("connector", re.compile(r"for the connector (.{1,200}?) with a FQDN parameter")),
     ("fqdn", re.compile(r"with a FQDN parameter of (\S{1,300}?)\.?(?:\s|$)")),
     ("fqdn", re.compile(r"certificate for the FQDN of (\S{1,300}?)\.?(?:\s|$)")),
-    ("thumbprint", re.compile(r"thumbprint(?: of)?:? ?([0-9A-Fa-f]{40})")),
+    ("thumbprint", re.compile(r"thumbprint(?: of)?:? ?([0-9A-Fa-f]{40})", re.IGNORECASE)),
     ("connector", re.compile(r"for Receive connector (.{1,200}?)\. ")),
     ("connector", re.compile(r"for (?:the )?Send connector (.{1,200}?)[.,] ")),
     (

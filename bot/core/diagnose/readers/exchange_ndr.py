@@ -79,6 +79,12 @@ _REMOTE_RETURNED = re.compile(
 )
 _ORIGINAL_HEADER = re.compile(r"^(From|Subject|Message-ID):[ \t]{0,8}(.{1,2000})$", re.I)
 _HEADER_LINES = 200  # of the original message's headers, read for its sender and subject
+# Exchange 2007/2010: "<mail.contoso.local #5.5.0 smtp;550 5.7.1 Unable to relay for a@b>",
+# the server that wrote the NDR, its status and the remote server's reply.
+_ANGLE_DIAGNOSTIC = re.compile(
+    r"<(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,254}) #(?P<status>[245]\.\d{1,3}\.\d{1,3})"
+    r" (?P<text>[A-Za-z]{2,10};.{1,2000}?)>\s*$"
+)
 _LEGACY_HASH = re.compile(r"#(?:< ?)?#?(\d\.\d{1,3}\.\d{1,3} .{1,2000}?)>? ?#(?:SMTP#)?")
 _YOUR_MESSAGE_TO = re.compile(rf"Your message to ({_ADDR}) couldn.t be delivered", re.I)
 
@@ -197,6 +203,10 @@ class _Report:
         if address is not None:
             self._recipient(address.group("a") or address.group("b"), number)
             return
+        angle = _ANGLE_DIAGNOSTIC.search(line)
+        if angle is not None:
+            self._angle_diagnostic(angle, number)
+            return
         legacy = _LEGACY_HASH.search(line)
         if legacy is not None and self.current is not None:
             self.current.text = self.current.text or legacy.group(1)
@@ -211,6 +221,19 @@ class _Report:
                 self.current.last_line = number
         elif codes.STATUS.search(line) and not self.loose:
             self.loose, self.loose_line = line, number
+
+    def _angle_diagnostic(self, found: re.Match[str], number: int) -> None:
+        text = found.group("text").partition(";")[2].strip()
+        if self.current is None:
+            named = address_in(text)
+            if named is None:
+                self._loose(f"{found.group('status')} {text}", number)
+                return
+            self._recipient(named, number)
+        assert self.current is not None
+        self.current.text = self.current.text or text
+        self.current.last_line = number
+        self.reporting = self.reporting or found.group("host").lower()
 
     def _loose(self, text: str, number: int) -> _Entry | None:
         if not self.loose:

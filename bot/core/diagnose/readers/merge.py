@@ -28,31 +28,51 @@ def merge_facts(facts: list[Fact], scores: Mapping[str, int]) -> list[Fact]:
     merged: list[Fact] = []
     by_recipient: dict[tuple[FactKind, str], int] = {}
     for _, fact in ordered:
-        index = _same_as(fact, merged, by_recipient)
+        index = _same_as(fact, merged, by_recipient, scores)
         if index is None:
-            if fact.recipient:
-                by_recipient[(fact.kind, fact.recipient.lower())] = len(merged)
+            index = len(merged)
             merged.append(fact)
         else:
             merged[index] = _combine(merged[index], fact)
+        recipient = merged[index].recipient
+        if recipient:
+            by_recipient.setdefault((fact.kind, recipient.lower()), index)
     order = {id(fact): position for position, fact in enumerate(facts)}
     return sorted(merged, key=lambda fact: (fact.lines[0] or 10**12, order.get(id(fact), 0)))
 
 
+_GENERIC_SCORE = 2  # the generic readers (text, bounce): their recipient is a guess
+
+
 def _same_as(
-    fact: Fact, merged: list[Fact], by_recipient: dict[tuple[FactKind, str], int]
+    fact: Fact,
+    merged: list[Fact],
+    by_recipient: dict[tuple[FactKind, str], int],
+    scores: Mapping[str, int],
 ) -> int | None:
     if fact.recipient:
-        return by_recipient.get((fact.kind, fact.recipient.lower()))
+        found = by_recipient.get((fact.kind, fact.recipient.lower()))
+        if found is not None:
+            return found
+    if fact.lines[0] and scores.get(fact.source, 0) <= _GENERIC_SCORE:
+        for index, other in enumerate(merged):
+            if (
+                scores.get(other.source, 0) > _GENERIC_SCORE
+                and _overlap(fact, other)
+                and _compatible(fact.status, other.status)
+            ):
+                return index  # a surer reader read these lines: the generic guess adds to it
     if not fact.lines[0]:
         return None
     for index, other in enumerate(merged):
         if (
             other.source != fact.source
+            and not (fact.recipient and other.recipient)
+            and (not fact.recipient or other.kind == fact.kind)
             and _overlap(fact, other)
             and _compatible(fact.status, other.status)
         ):
-            return index
+            return index  # the same lines, and at most one of the two names a recipient
     return None
 
 
@@ -70,7 +90,7 @@ def _combine(base: Fact, other: Fact) -> Fact:
     """`base` (the surer reader's) completed with what `other` knows."""
     changes: dict[str, object] = {}
     for name in _SCALARS:
-        if getattr(base, name) in (None, "") and getattr(other, name) not in (None, ""):
+        if getattr(base, name) in (None, "", ()) and getattr(other, name) not in (None, "", ()):
             changes[name] = getattr(other, name)
     status = _better_status(base.status, other.status)
     if status != base.status:

@@ -98,7 +98,7 @@ class MessageTraceReader(Reader):
         text = document.text
         if "LED=" in text or "{MSG=" in text or "OutboundProxyTarget" in text:
             return 35
-        lowered = document.lower[:65536]
+        lowered = document.text[:65536].lower()
         if ("recipientaddress" in lowered or "recipient_status" in lowered) and "status" in lowered:
             return 20
         return 0
@@ -116,7 +116,10 @@ class MessageTraceReader(Reader):
         return [
             fact
             for fact in facts
-            if fact.status or fact.extra.get("led") or fact.extra.get("message")
+            if fact.status
+            or fact.extra.get("led")
+            or fact.extra.get("message")
+            or fact.extra.get("trace_status")
         ]
 
     def _led_lines(self, segment: Segment) -> list[Fact]:
@@ -140,6 +143,8 @@ class MessageTraceReader(Reader):
         action: str | None = None,
         recipient: str | None = None,
         sender: str | None = None,
+        connector: str | None = None,
+        known: dict[str, str] | None = None,
     ) -> Fact:
         facts = led_facts(text)
         led = facts.pop("led", "")
@@ -150,7 +155,7 @@ class MessageTraceReader(Reader):
         ip = facts.pop("ip", None)
         reporting = facts.pop("reporting_mta", None)
         timestamp = facts.pop("timestamp", None)
-        extra = {**facts, **({"led": clip(led, 2000)} if led else {})}
+        extra = {**(known or {}), **facts, **({"led": clip(led, 2000)} if led else {})}
         if message:
             extra["message"] = clip(message, 500)
         diagnostic = clip(led or " ".join(text.split()), 2000)
@@ -169,6 +174,7 @@ class MessageTraceReader(Reader):
             extra=extra,
             recipient=recipient,
             sender=sender,
+            connector=connector,
         )
 
     def _record(self, record: Record) -> Fact | None:
@@ -185,12 +191,19 @@ class MessageTraceReader(Reader):
             return None
         delayed = bool(words & {"pending", "deferred"})
         line = record.line_of("Detail", "Data", "custom_data")
+        known = {
+            "message_id": record.get("MessageId", "message_id"),
+            "message_subject": record.get("Subject", "message_subject"),
+            "trace_status": "" if detail else clip(status, 200),  # an export without the reason
+        }
         return self._fact(
             detail or f"Message trace status: {status}",
             (line, line) if detail else (record.first_line, record.last_line),
             recipient=recipient,
             sender=address_in(record.get("SenderAddress", "sender_address", "Sender")),
             action="delayed" if delayed else None,
+            connector=record.get("connector_id", "ConnectorId") or None,
+            known={name: value for name, value in known.items() if value},
         )
 
 

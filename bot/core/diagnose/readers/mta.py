@@ -10,10 +10,11 @@ and registers under the same name in `registry.HOOKS`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 
 from bot.core.diagnose.causes import regex_problem
 from bot.core.diagnose.decode import Document, Segment
@@ -102,6 +103,9 @@ class MtaSpec:
     commands: tuple[Table, ...]
     cut_diagnostic: tuple[str, ...] = field(default=())
     original_to: bool = False
+    # A per-recipient field of the delivery-status part in which this MTA names the bounce
+    # category itself, and category -> reason (read by the RFC 3464 reader).
+    dsn_field: tuple[str, Mapping[str, str]] | None = None
 
 
 class MtaReader(Reader):
@@ -116,7 +120,7 @@ class MtaReader(Reader):
     def detect(self, document: Document) -> int:
         message = document.message
         if message is None:
-            return 0
+            return self._pasted_body(document)
         headers = message.headers
         if any(_test(veto, headers) for veto in self.spec.vetoes):
             return 0
@@ -126,6 +130,18 @@ class MtaReader(Reader):
         if self.spec.body and any(marker in document.text for marker in self.spec.body):
             hits += 1
         return self.spec.score if hits >= self.spec.minimum and hits > 0 else 0
+
+    def _pasted_body(self, document: Document) -> int:
+        """The bounce's text pasted without its headers: the MTA's own sentence must be there,
+        and its report must start (a header test cannot count)."""
+        text = document.text
+        if not self.spec.body or not any(marker in text for marker in self.spec.body):
+            return 0
+        if self.spec.not_body and any(marker in text for marker in self.spec.not_body):
+            return 0
+        if self.spec.start and _first(text[:_MAX_REPORT], self.spec.start) < 0:
+            return 0
+        return self.spec.score
 
     def parse(self, document: Document) -> list[Fact]:
         segments = self.report(document)
@@ -206,9 +222,9 @@ class MtaReader(Reader):
 def _whole(block: Block, segments: Sequence[Segment]) -> Block:
     lines = tuple(line for segment in segments for line in segment.text.split("\n"))
     first = segments[0].first_line if segments else block.first_line
-    return Block(
-        block.recipient, lines, block.first_line or first, block.last_line or first + len(lines)
-    )
+    end = segments[-1].first_line + segments[-1].text.count("\n") if segments else first
+    # The whole report is this recipient's diagnostic, so its lines are the fact's lines too.
+    return Block(block.recipient, lines, block.first_line or first, max(block.last_line, end))
 
 
 def _first(text: str, markers: Sequence[str], start: int = 0) -> int:
@@ -288,9 +304,33 @@ def _spec(entry: Entry) -> MtaSpec:
         commands=tuple(_table(item, "command") for item in entry.tables("command")),
         cut_diagnostic=report.strings("cut_diagnostic", ()),
         original_to=report.boolean("original_to", False),
+        dsn_field=_dsn_field(entry),
     )
     report.done()
     return spec
+
+
+def _dsn_field(entry: Entry) -> tuple[str, Mapping[str, str]] | None:
+    if not entry.has("dsn_field"):
+        return None
+    table = entry.table("dsn_field")
+    name = table.string("name").strip().lower()
+    reasons = table.mapping("reasons", lambda category, reason: (category, reason))
+    mapping: dict[str, str] = {}
+    for category, reason in reasons.values():
+        if not isinstance(reason, str) or reason not in BOUNCE_REASONS:
+            raise table.fail(f"reasons.{category}: {reason!r} is not a bounce reason")
+        mapping[category.strip().lower()] = reason
+    table.done()
+    if not name.startswith("x-") or not mapping:
+        raise table.fail("needs an X- field name and at least one category")
+    return name, MappingProxyType(mapping)
+
+
+@cache
+def dsn_field_reasons() -> Mapping[str, Mapping[str, str]]:
+    """Field name (lower case) -> category -> reason, over every shipped reader."""
+    return {spec.dsn_field[0]: spec.dsn_field[1] for spec in load_specs() if spec.dsn_field}
 
 
 def _header_tests(detect: Entry, prefix: str = "") -> list[Test]:

@@ -152,7 +152,7 @@ class MtaLogParser:
         if said:
             fields = {**base, "remote_server": said.group(1), "ip": said.group(2)}
             if said.group(4):
-                fields["smtp_command"] = said.group(4)
+                fields["smtp_command"] = _command_answered(said.group(4))
             self._smtp_error(InputKind.POSTFIX, said.group(3), fields)
 
     def _postfix_tls(self, message: str, base: dict[str, FieldValue]) -> bool:
@@ -212,7 +212,7 @@ class MtaLogParser:
             text = said.group(3)
             fields.update(remote_server=said.group(1), ip=said.group(2))
             if said.group(4):
-                fields["smtp_command"] = said.group(4)
+                fields["smtp_command"] = _command_answered(said.group(4))
         if "ip" not in fields:
             endpoint = _ENDPOINT.search(text)
             if endpoint:
@@ -335,6 +335,12 @@ _MARK = re.compile(
     r"\bpostfix(?:-[\w.-]{1,40})?/[\w/-]{1,40}\[\d{1,10}\]: |^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d",
     re.MULTILINE,
 )
+
+
+def _command_answered(words: str) -> str:
+    """Postfix's "(in reply to end of DATA command)" answers DATA, "RCPT TO" answers RCPT."""
+    upper = words.upper().split()
+    return "DATA" if "DATA" in upper else (upper[0] if upper else words)
 
 
 def is_log_line(line: str) -> bool:

@@ -69,7 +69,7 @@ class QueueReader(Reader):
         facts: list[Fact] = []
         covered: set[int] = set()
         for record in records(document):
-            fact = self._record(record)
+            fact = self._record(record, document)
             if fact is not None:
                 facts.append(fact)
                 covered.update(range(record.first_line, record.last_line + 1))
@@ -95,7 +95,7 @@ class QueueReader(Reader):
                 facts.append(self._text(text[start : len(text) if end < 0 else end].strip(), line))
         return facts
 
-    def _record(self, record: Record) -> Fact | None:
+    def _record(self, record: Record, document: Document) -> Fact | None:
         error = record.get("LastError")
         if not error or error in ("{}", "-") or "LED=" in error:
             return None
@@ -119,10 +119,14 @@ class QueueReader(Reader):
             "next_hop_connector": record.get("NextHopConnector"),
         }
         line = record.line_of("LastError")
+        error_lines = (line, record.last_line if line == record.first_line else line)
+        # The whole object is what this fact is about (a reader may have read a Recipients LED
+        # of it); its evidence is the LastError line.
         return _fact(
             self.name,
             error,
-            (line, record.last_line if line == record.first_line else line),
+            (record.first_line, record.last_line),
+            evidence=document.line_texts(*error_lines),
             recipient=recipients[0] if recipients else None,
             sender=address_in(record.get("FromAddress")),
             server=server or None,

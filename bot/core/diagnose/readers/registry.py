@@ -11,6 +11,7 @@ from bot.core.diagnose.readers.amazonses import AmazonSesReader
 from bot.core.diagnose.readers.bounce import GenericBounceReader
 from bot.core.diagnose.readers.ehlo import EhloReader
 from bot.core.diagnose.readers.event_log import EventLogReader
+from bot.core.diagnose.readers.exchange_config import ExchangeConfigReader
 from bot.core.diagnose.readers.exchange_ndr import ExchangeNdrReader
 from bot.core.diagnose.readers.freetext import FreeTextReader
 from bot.core.diagnose.readers.googlegroups import GoogleGroupsReader
@@ -35,6 +36,7 @@ CODE_READERS: tuple[type[Reader], ...] = (
     QueueReader,
     TrackingLogReader,
     EventLogReader,
+    ExchangeConfigReader,
     MtaLogReader,
     EhloReader,
     GenericBounceReader,

@@ -17,6 +17,7 @@ from bot.core.diagnose.decode import Document, Segment
 from bot.core.diagnose.fact import Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.common import address_in, host_and_ip
+from bot.core.diagnose.readers.mta import dsn_field_reasons
 
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})[ \t]*:[ \t]*(.*)$")
 _DSN_MARK = re.compile(
@@ -86,6 +87,9 @@ def read_groups(segment: Segment) -> tuple[dict[str, str], list[Group]]:
         elif name in _PER_MESSAGE:
             message.setdefault(name, value)
             target, last_name = message, name
+        elif current is not None and name.startswith("x-"):
+            current.fields.setdefault(name, value)  # a vendor's per-recipient extension field
+            target, last_name = current.fields, name
         else:
             last_name = ""
             target = None
@@ -150,6 +154,7 @@ def group_fact(group: Group, message: dict[str, str], source: str = "rfc3464") -
     sender = address_in(message.get("x-postfix-sender", ""))
     return Fact(
         source=source,
+        reason=_category_reason(fields),
         recipient=recipient,
         sender=sender,
         action=action,
@@ -166,6 +171,17 @@ def group_fact(group: Group, message: dict[str, str], source: str = "rfc3464") -
         lines=(group.first_line, group.last_line),
         extra={**extra, "status_field": clip(status_field, 100)} if status_field else extra,
     )
+
+
+def _category_reason(fields: dict[str, str]) -> str | None:
+    """The reason an MTA's own bounce-category field names (X-PowerMTA-BounceCategory, ...)."""
+    for name, reasons in dsn_field_reasons().items():
+        value = fields.get(name)
+        if value:
+            found = reasons.get(_value(value).strip().lower())
+            if found:
+                return found
+    return None
 
 
 class Rfc3464Reader(Reader):
