@@ -14,6 +14,7 @@ Nothing here judges findings; outcomes are values, never exceptions.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import importlib
 import time
@@ -367,6 +368,8 @@ class ValidatingLookup:
         for rrset in message.authority:
             if rrset.rdtype not in (dns.rdatatype.NSEC, dns.rdatatype.NSEC3):
                 continue
+            if not _denies_ds(rrset, zone):
+                continue  # a denial of something else (another name, a wildcard)
             status, detail = await self._rrset_status(rrset, _sigs(message.authority, rrset))
             if status is DnssecStatus.SECURE:
                 return _Keys(DnssecStatus.INSECURE, detail=f"{_text(zone)} has no DS: unsigned")
@@ -405,6 +408,34 @@ class ValidatingLookup:
         except ValidationFailure as exc:
             return _Keys(DnssecStatus.BOGUS, detail=f"DNSKEY of {_text(zone)}: {exc}")
         return _Keys(DnssecStatus.SECURE, keys)
+
+
+def _types_after(text: str, skip: int) -> set[str]:
+    return {token.upper() for token in text.split()[skip:]}
+
+
+def _denies_ds(rrset: dns.rrset.RRset, zone: dns.name.Name) -> bool:
+    """Whether this NSEC/NSEC3 record says `zone` has no DS: it matches the name and lacks DS in
+    its type bitmap, or (NSEC) covers the name, or (NSEC3) covers it with the opt-out flag."""
+    for rdata in rrset:
+        if rrset.rdtype == dns.rdatatype.NSEC:
+            if rrset.name == zone:
+                return "DS" not in _types_after(rdata.to_text(), 1)
+            if rrset.name < zone < rdata.next or (rdata.next <= rrset.name < zone):
+                return True  # the name does not exist (the last NSEC wraps to the apex)
+            continue
+        try:
+            hashed = _dnssec().nsec3_hash(zone, rdata.salt, rdata.iterations, rdata.algorithm)
+        except (ValueError, UnsupportedAlgorithm):
+            continue
+        owner = rrset.name.labels[0].decode("ascii").upper()
+        if owner == hashed:
+            return "DS" not in _types_after(rdata.to_text(), 5)
+        following = base64.b32hexencode(rdata.next).decode("ascii").rstrip("=").upper()
+        covers = owner < hashed < following or (following <= owner < hashed)
+        if covers and rdata.flags & 1:  # opt-out: unsigned delegations are not listed
+            return True
+    return False
 
 
 def _proven(zone: dns.name.Name, key: dns.rdata.Rdata, proof: Sequence[dns.rdata.Rdata]) -> bool:

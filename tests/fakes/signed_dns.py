@@ -101,10 +101,12 @@ def sign_zone(
     *,
     corrupt: Sequence[tuple[str, str]] = (),
     strip: Sequence[tuple[str, str]] = (),
+    nsec3_opt_out: bool = False,
 ) -> SignedZone:
     """Sign with a fresh KSK and ZSK (ECDSA P-256, NSEC). `corrupt`: (owner, type) pairs whose
     RRSIG is then damaged, so that validation of that RRset fails (a bogus answer); `strip`:
-    pairs whose RRSIG is removed (an unsigned answer from a signed zone, bogus too)."""
+    pairs whose RRSIG is removed (an unsigned answer from a signed zone, bogus too);
+    `nsec3_opt_out`: NSEC3 (no salt) with opt-out instead of NSEC, as large TLDs sign."""
     directory.mkdir(parents=True, exist_ok=True)
     source = directory / f"{origin}.zone"
     source.write_text(zone_text(origin, records))
@@ -115,7 +117,8 @@ def sign_zone(
     _run(keygen, "-q", "-K", str(directory), "-a", "ECDSAP256SHA256", "-n", "ZONE", origin,
          cwd=directory)  # fmt: skip
     signed = directory / f"{origin}.signed"
-    _run(signer, "-q", "-K", str(directory), "-S", "-O", "full", "-o", origin,
+    nsec3 = ["-3", "-", "-A"] if nsec3_opt_out else []
+    _run(signer, "-q", "-K", str(directory), "-S", "-O", "full", *nsec3, "-o", origin,
          "-f", str(signed), str(source), cwd=directory)  # fmt: skip
     if corrupt or strip:
         signed.write_text(_corrupted(signed.read_text(), origin, corrupt, strip))

@@ -86,6 +86,7 @@ def build(pki: Pki, directory: Path) -> Lab:
         Host("mx.pkix.dane.test", "127.0.12.10", leaf("mx.pkix.dane.test", 69)),
         Host("mx.insec.dane.test", "127.0.12.11", leaf("mx.insec.dane.test", 70)),
         Host("mx.stripped.dane.test", "127.0.12.12", leaf("mx.stripped.dane.test", 71)),
+        Host("mx.insec.n3.test", "127.0.12.13", leaf("mx.insec.n3.test", 72)),
     ]
     port = free_common_port([h.ip for h in hosts])
     by_ip = {h.ip: h for h in hosts}
@@ -123,12 +124,18 @@ def build(pki: Pki, directory: Path) -> Lab:
     parent = sign_zone(directory / "parent", "dane.test", records,
                        corrupt=[(f"{t}.mx.bogus", "TLSA")],
                        strip=[(f"{t}.mx.stripped", "TLSA")])  # fmt: skip
+    n3_child = write_unsigned(directory / "n3child", "insec.n3.test", [
+        "@ IN MX 10 mx", "mx IN A 127.0.12.13",
+        f"{t}.mx IN TLSA 3 1 1 {spki_sha256(by_ip['127.0.12.13'].leaf)}",
+    ])  # fmt: skip
+    n3 = sign_zone(directory / "n3", "n3.test", ["insec IN NS ns", "www IN A 127.0.12.99"],
+                   nsec3_opt_out=True)  # fmt: skip
     plain = write_unsigned(directory / "plain", "plain.test", [
         "@ IN MX 10 mx", "mx IN A 127.0.12.9",
         f"{t}.mx IN TLSA 3 1 1 {spki_sha256(by_ip['127.0.12.9'].leaf)}",
     ])  # fmt: skip
     _ = ta
-    return Lab(port, hosts, [parent, child, insec, plain], {})
+    return Lab(port, hosts, [parent, child, insec, plain, n3, n3_child], {})
 
 
 EXPECTED = {
@@ -143,6 +150,7 @@ EXPECTED = {
     "insec.dane.test": {"dane.unsigned"},
     "plain.test": {"dane.unsigned"},
     "pkix.dane.test": {"dane.usage_unsuitable"},
+    "insec.n3.test": {"dane.unsigned"},  # insecure delegation proven by NSEC3 opt-out
 }
 
 
@@ -167,11 +175,12 @@ async def test_dane_per_mx_and_per_address(
 ) -> None:
     lab = build(pki, tmp_path / "zones")
     anchor = tmp_path / "anchor.key"
-    anchor.write_text(lab.zones[0].anchor + "\n")
+    anchors = [z.anchor for z in lab.zones if z.anchor and z.origin in ("dane.test", "n3.test")]
+    anchor.write_text("\n".join(anchors) + "\n")
     servers = list(_servers(lab, tmp_path))
     async with KnotServer(tmp_path / "knot", lab.zones) as knot:
         stubs = {z.origin: f"127.0.0.1@{knot.port}" for z in lab.zones}
-        unbound = UnboundResolver(tmp_path / "unbound", stubs, [lab.zones[0].anchor],
+        unbound = UnboundResolver(tmp_path / "unbound", stubs, anchors,
                                   insecure=["plain.test"])  # fmt: skip
         async with unbound:
             for server in servers:
@@ -206,3 +215,9 @@ async def test_dane_per_mx_and_per_address(
     assert cname["tried"][0] == f"_{lab.port}._tcp.real.cname.dane.test"
     assert docs["plain.test"]["policies"]["tlsa"][0]["dnssec"] == "insecure"
     assert finding(docs["bogus.dane.test"], "dane.bogus")["severity"] == "error"
+    n3 = docs["insec.n3.test"]["policies"]["tlsa"][0]
+    assert n3["dnssec"] == "insecure"
+    if mode == "own":  # proven from the signed parent's NSEC3 opt-out record, not assumed
+        assert n3["detail"] == "insec.n3.test has no DS: unsigned"
+        stripped = docs["stripped.dane.test"]["policies"]["tlsa"][0]["detail"]
+        assert stripped == "unsigned answer from the signed zone dane.test"
