@@ -202,12 +202,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the JSON contract")
 
-    sub.add_parser(
+    serve = sub.add_parser(
         "serve",
         help="run the Slack bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)",
-        description="Run the Slack bot. Settings come from the environment (see the README).",
+        description="Run the Slack bot, or without Slack credentials the local playground. "
+        "Settings come from the environment (see the README).",
         epilog=cli_help.serve(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument(
+        "--playground",
+        action="store_true",
+        help="serve the local playground (a fake Slack on 127.0.0.1:$PORT) even with Slack "
+        "credentials set; without them it is the default",
     )
 
     return parser
@@ -457,10 +464,10 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if report.has_errors else EXIT_OK
 
 
-def _serve() -> int:
+def _serve(args: argparse.Namespace) -> int:
     from bot.slack.serve import serve_from_env
 
-    return serve_from_env()
+    return serve_from_env(playground=args.playground)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -469,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "diagnose":
             return _diagnose(args)
         if args.command == "serve":
-            return _serve()
+            return _serve(args)
         if args.command == "collect":
             return _collect(args.side)
         return _check(args)

@@ -78,6 +78,8 @@ def serve() -> str:
 examples:
   SLACK_BOT_TOKEN=xoxb-... SLACK_SIGNING_SECRET=... mailflow serve     HTTP mode on $PORT
   SLACK_BOT_TOKEN=xoxb-... SLACK_APP_TOKEN=xapp-... mailflow serve      Socket Mode
+  mailflow serve                  no Slack credentials: the playground on http://127.0.0.1:$PORT
+  mailflow serve --playground     the playground even with credentials (Slack is not contacted)
 
 Every setting is an environment variable (the README's configuration table); a missing or
 malformed one, a broken knowledge base or an unusable MAILFLOW_DB stops the start with one

@@ -16,6 +16,11 @@ HOW_TO_RUN = {
     "%TEMP%\\mailflow-exo.json - upload that file here.",
 }
 FILE_NAMES = {"onprem": "mailflow-collect-onprem.ps1", "exo": "mailflow-collect-exo.ps1"}
+TITLES = {
+    "onprem": "mailflow collector: Exchange on-premises",
+    "exo": "mailflow collector: Exchange Online",
+}
+SNIPPET_TYPE = "powershell"  # Slack's syntax type for the snippets
 
 
 class CollectError(ConfigError):

@@ -6,8 +6,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.collect import FILE_NAMES, HOW_TO_RUN, SIDES, script
+from bot.collect import FILE_NAMES, HOW_TO_RUN, SIDES, SNIPPET_TYPE, TITLES, script
 from bot.render import blocks, replies
+from bot.render.blocks import Message
 from bot.slack.commands import (
     Check,
     Collect,
@@ -18,7 +19,7 @@ from bot.slack.commands import (
     Watch,
     parse_command,
 )
-from bot.slack.poster import CannotPostError, Where
+from bot.slack.poster import CannotPostError, CannotUploadError, Snippet, Where
 from bot.slack.runtime import Runtime
 from handlers.common import Ack, privately_on_error, start_check
 
@@ -100,19 +101,33 @@ async def _stop(runtime: Runtime, ack: Ack, where: Where, command: Stop) -> None
 
 
 async def _collect(runtime: Runtime, where: Where) -> None:
-    """Both collector scripts in a thread of their own (slash commands carry no thread); the
-    user alone sees them when the bot cannot post in the channel."""
-    scripts = [
-        replies.collect_script(HOW_TO_RUN[side], FILE_NAMES[side], script(side)) for side in SIDES
-    ]
+    """Both collector scripts as snippets in a thread of their own (slash commands carry no
+    thread). When Slack refuses the upload (no files:write, uploads disabled), the rest come as
+    code blocks with a note saying why; the user alone sees them when the bot cannot post."""
     try:
         parent = await runtime.poster.post(where.channel, replies.collect_intro(), None)
     except CannotPostError:
-        for message in (replies.collect_intro(), *scripts):
+        for message in (replies.collect_intro(), *map(_script_blocks, SIDES)):
             await runtime.poster.private(where, message)
         return
-    for message in scripts:
-        await runtime.poster.post(where.channel, message, parent)
+    for index, side in enumerate(SIDES):
+        try:
+            await runtime.poster.upload(where.channel, _snippet(side), parent)
+        except CannotUploadError as exc:
+            rest = [_script_blocks(other) for other in SIDES[index:]]
+            await runtime.poster.post_all(
+                where.channel, [replies.collect_upload_refused(exc.code), *rest], parent
+            )
+            return
+
+
+def _snippet(side: str) -> Snippet:
+    comment = replies.collect_snippet_comment(FILE_NAMES[side], HOW_TO_RUN[side])
+    return Snippet(script(side), FILE_NAMES[side], TITLES[side], SNIPPET_TYPE, comment)
+
+
+def _script_blocks(side: str) -> Message:
+    return replies.collect_script(HOW_TO_RUN[side], FILE_NAMES[side], script(side))
 
 
 async def _summary(runtime: Runtime, where: Where) -> None:

@@ -110,6 +110,8 @@ LABELS: Mapping[str, str] = {
     "next_hop_domain": "Next hop domain",
     "direction": "Direction",
     "queue": "Queue",
+    "queue_status": "Queue status",
+    "message_count": "Messages",
     "log_type": "Log type",
     "exchange_online": "Exchange Online",
     "mta": "MTA",

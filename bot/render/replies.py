@@ -124,6 +124,23 @@ def collect_intro() -> Message:
     return plain_message(COLLECT_INTRO)
 
 
+def collect_snippet_comment(file_name: str, how: str) -> str:
+    """The comment posted with a collector snippet: one line on how to run it (mrkdwn)."""
+    return f"*{escape(file_name)}*: {escape(how)}"
+
+
+def collect_upload_refused(code: str) -> Message:
+    hint = (
+        "the app lacks the files:write scope: reinstall it from the current manifest"
+        if code == "missing_scope"
+        else f"Slack answered {inline_code(code[:60])}"
+    )
+    return plain_message(
+        f":warning: I could not attach the scripts as files ({hint}), so here they are as code "
+        "blocks: paste a script's blocks, in order, into one .ps1 file."
+    )
+
+
 def collect_script(how: str, file_name: str, script: str) -> Message:
     """One collector script as code blocks in one message (split at line ends), with one line
     on how to run it."""

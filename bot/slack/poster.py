@@ -1,7 +1,10 @@
-"""Posting to Slack: chat.postMessage / chat.update / response_url, with the fallbacks.
+"""Posting to Slack: chat.postMessage / chat.update / response_url / file snippets, with the
+fallbacks.
 
 When the bot cannot post in a channel (not a member, a DM it is not part of), Slack answers
 not_in_channel or channel_not_found; callers then fall back to the command's response_url.
+A snippet upload that Slack refuses (no files:write scope, uploads disabled) raises
+CannotUploadError; callers then post the text as code blocks instead.
 """
 
 from __future__ import annotations
@@ -21,6 +24,18 @@ log = logging.getLogger("mailflow.poster")
 CANNOT_POST = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot"}
 )
+# files.getUploadURLExternal / files.completeUploadExternal errors that mean "not here, not
+# with this token": worth a fallback, not a retry.
+UPLOAD_REFUSED = CANNOT_POST | {
+    "missing_scope",
+    "not_allowed_token_type",
+    "no_permission",
+    "access_denied",
+    "file_uploads_disabled",
+    "file_uploads_except_images_disabled",
+    "posting_to_general_channel_denied",
+    "unknown_method",  # a Slack-compatible API without the external upload (the playground)
+}
 RESPONSE_URL_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
@@ -30,6 +45,25 @@ class CannotPostError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+class CannotUploadError(Exception):
+    """Slack refused a file upload (error code in `code`)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """A text file shown in Slack as a snippet, with a comment posted along with it."""
+
+    content: str
+    filename: str
+    title: str
+    snippet_type: str
+    comment: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +101,25 @@ class Poster:
         self, channel: str, messages: list[Message], thread_ts: str | None
     ) -> list[str]:
         return [await self.post(channel, message, thread_ts) for message in messages]
+
+    async def upload(self, channel: str, snippet: Snippet, thread_ts: str | None = None) -> None:
+        """files_upload_v2 (files.getUploadURLExternal, the upload, files.completeUploadExternal).
+        Raises CannotUploadError when Slack refuses it."""
+        try:
+            await self._client.files_upload_v2(
+                content=snippet.content,
+                filename=snippet.filename,
+                title=snippet.title,
+                snippet_type=snippet.snippet_type,
+                initial_comment=snippet.comment,
+                channel=channel,
+                thread_ts=thread_ts,
+            )
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", ""))
+            if code in UPLOAD_REFUSED:
+                raise CannotUploadError(code) from None
+            raise
 
     async def update(self, channel: str, ts: str, message: Message) -> None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Mapping
@@ -28,6 +29,8 @@ from bot.slack.store import StoreError
 
 log = logging.getLogger("mailflow.serve")
 
+SLACK_CREDENTIALS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+
 # Everything the bot reads from config/, loaded (and cached) before it listens, so that a
 # missing or broken file stops the start instead of failing every user's request later.
 CONFIG_LOADERS = (
@@ -35,11 +38,17 @@ CONFIG_LOADERS = (
 )  # fmt: skip
 
 
-def serve_from_env(environ: Mapping[str, str] | None = None) -> int:
+def serve_from_env(environ: Mapping[str, str] | None = None, *, playground: bool = False) -> int:
     """`mailflow serve`: settings from the environment, then the knowledge from config/; a bad
-    setting or file is one line on stderr and exit code 2."""
+    setting or file is one line on stderr and exit code 2. Without Slack credentials, or with
+    `playground`, the local playground instead (bot.playground)."""
+    env = os.environ if environ is None else environ
+    if playground or not has_slack_credentials(env):
+        from bot.playground.serve import playground_from_env  # noqa: PLC0415 (it imports this)
+
+        return playground_from_env(env)
     try:
-        settings = Settings.from_env(environ)
+        settings = Settings.from_env(env)
         load_config()
         if settings.trust_anchor:  # MAILFLOW_TRUST_ANCHOR: parsed now, not at the first check
             load_trust_anchors(Path(settings.trust_anchor))
@@ -50,6 +59,10 @@ def serve_from_env(environ: Mapping[str, str] | None = None) -> int:
         print(f"mailflow serve: cannot load {config_dir()}: {exc}", file=sys.stderr)
         return 2
     return serve(settings)
+
+
+def has_slack_credentials(environ: Mapping[str, str]) -> bool:
+    return any((environ.get(name) or "").strip() for name in SLACK_CREDENTIALS)
 
 
 def load_config() -> None:

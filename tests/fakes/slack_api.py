@@ -4,7 +4,11 @@ Point the bot at it with MAILFLOW_SLACK_API_URL=`fake.api_url`. It answers the m
 uses (auth.test, chat.postMessage, chat.update, chat.postEphemeral, files.info, views.publish,
 functions.completeSuccess/completeError), serves uploaded files at their url_private (bearer
 token required), accepts response_url posts, and can be told to fail a method with a Slack
-error (not_in_channel, channel_not_found, ...) or with HTTP 429 + Retry-After.
+error (not_in_channel, channel_not_found, missing_scope, ...) or with HTTP 429 + Retry-After.
+
+The bot's own uploads follow Slack's external-upload flow: files.getUploadURLExternal hands out
+an upload_url on this server, the bytes are POSTed there, and files.completeUploadExternal
+shares them; each completed upload is recorded in `uploads` (and served like any other file).
 """
 
 from __future__ import annotations
@@ -53,10 +57,35 @@ class FakeFile:
 
 
 @dataclass
+class Upload:
+    """A file the bot uploaded and shared with files.completeUploadExternal."""
+
+    file_id: str
+    filename: str
+    title: str | None
+    snippet_type: str | None
+    content: bytes
+    channel: str | None
+    thread_ts: str | None
+    initial_comment: str | None
+
+
+@dataclass
+class _PendingUpload:
+    filename: str
+    length: int
+    snippet_type: str | None
+    content: bytes | None = None
+
+
+@dataclass
 class FakeSlackApi:
     bot_token: str = BOT_TOKEN
     calls: list[Call] = field(default_factory=list)
     files: dict[str, FakeFile] = field(default_factory=dict)
+    uploads: list[Upload] = field(default_factory=list)
+    posted_ts: list[str] = field(default_factory=list)  # chat.postMessage answers, in order
+    _pending_uploads: dict[str, _PendingUpload] = field(default_factory=dict)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
@@ -73,6 +102,7 @@ class FakeSlackApi:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{token}", self._response_url)
         app.router.add_get("/files-pri/{file_id}/{name}", self._download)
+        app.router.add_post("/upload/v1/{file_id}", self._upload_bytes)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -202,6 +232,7 @@ class FakeSlackApi:
             }
         if method == "chat.postMessage":
             ts = self._next_ts()
+            self.posted_ts.append(ts)
             message = {"ts": ts, "text": params.get("text"), "bot_id": BOT_ID}
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
         if method == "chat.update":
@@ -210,7 +241,69 @@ class FakeSlackApi:
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "files.info":
             return self._file_info(str(params.get("file", "")))
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(params)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(params)
         return {"ok": True}
+
+    # -- the external upload flow (docs.slack.dev/messaging/working-with-files) ------------
+    def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename, length = params.get("filename"), str(params.get("length", ""))
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"FU{len(self._pending_uploads) + 1:07d}"
+        snippet_type = params.get("snippet_type")
+        self._pending_uploads[file_id] = _PendingUpload(str(filename), int(length), snippet_type)
+        return {
+            "ok": True,
+            "file_id": file_id,
+            "upload_url": f"{self.base_url}/upload/v1/{file_id}",
+        }
+
+    async def _upload_bytes(self, request: web.Request) -> web.Response:
+        """The upload URL: takes the raw bytes (or a multipart `file` part), as Slack's does."""
+        file_id = request.match_info["file_id"]
+        if request.content_type.startswith("multipart/"):
+            part = (await request.post()).get("file")
+            body = part.file.read() if isinstance(part, web.FileField) else b""
+        else:
+            body = await request.read()
+        await self._record(
+            Call("file_upload", {"file": file_id, "bytes": len(body)}, time.monotonic())
+        )
+        pending = self._pending_uploads.get(file_id)
+        if pending is None or pending.content is not None:
+            return web.Response(status=404, text="upload URL not found")
+        if len(body) != pending.length:
+            return web.Response(status=400, text="length mismatch")
+        pending.content = body
+        return web.Response(text=f"OK - {len(body)}")
+
+    def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            entries = json.loads(str(params.get("files", "")))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        shared = []
+        for entry in entries if isinstance(entries, list) else []:
+            file_id = str(entry.get("id", "")) if isinstance(entry, dict) else ""
+            pending = self._pending_uploads.get(file_id)
+            if pending is None or pending.content is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload = Upload(
+                file_id, pending.filename, entry.get("title"), pending.snippet_type,
+                pending.content, params.get("channel_id"), params.get("thread_ts"),
+                params.get("initial_comment"),
+            )  # fmt: skip
+            self.uploads.append(upload)
+            self.files[file_id] = FakeFile(
+                file_id, pending.filename, pending.content, filetype=pending.snippet_type or "text"
+            )
+            shared.append({"id": file_id, "title": upload.title or pending.filename})
+        if not shared:
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "files": shared}
 
     def _file_info(self, file_id: str) -> dict[str, Any]:
         fake = self.files.get(file_id)

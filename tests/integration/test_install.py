@@ -158,6 +158,13 @@ def test_diagnose_runs_from_another_directory(installed: Installed, tmp_path: Pa
     assert "mta.tls.certificate_verification_failed" in example.stdout
 
 
+def test_the_playground_page_ships_inside_the_package(installed: Installed) -> None:
+    static = installed.package / "playground" / "static"
+    assert sorted(p.name for p in static.iterdir()) == [
+        "login.html", "page.css", "page.html", "page.js",
+    ]  # fmt: skip
+
+
 def test_serve_help_runs_from_another_directory(installed: Installed) -> None:
     result = _ok(_run(installed.bin / "mailflow", "serve", "--help", cwd=installed.elsewhere))
     assert "usage: mailflow serve" in result.stdout

@@ -8,7 +8,6 @@ all four together and names EX02's connector.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -88,21 +87,6 @@ async def test_chat_in_the_thread_is_not_part_of_the_case(bot: Bot) -> None:
     )
     second = await paste(bot, (CASE / "trace.txt").read_text(), "1700000603.000001", 2)
     assert "2 pieces judged together" in second
-
-
-async def test_collect_posts_both_scripts_in_a_thread(bot: Bot) -> None:
-    reply = await bot.command("collect")
-    assert reply.status == 200 and reply.seconds < 3
-    posts = await bot.api.wait_calls("chat.postMessage", 3)
-    parent, scripts = posts[0], posts[1:]
-    assert not parent.get("thread_ts") and "read-only" in message_text(parent)
-    assert all(p.get("thread_ts") for p in scripts)
-    texts = [message_text(p) for p in scripts]
-    assert "Get-ReceiveConnector" in texts[0] and "Exchange Management Shell" in texts[0]
-    assert "Get-InboundConnector" in texts[1] and "Connect-ExchangeOnline" in texts[1]
-    for post in posts:
-        assert_valid_message(post.params)
-    await asyncio.sleep(0)
 
 
 async def test_an_uploaded_collector_file_joins_the_case(bot: Bot) -> None:

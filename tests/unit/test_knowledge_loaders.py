@@ -32,13 +32,19 @@ _LOADERS: dict[str, tuple[str, Callable[[Path], object]]] = {
 }
 
 
-def _folder(case: Path, tmp_path: Path, shipped: str) -> Path:
+def _shipped(tmp_path: Path, shipped: str) -> Path:
+    """A copy of the shipped config folder of a loader (or of its one file)."""
     folder = tmp_path / "config"
     if shipped:
         shutil.copytree(config_dir() / shipped, folder)
     else:
         folder.mkdir()
         shutil.copy(config_dir() / "check_findings.toml", folder)
+    return folder
+
+
+def _folder(case: Path, tmp_path: Path, shipped: str) -> Path:
+    folder = _shipped(tmp_path, shipped)
     shutil.copytree(case / "files", folder, dirs_exist_ok=True)
     return folder
 
@@ -57,13 +63,7 @@ def test_broken_knowledge_is_refused_with_one_line(case: Path, tmp_path: Path) -
 @pytest.mark.parametrize("loader", sorted(_LOADERS))
 def test_the_shipped_knowledge_loads_through_the_same_path(loader: str, tmp_path: Path) -> None:
     shipped, load = _LOADERS[loader]
-    folder = tmp_path / "config"
-    if shipped:
-        shutil.copytree(config_dir() / shipped, folder)
-    else:
-        folder.mkdir()
-        shutil.copy(config_dir() / "check_findings.toml", folder)
-    assert load(folder)
+    assert load(_shipped(tmp_path, shipped))
 
 
 def test_every_case_folder_is_used() -> None:

@@ -75,3 +75,15 @@ def test_only_render_and_slack_know_block_kit() -> None:
         and any(n.startswith("slack_sdk.models") for n in _imports(path))
     ]
     assert offenders == []
+
+
+def test_the_html_renderer_renders_without_judging_and_the_playground_is_no_second_bot() -> None:
+    html_renderer = [
+        name
+        for name in sorted(_imports(ROOT / "bot/render/html.py"))
+        if name.startswith(("bot.", "handlers")) or name in NETWORK_OR_SLACK
+    ]
+    assert html_renderer == []
+    # The playground only fakes Slack: it answers through the real app, never by itself.
+    forbidden = ("bot.core.check", "bot.core.diagnose", "bot.probe", "bot.diagnosis", "bot.check")
+    assert _violations("bot/playground", (*forbidden, "handlers", "slack_bolt")) == []

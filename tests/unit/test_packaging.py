@@ -42,4 +42,8 @@ def test_every_listed_package_exists() -> None:
 def test_config_and_examples_ship_whole_inside_the_package() -> None:
     table = _setuptools()
     assert table["package-dir"] == {"bot.config": "config", "bot.examples": "examples"}
-    assert table["package-data"] == {"bot.config": ["**/*"], "bot.examples": ["*"]}
+    assert table["package-data"] == {
+        "bot.config": ["**/*"],
+        "bot.examples": ["*"],
+        "bot.playground": ["static/*"],  # the playground's page, script and style
+    }

@@ -67,7 +67,10 @@ def test_run_installs_once_and_then_starts_without_pip(tmp_path: Path) -> None:
     again = _run(root, "run.sh", SLACK_BOT_TOKEN="xoxb-test", FAIL_PIP="1")
     assert again.returncode == 0, again.stderr  # pip would have failed: it was not called
     assert _pip_calls(root) == []
-    offline = _run(root, "run.sh", FAIL_PIP="1")  # no token: the offline diagnosis of examples
+    playground = _run(root, "run.sh", FAIL_PIP="1")  # no credentials: serve the playground
+    assert playground.returncode == 0 and playground.stdout.strip() == "mailflow serve"
+    assert "playground" in playground.stderr
+    offline = _run(root, "run.sh", "--offline", FAIL_PIP="1")  # the examples on the terminal
     assert offline.returncode == 0 and "mailflow diagnose examples/sample.txt" in offline.stdout
     assert _pip_calls(root) == []
 

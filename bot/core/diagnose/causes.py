@@ -62,6 +62,7 @@ FACT_FIELDS = frozenset(
         "config_rule", "connector_kind", "servers", "configured", "expected", "property",
         "tls_sender_certificate_name", "expected_thumbprint",
         "source_server", "pieces", "joined", "names", "sending_ip", "trace_status",
+        "queue_status", "message_count",
         # TLS-RPT reports (bot.core.diagnose.readers.tlsrpt)
         "result_type", "reported_result", "policy_type", "policy_domain", "successful_sessions",
         "failed_sessions", "detail_failed_sessions", "sending_mta_ip", "receiving_mx_helo",

@@ -51,7 +51,7 @@ _FACT_FIELDS = (
     "event_id", "source_name", "session", "first_seen", "last_seen", "direction", "local_ip",
     "remote_ip", "inner_status", "provider", "chain_status", "log_type", "exchange_online",
     "serial", "last_attempted_server_name", "connector_id", "sending_ip",
-    "trace_status",
+    "trace_status", "queue_status", "message_count",
 )  # fmt: skip
 
 

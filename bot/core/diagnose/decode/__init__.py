@@ -43,6 +43,8 @@ def documents(chunks: Iterable[bytes], *, chat: bool = False) -> Iterator[Docume
         data = _read_at_most(head[bom:], stream, MAX_MESSAGE_BYTES)
         if encoding != "utf-8":
             data = data.decode(encoding, "replace").encode("utf-8", "replace")
+        if chat:  # a message pasted into Slack arrives with Slack's entities and links
+            data = clean_chat_text(data.decode("utf-8", "replace")).encode("utf-8", "replace")
         yield message_document(data)
         return
     yield from _windows(head[bom:], stream, encoding, chat)

@@ -44,23 +44,26 @@ class Record:
 
     def line_of(self, *names: str) -> int:
         """The input line where the first of `names` that the record has starts."""
-        lowered = {key.lower(): value for key, value in self.lines.items()}
+        lines = {_key(key): value for key, value in self.lines.items()}
         for name in names:
-            if name.lower() in lowered:
-                return lowered[name.lower()]
+            if _key(name) in lines:
+                return lines[_key(name)]
         return self.first_line
 
     def get(self, *names: str) -> str:
-        """The first of `names` that the record has (property names compared without case)."""
-        lowered = self._lowered()
+        """The first of `names` that the record has. Property names compare without case,
+        spaces and underscores: `RecipientAddress` (PowerShell), `Recipient Address` (a portal
+        export), `recipient_address` (historical search) are one property."""
+        keyed = {_key(key): value for key, value in self.props.items()}
         for name in names:
-            value = lowered.get(name.lower())
+            value = keyed.get(_key(name))
             if value is not None and value.strip():
                 return value.strip()
         return ""
 
-    def _lowered(self) -> dict[str, str]:
-        return {key.lower(): value for key, value in self.props.items()}
+
+def _key(name: str) -> str:
+    return name.lower().replace(" ", "").replace("_", "")
 
 
 def records(document: Document) -> list[Record]:

@@ -31,6 +31,7 @@ _PROXY = re.compile(r"OutboundProxyTarget(IP|HostName)\s{0,5}[:=]\s{0,5}([^\s,;\
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _ENDPOINT = re.compile(r"^\[?([0-9A-Fa-f.:]{2,45}?)\]?(?::(\d{1,5}))?$")
 _FAILED = frozenset({"failed", "fail", "pending", "deferred", "expanded", "quarantined"})
+_RECIPIENT_COLUMNS = ("recipientaddress", "recipient address", "recipient_status")
 _STATUS_PROPERTIES = ("Status", "DeliveryStatus", "Delivery status", "Event", "recipient_status")
 
 
@@ -99,7 +100,8 @@ class MessageTraceReader(Reader):
         if "LED=" in text or "{MSG=" in text or "OutboundProxyTarget" in text:
             return 35
         lowered = document.text[:65536].lower()
-        if ("recipientaddress" in lowered or "recipient_status" in lowered) and "status" in lowered:
+        named = any(name in lowered for name in _RECIPIENT_COLUMNS)
+        if named and "status" in lowered:
             return 20
         return 0
 

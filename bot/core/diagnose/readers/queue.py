@@ -63,6 +63,8 @@ class QueueReader(Reader):
         text = document.text
         if "LastError" in text or any(signature in text for signature in SIGNATURES):
             return 25
+        if "NextHopDomain" in text and "DeliveryType" in text:
+            return 25  # Get-Queue's own columns, without LastError
         return 25 if _EOP_CODE.search(text) else 0
 
     def parse(self, document: Document) -> list[Fact]:
@@ -97,7 +99,9 @@ class QueueReader(Reader):
 
     def _record(self, record: Record, document: Document) -> Fact | None:
         error = record.get("LastError")
-        if not error or error in ("{}", "-") or "LED=" in error:
+        if not error or error in ("{}", "-"):
+            return self._waiting(record, document) if not error else None
+        if "LED=" in error:
             return None
         identity = record.get("Identity")
         queue = record.get("Queue") or identity
@@ -134,6 +138,34 @@ class QueueReader(Reader):
             ip=ip,
             timestamp=record.get("LastRetryTime", "DateReceived") or None,
             extra={k: v for k, v in extra.items() if v},
+        )
+
+    def _waiting(self, record: Record, document: Document) -> Fact | None:
+        """A queue that holds messages in Retry or Suspended, shown without its LastError (the
+        default table of Get-Queue): worth a finding, the reason is one command away."""
+        status, count = record.get("Status"), record.get("MessageCount")
+        identity = record.get("Identity")
+        if status not in ("Retry", "Suspended") or not count.isdigit() or int(count) == 0:
+            return None
+        if not identity or "\\" not in identity:
+            return None
+        hop = record.get("NextHopDomain")
+        where = hop or "unknown"
+        text = f"Queue {identity} is in {status} with {count} messages (next hop {where})"
+        line = record.first_line
+        return Fact(
+            source=self.name,
+            action="delayed",
+            diagnostic=clip(text, 500),
+            server=identity.split("\\", 1)[0],
+            lines=(line, line),
+            evidence=document.line_texts(line, line),
+            extra={
+                "queue": clip(identity),
+                "queue_status": status,
+                "message_count": count,
+                **({"next_hop_domain": clip(hop, 300)} if hop else {}),
+            },
         )
 
     def _text(self, text: str, line: int) -> Fact:
