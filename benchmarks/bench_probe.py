@@ -209,7 +209,12 @@ def _peers(setup: Setup, sslyze: Path | None, openssl: str | None) -> list[Peer]
             "mailflow check (whole process)",
             _mailflow_command(setup, DIRECT_DOMAIN, setup.direct_port),
             lambda done: done.returncode == 0 and b'"tls_version": "TLSv1.3"' in done.stdout,
-        )
+        ),
+        Peer(  # what DANE/MTA-STS/TLS-RPT (issue 12) cost here; see benchmarks/bench_policies
+            "mailflow check --no-policies",
+            [*_mailflow_command(setup, DIRECT_DOMAIN, setup.direct_port), "--no-policies"],
+            lambda done: done.returncode == 0 and b'"tls_version": "TLSv1.3"' in done.stdout,
+        ),
     ]
     if sslyze is not None:
         command = [

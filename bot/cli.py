@@ -182,6 +182,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="PEM bundle of trusted roots (default MAILFLOW_CA_FILE or Mozilla's)",
     )
+    check.add_argument(
+        "--no-policies", action="store_true", help="skip the DANE, MTA-STS and TLS-RPT checks"
+    )
+    check.add_argument(
+        "--dnssec-resolver",
+        metavar="IP[:PORT]",
+        default=None,
+        help="a validating resolver whose AD bit is trusted for DNSSEC (default "
+        "MAILFLOW_DNSSEC_RESOLVER; otherwise mailflow validates from the root trust anchor)",
+    )
+    check.add_argument(
+        "--trust-anchor",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="DS/DNSKEY records to validate DNSSEC from instead of the root's (default "
+        "MAILFLOW_TRUST_ANCHOR)",
+    )
     check.add_argument("--json", action="store_true", help="print the JSON contract")
 
     serve = sub.add_parser(
@@ -236,7 +254,7 @@ def _check_request(args: argparse.Namespace) -> tuple[CheckRequest, Path | None]
     from bot.core.domain import InvalidTarget, normalise_name, normalise_target
     from bot.probe.engine import CheckRequest
     from bot.probe.netpolicy import parse_allow_nets
-    from bot.probe.resolver import parse_nameservers
+    from bot.probe.resolver import parse_nameserver, parse_nameservers
     from bot.settings import ProbeSettings
 
     if bool(args.target) == bool(args.host):
@@ -249,6 +267,12 @@ def _check_request(args: argparse.Namespace) -> tuple[CheckRequest, Path | None]
     allow = parse_allow_nets(args.allow_net) + env.allow_nets
     timeout = args.timeout or env.probe_timeout
     ca_file = args.ca_file or (Path(env.ca_file) if env.ca_file else None)
+    dnssec = parse_nameserver(args.dnssec_resolver) if args.dnssec_resolver else env.dnssec_resolver
+    anchor = args.trust_anchor or (Path(env.trust_anchor) if env.trust_anchor else None)
+    if anchor is not None and not args.no_policies:
+        from bot.probe.dnssec import load_trust_anchors
+
+        load_trust_anchors(anchor)  # a broken file is one line now, not a silent gap later
     request = CheckRequest(
         target=target,
         host_mode=host_mode,
@@ -259,6 +283,10 @@ def _check_request(args: argparse.Namespace) -> tuple[CheckRequest, Path | None]
         nameservers=nameservers,
         allow_nets=allow,
         expected_names=expected,
+        policies=not args.no_policies,
+        dnssec_resolver=dnssec,
+        trust_anchor=anchor,
+        ca_file=ca_file,
     )
     return request, ca_file
 

@@ -38,6 +38,8 @@ examples:
   mailflow check admin@contoso.com --expect-name hybrid.contoso.com
   mailflow check --host hybrid.contoso.com --attempts 4
   mailflow check contoso.com --json --output contoso.json
+  mailflow check contoso.com --dnssec-resolver 127.0.0.53   (trust a validating resolver's AD)
+  mailflow check contoso.com --no-policies                  (skip DANE, MTA-STS, TLS-RPT)
 
 On a terminal each address is shown as its attempt starts and a spinner tells what is still
 running (on stderr, so the report on stdout stays clean).
@@ -53,6 +55,7 @@ examples:
   mailflow diagnose message-trace.csv --json
   Get-Queue | Format-List > queue.txt; mailflow diagnose queue.txt
   mailflow diagnose - < SMTPReceive20250101-1.LOG
+  mailflow diagnose tlsrpt-report.json.gz             (a TLS-RPT report, gzip or not)
   mailflow diagnose --example smtpreceive-server1-self-signed.log
   mailflow diagnose ex01.txt ex02.txt trace.txt --together    (one case, one result)
 

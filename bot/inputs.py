@@ -8,7 +8,9 @@
         item.path, item.open()                   # one message of an mbox is one item
 
 Decoding (byte-order marks, UTF-8/UTF-16, MIME) is the diagnosis core's job
-(bot.core.diagnose.decode); this module only reads bytes, bounded.
+(bot.core.diagnose.decode); this module only reads bytes, bounded. A gzip stream (a TLS-RPT
+report's `.json.gz`, a compressed log) is decompressed on the way, its decompressed size bounded
+by the same limit.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import io
 import stat
 import sys
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +58,19 @@ class ByteInput:
         self._close = close
 
     def __iter__(self) -> Iterator[bytes]:
+        blocks = self._raw()
+        first = next(blocks, b"")
+        if first.startswith(_GZIP_MAGIC):
+            yield from self._gunzip(first, blocks)
+            return
+        if first:
+            self._count(len(first))
+            yield first
+        for block in blocks:
+            self._count(len(block))
+            yield block
+
+    def _raw(self) -> Iterator[bytes]:
         try:
             while True:
                 try:
@@ -65,14 +81,56 @@ class ByteInput:
                     ) from None
                 if not block:
                     return
-                self.bytes += len(block)
-                if self.bytes > self._max_bytes:
-                    limit = _megabytes(self._max_bytes)
-                    raise InputError(f"{self.name}: input is larger than {limit}")
                 yield block
         finally:
             if self._close:
                 self._stream.close()
+
+    def _count(self, size: int) -> None:
+        self.bytes += size
+        if self.bytes > self._max_bytes:
+            limit = _megabytes(self._max_bytes)
+            raise InputError(f"{self.name}: input is larger than {limit}")
+
+    def _gunzip(self, first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+        """Decompressed blocks, never more than one chunk of output at a time. Data that only
+        looks like gzip is read as it is; a stream that breaks off keeps what it decompressed."""
+        inflater = zlib.decompressobj(wbits=31)
+        raw: list[bytes] = []  # compressed input while nothing was decompressed yet
+        produced = False
+        for block in _chain(first, rest):
+            if not produced:
+                raw.append(block)
+            data = block
+            while data:
+                try:
+                    out = inflater.decompress(data, self._chunk_size)
+                except zlib.error:
+                    if not produced:  # not gzip after all: the bytes as they came
+                        for item in _chain(b"".join(raw), rest):
+                            self._count(len(item))
+                            yield item
+                    return
+                data = inflater.unconsumed_tail
+                if out:
+                    produced = True
+                    raw.clear()
+                    self._count(len(out))
+                    yield out
+                if inflater.eof:
+                    return  # bytes after the gzip member are ignored
+        if not produced and raw:
+            for item in raw:
+                self._count(len(item))
+                yield item
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
 
 
 def open_input(

@@ -16,7 +16,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from bot.probe.netpolicy import Network, parse_allow_nets
-from bot.probe.resolver import Nameserver, parse_nameservers
+from bot.probe.resolver import Nameserver, parse_nameserver, parse_nameservers
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
@@ -46,6 +46,8 @@ class ProbeSettings:
     allow_nets: tuple[Network, ...] = ()
     ca_file: str | None = None
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT
+    dnssec_resolver: Nameserver | None = None  # validating resolver whose AD bit is trusted
+    trust_anchor: str | None = None  # DS/DNSKEY file for our own DNSSEC validation
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProbeSettings:
@@ -66,6 +68,8 @@ class Settings:
     allow_nets: tuple[Network, ...] = ()
     ca_file: str | None = None
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT
+    dnssec_resolver: Nameserver | None = None
+    trust_anchor: str | None = None
     probe_port: int = DEFAULT_PROBE_PORT
     watch_interval: float = DEFAULT_WATCH_INTERVAL
     watch_max: float = DEFAULT_WATCH_MAX
@@ -120,6 +124,8 @@ class _Reader:
             allow_nets=self.parsed("MAILFLOW_ALLOW_NETS", _networks, ()),
             ca_file=self.parsed("MAILFLOW_CA_FILE", _readable_file, None),
             probe_timeout=self.parsed("MAILFLOW_PROBE_TIMEOUT", _seconds, DEFAULT_PROBE_TIMEOUT),
+            dnssec_resolver=self.parsed("MAILFLOW_DNSSEC_RESOLVER", parse_nameserver, None),
+            trust_anchor=self.parsed("MAILFLOW_TRUST_ANCHOR", _readable_file, None),
         )
 
     def settings(self) -> Settings:
@@ -149,6 +155,8 @@ class _Reader:
             allow_nets=probe.allow_nets,
             ca_file=probe.ca_file,
             probe_timeout=probe.probe_timeout,
+            dnssec_resolver=probe.dnssec_resolver,
+            trust_anchor=probe.trust_anchor,
             probe_port=self.parsed("MAILFLOW_PROBE_PORT", _port, DEFAULT_PROBE_PORT),
             watch_interval=self.parsed("MAILFLOW_WATCH_INTERVAL", _seconds, DEFAULT_WATCH_INTERVAL),
             watch_max=self.parsed("MAILFLOW_WATCH_MAX", _seconds, DEFAULT_WATCH_MAX),

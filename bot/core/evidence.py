@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bot.core.policy_evidence import PolicyEvidence
+
 
 class Step(StrEnum):
     """The steps of one STARTTLS probe, in order."""
@@ -154,3 +156,4 @@ class CheckEvidence:
     started_at: datetime | None = None
     elapsed_ms: float = 0.0
     target_display: str = ""  # the target for humans (U-label of an IDN); "" = same as target
+    policies: PolicyEvidence | None = None  # DANE, MTA-STS, TLS-RPT (None: --no-policies)

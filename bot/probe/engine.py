@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.core.domain import Target
 from bot.core.evidence import (
@@ -30,6 +31,7 @@ from bot.core.evidence import (
     FailureKind,
     HostEvidence,
 )
+from bot.core.policy_evidence import PolicyEvidence
 from bot.probe.netpolicy import NetPolicy, Network
 from bot.probe.resolver import MxResolver, Nameserver, Resolution
 from bot.probe.smtp import probe_starttls
@@ -56,6 +58,11 @@ class CheckRequest:
     max_probes: int = 128  # connections per check at most; first attempts are planned first
     max_addresses_per_host: int = 32  # allowed addresses probed per host, in DNS order
     ehlo_name: str | None = None  # default: our local address as an address literal
+    policies: bool = True  # DANE, MTA-STS, TLS-RPT (`--no-policies` turns them off)
+    dnssec_resolver: Nameserver | None = None  # a validating resolver whose AD bit is trusted
+    trust_anchor: Path | None = None  # DS/DNSKEY file for our own validation (default: root)
+    ca_file: Path | None = None  # roots for the MTA-STS policy fetch (default: certifi)
+    https_port: int = 443  # where the MTA-STS policy is fetched (tests use a loopback port)
 
     def __post_init__(self) -> None:
         if not 1 <= self.attempts <= MAX_ATTEMPTS:
@@ -187,13 +194,20 @@ async def iter_check(request: CheckRequest) -> AsyncGenerator[ProbeUpdate, None]
     if len(jobs) > request.max_probes:
         notes.append(f"probe limit: {request.max_probes} of {len(jobs)} planned attempts were made")
         jobs = jobs[: request.max_probes]
-    yield DnsResolved(base, len(jobs))
-
-    run = _Run(request, deadline, asyncio.Semaphore(min(request.max_concurrency, len(jobs) or 1)))
-    results: dict[_Job, AttemptEvidence] = {}
-    async with contextlib.aclosing(_fan_out(run, jobs, results)) as updates:
-        async for update in updates:
-            yield update
+    policies = _start_policies(request, resolution, hosts, deadline)
+    try:
+        yield DnsResolved(base, len(jobs))
+        run = _Run(
+            request, deadline, asyncio.Semaphore(min(request.max_concurrency, len(jobs) or 1))
+        )
+        results: dict[_Job, AttemptEvidence] = {}
+        async with contextlib.aclosing(_fan_out(run, jobs, results)) as updates:
+            async for update in updates:
+                yield update
+        policy_evidence = await _finish_policies(policies, deadline, notes)
+    finally:
+        if policies is not None and not policies.done():  # the consumer stopped early
+            policies.cancel()
 
     deadline_hit = dns_deadline_hit or any(
         ev.failure is FailureKind.DEADLINE for ev in results.values()
@@ -206,11 +220,50 @@ async def iter_check(request: CheckRequest) -> AsyncGenerator[ProbeUpdate, None]
     final = dataclasses.replace(
         base,
         hosts=_with_attempts(hosts, results),
+        policies=policy_evidence,
         deadline_hit=deadline_hit,
         notes=tuple(notes),
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
     )
     yield CheckFinished(final)
+
+
+def _start_policies(
+    request: CheckRequest, resolution: Resolution, hosts: Sequence[HostEvidence], deadline: float
+) -> asyncio.Task[PolicyEvidence] | None:
+    """The policy lookups run beside the SMTP probes (they are mostly DNS round trips)."""
+    if not request.policies or not resolution.hosts or request.target.is_ip:
+        return None
+    from bot.probe.policies import PolicyRequest, collect_policies, hosts_for  # noqa: PLC0415
+
+    policy_request = PolicyRequest(
+        domain=resolution.domain, hosts=hosts_for(hosts), host_mode=request.host_mode,
+        smtp_port=request.port, nameservers=request.nameservers, allow_nets=request.allow_nets,
+        dnssec_resolver=request.dnssec_resolver, trust_anchor=request.trust_anchor,
+        ca_file=request.ca_file, https_port=request.https_port, timeout=request.step_timeout,
+    )  # fmt: skip
+    return asyncio.create_task(collect_policies(policy_request, deadline=deadline))
+
+
+async def _finish_policies(
+    task: asyncio.Task[PolicyEvidence] | None, deadline: float, notes: list[str]
+) -> PolicyEvidence | None:
+    if task is None:
+        return None
+    remaining = deadline + _GRACE_SECONDS - asyncio.get_running_loop().time()
+    try:
+        async with asyncio.timeout(max(remaining, 0.01)):
+            return await task
+    except TimeoutError:
+        notes.append("policy checks (DANE, MTA-STS, TLS-RPT) did not finish before the deadline")
+    except Exception as exc:  # a bug must not take the whole check down
+        log.exception("policy checks failed unexpectedly")
+        notes.append(f"policy checks failed: internal error {type(exc).__name__}")
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    return None
 
 
 async def _resolve(request: CheckRequest, deadline: float) -> Resolution:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.core.check.overview import policy_overview
 from bot.core.check.verdicts import CheckVerdict, counts, status_of
 from bot.core.evidence import AttemptEvidence, CertInfo, CheckEvidence, HostEvidence, PresentedCert
 from bot.core.models import Diagnosis, Finding, Fix, Severity, most_severe_first
@@ -338,7 +339,9 @@ def attempt_cell(attempt: AttemptEvidence, verdict: CheckVerdict) -> str:
 
 def host_table(host: HostEvidence, verdict: CheckVerdict) -> str:
     """A fixed-width table of one MX host: one row per address and attempt (raw text)."""
-    rows = [("address", "try", "TLS", "certificate", "thumbprint", "verdict")]
+    dane = any(verdict.of(a).dane is not None for a in host.attempts)
+    rows = [("address", "try", "TLS", "certificate", "thumbprint", *(("DANE",) if dane else ()),
+             "verdict")]  # fmt: skip
     for attempt in host.attempts:
         cert = attempt.certs[0] if attempt.certs else None
         rows.append(
@@ -348,14 +351,16 @@ def host_table(host: HostEvidence, verdict: CheckVerdict) -> str:
                 (attempt.tls_version or "-").replace("TLSv", ""),
                 truncate(_common_name(cert), 34) if cert else "-",
                 cert.sha1[:12] + "…" if cert else "-",
+                *((verdict.of(attempt).dane or "-",) if dane else ()),
                 attempt_cell(attempt, verdict),
             )
         )
-    rows.extend((truncate(ip, 39), "-", "-", "-", "-", "✗ blocked") for ip in host.blocked[:8])
+    pad = ("-",) * (4 + dane)
+    rows.extend((truncate(ip, 39), *pad, "✗ blocked") for ip in host.blocked[:8])
     if len(host.blocked) > 8:
-        rows.append((f"… {len(host.blocked) - 8} more", "-", "-", "-", "-", "✗ blocked"))
+        rows.append((f"… {len(host.blocked) - 8} more", *pad, "✗ blocked"))
     if host.capped:
-        rows.append((f"… {len(host.capped)} more", "-", "-", "-", "-", "not probed (limit)"))
+        rows.append((f"… {len(host.capped)} more", *pad, "not probed (limit)"))
     if len(rows) == 1:
         return host.dns_error or "no addresses"
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]) - 1)]
@@ -399,6 +404,11 @@ def check_report_messages(
         if host.preference is not None:
             title += f" (preference {host.preference})"
         blocks.extend(code_sections(title, host_table(host, verdict)))
+    overview = policy_overview(evidence, ordered)
+    if overview:
+        title = f"*DANE, MTA-STS, TLS-RPT of {escape(truncate(evidence.domain, 200))}*"
+        table = "\n".join(f"{label}: {text}" for label, text in overview)
+        blocks.extend(code_sections(title, table))
     seen: set[Fix] = set()
     for finding in ordered:
         blocks.append(divider())

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.check.verdicts import CheckVerdict
 from bot.core.evidence import AttemptEvidence, CertInfo, HostEvidence, PresentedCert
 from bot.core.models import Diagnosis, Finding, fields_to_json
+from bot.core.policy_evidence import DnsAnswer, PolicyEvidence
 
 if TYPE_CHECKING:
     from bot.check import CheckReport
@@ -113,6 +114,7 @@ def attempt_to_json(attempt: AttemptEvidence, verdict: CheckVerdict) -> dict[str
         ],
         "timings_ms": {k: round(v, 1) for k, v in attempt.timings_ms.items()},
         "verdict": verdict.of(attempt).word,
+        "dane": verdict.of(attempt).dane,
     }
 
 
@@ -136,5 +138,43 @@ def check_to_json(report: CheckReport) -> dict[str, Any]:
         "target": report.evidence.target,
         "mx": [host_to_json(h, report.verdict) for h in report.evidence.hosts],
         "findings": [finding_for_check(f) for f in report.findings],
+        "policies": policies_to_json(report.evidence.policies),
         "elapsed_ms": round(report.elapsed_ms, 1),
     }
+
+
+def _answer(answer: DnsAnswer | None) -> dict[str, Any] | None:
+    if answer is None:
+        return None
+    return {
+        "name": answer.name,
+        "type": answer.rtype,
+        "values": list(answer.values),
+        "dnssec": answer.status.value,
+        "error": answer.error,
+        "detail": answer.detail,
+    }
+
+
+def policies_to_json(policies: PolicyEvidence | None) -> dict[str, Any] | None:
+    """The policy evidence (None with --no-policies): how DNSSEC was judged, the MX RRset's
+    status, each host's TLSA answer, the MTA-STS record and fetch, the TLS-RPT record."""
+    if policies is None:
+        return None
+    fetch = policies.policy
+    return {
+        "dnssec_validation": policies.validation,
+        "mx": _answer(policies.mx),
+        "tlsa": [
+            {"host": t.host, "tried": list(t.tried), **(_answer(t.answer) or {})}
+            for t in policies.tlsa
+        ],
+        "mta_sts": _answer(policies.mta_sts),
+        "mta_sts_policy": None if fetch is None else {
+            "url": fetch.url, "ip": fetch.ip, "status": fetch.status,
+            "content_type": fetch.content_type, "body": fetch.body, "location": fetch.location,
+            "error": fetch.error, "error_kind": fetch.error_kind, "blocked": list(fetch.blocked),
+        },
+        "tlsrpt": _answer(policies.tlsrpt),
+        "elapsed_ms": policies.elapsed_ms,
+    }  # fmt: skip

@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from bot.core.check.overview import policy_overview
 from bot.core.check.verdicts import CheckVerdict
 from bot.core.evidence import AttemptEvidence, CertInfo, HostEvidence, MxSource
 from bot.core.models import Diagnosis, Finding, Fix, Severity
@@ -212,22 +213,24 @@ def _host_lines(host: HostEvidence, source: MxSource, verdict: CheckVerdict) -> 
     if host.cname_chain:
         state += f", via CNAME {' -> '.join(host.cname_chain)}"
     lines = [printable(f"{_host_label(host, source)}: {state}")]
+    dane = any(verdict.of(a).dane is not None for a in host.attempts)
     rows: list[tuple[str, ...]] = [
-        ("ADDRESS", "TRY", "TLS", "CERTIFICATE SUBJECT", "THUMBPRINT", "VERDICT")
-    ]
+        ("ADDRESS", "TRY", "TLS", "CERTIFICATE SUBJECT", "THUMBPRINT",
+         *(("DANE",) if dane else ()), "VERDICT")
+    ]  # fmt: skip
     for attempt in host.attempts:
         subject, thumb = _leaf_cells(attempt)
-        word = verdict.of(attempt).word
+        judged = verdict.of(attempt)
         rows.append(
-            (attempt.ip, str(attempt.attempt), attempt.tls_version or "-", subject, thumb, word)
-        )
+            (attempt.ip, str(attempt.attempt), attempt.tls_version or "-", subject, thumb,
+             *((judged.dane or "-",) if dane else ()), judged.word)
+        )  # fmt: skip
     tried = {a.ip for a in host.attempts}
     untried = [ip for ip in host.blocked if ip not in tried]
-    rows.extend((ip, "-", "-", "-", "-", "target.blocked") for ip in untried[:_BLOCKED_ROWS])
+    pad = ("-",) * (4 + dane)
+    rows.extend((ip, *pad, "target.blocked") for ip in untried[:_BLOCKED_ROWS])
     if len(untried) > _BLOCKED_ROWS:
-        rows.append(
-            (f"… {len(untried) - _BLOCKED_ROWS} more", "-", "-", "-", "-", "target.blocked")
-        )
+        rows.append((f"… {len(untried) - _BLOCKED_ROWS} more", *pad, "target.blocked"))
     if len(rows) > 1:
         lines.extend(printable(line) for line in _table(rows))
     return lines
@@ -248,6 +251,10 @@ def render_check(report: CheckReport) -> str:
     for host in ev.hosts:
         lines.extend(_host_lines(host, ev.source, report.verdict))
         lines.extend(_host_fact_lines(host, shared))
+        lines.append("")
+    overview = policy_overview(ev, report.findings)
+    if overview:
+        lines.extend(["Policies:", *(printable(f"  {label}: {text}") for label, text in overview)])
         lines.append("")
     if ev.notes:
         lines.extend(["Notes:", *(printable(f"  {note}") for note in ev.notes), ""])

@@ -162,6 +162,9 @@ class _RealCheck:
             nameservers=self._settings.nameservers,
             allow_nets=self._settings.allow_nets,
             expected_names=spec.expected_names,
+            dnssec_resolver=self._settings.dnssec_resolver,
+            trust_anchor=Path(self._settings.trust_anchor) if self._settings.trust_anchor else None,
+            ca_file=Path(self._settings.ca_file) if self._settings.ca_file else None,
         )
 
     async def _stream(self, spec: CheckSpec) -> CheckStream:

@@ -17,9 +17,8 @@ if TYPE_CHECKING:
     from bot.slack.runtime import Runtime
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
-SUPPORTED_SUFFIXES = frozenset(
-    {".txt", ".log", ".csv", ".eml", ".json"}
-)  # .json: collected configuration
+# .json: collected configuration, TLS-RPT reports; .gz: TLS-RPT reports as senders attach them
+SUPPORTED_SUFFIXES = frozenset({".txt", ".log", ".csv", ".eml", ".json", ".gz"})
 SLACK_FILE_HOSTS = ("files.slack.com",)
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_read=30)
 _CHUNK = 64 * 1024
@@ -43,7 +42,9 @@ async def fetch_file(runtime: Runtime, file_id: str) -> tuple[str, bytes]:
         ) from None
     name = str(info.get("name") or info.get("title") or file_id)[:200]
     if PurePosixPath(name.lower()).suffix not in SUPPORTED_SUFFIXES:
-        raise FileRejectedError(f"{name}: not a .txt/.log/.csv/.eml/.json file", tell_user=False)
+        raise FileRejectedError(
+            f"{name}: not a .txt/.log/.csv/.eml/.json/.json.gz file", tell_user=False
+        )
     if int(info.get("size") or 0) > MAX_FILE_BYTES:
         raise FileRejectedError(
             f"{name} is larger than 20 MB: please upload the relevant part.", tell_user=True

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -18,6 +19,7 @@ from bot.core.appliances import default_appliances
 from bot.core.check.texts import default_check_texts
 from bot.core.diagnose.pipeline import load_knowledge
 from bot.core.paths import ConfigError, config_dir
+from bot.probe.dnssec import load_trust_anchors
 from bot.settings import Settings, SettingsError
 from bot.slack.app import MailflowApp, build_app
 from bot.slack.engines import Engines
@@ -31,7 +33,9 @@ SLACK_CREDENTIALS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET
 
 # Everything the bot reads from config/, loaded (and cached) before it listens, so that a
 # missing or broken file stops the start instead of failing every user's request later.
-CONFIG_LOADERS = (load_knowledge, default_check_texts, default_appliances, load_scripts)
+CONFIG_LOADERS = (
+    load_knowledge, default_check_texts, default_appliances, load_scripts, load_trust_anchors,
+)  # fmt: skip
 
 
 def serve_from_env(environ: Mapping[str, str] | None = None, *, playground: bool = False) -> int:
@@ -46,6 +50,8 @@ def serve_from_env(environ: Mapping[str, str] | None = None, *, playground: bool
     try:
         settings = Settings.from_env(env)
         load_config()
+        if settings.trust_anchor:  # MAILFLOW_TRUST_ANCHOR: parsed now, not at the first check
+            load_trust_anchors(Path(settings.trust_anchor))
     except SettingsError as exc:
         print(f"mailflow serve: {exc}", file=sys.stderr)
         return 2

@@ -131,7 +131,10 @@ class ScriptedSmtp:
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(self.latency)
-        for index, line in enumerate(self.banner_lines()):
+        if not self.banner_pause:  # one write: a second greeting must not arrive after EHLO
+            writer.write(b"".join(self.banner_lines()))
+            await writer.drain()
+        for index, line in enumerate(self.banner_lines() if self.banner_pause else ()):
             if index and self.banner_pause:
                 await asyncio.sleep(self.banner_pause)
                 if reader._buffer:  # type: ignore[attr-defined]  # the client talked early

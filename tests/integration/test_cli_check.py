@@ -46,7 +46,8 @@ async def test_half_configured_mx_yields_inconsistent_with_healthy_thumbprint(
         AiosmtpdServer(server_context(healthy, tmp_path, "ok"), "127.0.0.2", port=port),
         AiosmtpdServer(server_context(pki.self_signed, tmp_path, "bad"), "127.0.0.3", port=port),
     ):
-        common = ["--nameserver", dns.address, "--allow-net", "127.0.0.0/8", "--port", str(port)]
+        common = ["--nameserver", dns.address, "--allow-net", "127.0.0.0/8", "--port", str(port),
+                  "--no-policies"]  # fmt: skip
         code, out, err = await mailflow(
             "check", "admin@contoso.test", *common, "--ca-file", str(ca_file), "--json"
         )
@@ -55,7 +56,7 @@ async def test_half_configured_mx_yields_inconsistent_with_healthy_thumbprint(
         )
     assert code == 1, err
     doc = json.loads(out)
-    assert set(doc) == {"target", "mx", "findings", "elapsed_ms"}
+    assert set(doc) == {"target", "mx", "findings", "policies", "elapsed_ms"}
     assert doc["target"] == "contoso.test"
     (mx,) = doc["mx"]
     assert {a["ip"] for a in mx["attempts"]} == {"127.0.0.2", "127.0.0.3"}

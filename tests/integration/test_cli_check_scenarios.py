@@ -59,11 +59,16 @@ def scripts(f: Doc) -> str:
     return "\n".join(fix["powershell"] or "" for fix in f["fixes"])
 
 
-async def check_json(*args: str, env: dict[str, str] | None = None) -> tuple[int, Doc]:
-    code, out, err = await mailflow("check", *args, "--json", env=env)
+async def check_json(
+    *args: str, env: dict[str, str] | None = None, policies: bool = False
+) -> tuple[int, Doc]:
+    """`mailflow check --json`; the policy checks (DANE, MTA-STS, TLS-RPT: their own tests in
+    test_cli_check_policies.py) are off unless asked for, so each test here sees its subject."""
+    extra = () if policies else ("--no-policies",)
+    code, out, err = await mailflow("check", *args, *extra, "--json", env=env)
     assert code in (0, 1), err
     doc: Doc = json.loads(out)
-    assert list(doc) == ["target", "mx", "findings", "elapsed_ms"]
+    assert list(doc) == ["target", "mx", "findings", "policies", "elapsed_ms"]
     return code, doc
 
 
@@ -89,7 +94,7 @@ async def test_host_mode_probes_an_ip_or_a_name_without_mx_lookup(
         )
         text_code, text, _ = await mailflow(
             "check", "--host", "smarthost.contoso.test", *net(dns, smtp.port),
-            "--ca-file", str(ca_file),
+            "--ca-file", str(ca_file), "--no-policies",
         )  # fmt: skip
     for code, doc in (by_ip, by_name):
         assert code == 0, ids(doc)

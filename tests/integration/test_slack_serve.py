@@ -110,3 +110,16 @@ async def test_serve_stops_cleanly_while_a_check_hangs(tmp_path: Path, sig: sign
                 await process.wait()
             await dns.stop()
         assert (tmp_path / "serve.db").exists()
+
+
+async def test_bad_trust_anchor_file_stops_serve_with_one_line(tmp_path: Path) -> None:
+    anchor = tmp_path / "anchor.key"
+    anchor.write_text("dane.test. IN DNSKEY 257 3 13 !!!not base64!!!\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MAILFLOW_"))}
+    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s",
+                "MAILFLOW_TRUST_ANCHOR": str(anchor), "PORT": str(free_port())})  # fmt: skip
+    process = await start(env)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and "anchor.key: line 1" in lines[0], lines

@@ -519,7 +519,7 @@ def test_findings_are_most_severe_first_and_every_id_has_text() -> None:
 def test_texts_cover_every_contract_id() -> None:
     texts = default_check_texts()
     assert set(texts.findings) == set(FINDING_IDS)
-    assert len(FINDING_IDS) == 28
+    assert len(FINDING_IDS) == 45  # issue 3: 28, issue 12: 17 (dane.*, mtasts.*, tlsrpt.*)
     assert texts.severity("dns.no_mx") is Severity.WARNING
     assert texts.severity("cert.expiring_soon") is Severity.WARNING
     assert texts.severity("mx.exchange_online") is Severity.INFO

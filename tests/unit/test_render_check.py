@@ -144,7 +144,7 @@ def test_json_contract_and_evidence_per_attempt() -> None:
         addresses=("203.0.113.5", "203.0.113.7", "10.0.0.5"), blocked=("10.0.0.5",),
         blocked_reasons=("private address (RFC 1918)",), dns_warnings=("AAAA: timeout",),
     )))  # fmt: skip
-    assert list(doc) == ["target", "mx", "findings", "elapsed_ms"]
+    assert list(doc) == ["target", "mx", "findings", "policies", "elapsed_ms"]
     assert json.loads(dumps(doc)) == doc
     (host,) = doc["mx"]
     assert host["blocked_reasons"] == ["private address (RFC 1918)"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from bot.core import certs, powershell
 from bot.core.appliances import Appliance, find_appliance
 from bot.core.certs import ChainAssessment, ChainProblem, TrustStore, assess_chain
+from bot.core.check.policies import policy_findings
 from bot.core.check.texts import CheckTexts, default_check_texts
 from bot.core.check.verdicts import (
     PROTOCOL_VIOLATION,
@@ -39,6 +40,7 @@ from bot.core.names import canonical
 from bot.core.untrusted import one_line
 
 EXCHANGE_ONLINE_SUFFIX = ".mail.protection.outlook.com"
+EXCHANGE_ONLINE_DANE_SUFFIX = ".mx.microsoft"  # the MX of a domain with inbound DANE enabled
 OUTDATED_TLS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.0", "TLSv1.1"})
 MAX_FACT_CHARS = 300  # untrusted text (replies, errors, subjects) in one-line summaries
 MAX_SANS_SHOWN = 20
@@ -595,7 +597,7 @@ def _inconsistent_finding(
 
 
 def _is_exchange_online(name: str) -> bool:
-    return canonical(name).endswith(EXCHANGE_ONLINE_SUFFIX)
+    return canonical(name).endswith((EXCHANGE_ONLINE_SUFFIX, EXCHANGE_ONLINE_DANE_SUFFIX))
 
 
 def _names_for(host: HostEvidence, evidence: CheckEvidence) -> tuple[str, ...]:
@@ -711,6 +713,7 @@ def analyse(
     _dns_findings(evidence, out)
     for host in evidence.hosts:
         _host_findings(evidence, host, trust, now, out)
+    policy_findings(evidence, trust=trust, now=now, out=out)
     return tuple(most_severe_first(out.findings()))
 
 

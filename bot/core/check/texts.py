@@ -26,6 +26,7 @@ DEFAULT_PATH = CONFIG_DIR / "check_findings.toml"
 # Facts every check finding can use.
 COMMON_FACTS = frozenset({"host", "ip", "where", "domain", "target", "attempts"})
 _CERT = frozenset({"subject", "issuer", "thumbprint", "not_after", "names", "detail"})
+_DANE = frozenset({"name", "validation"})  # the TLSA owner name, how DNSSEC was judged
 
 # The finding ids are a contract (issue 3), in the order the README lists them, with the extra
 # facts each one provides.
@@ -59,6 +60,23 @@ FINDING_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
         "cert.weak_signature": _CERT,
         "cert.inconsistent": frozenset({"count", "presented", "names"}),
         "cert.appliance": _CERT | {"vendor"},
+        "dane.none": _DANE,
+        "dane.unsigned": _DANE | {"records", "detail"},
+        "dane.bogus": _DANE | {"detail"},
+        "dane.mismatch": _DANE | {"records", "thumbprint", "expected", "subject", "detail"},
+        "dane.usage_unsuitable": _DANE | {"records"},
+        "dane.rollover_incomplete": _DANE | {"records"},
+        "dane.ok": _DANE | {"records"},
+        "mtasts.none": frozenset(),
+        "mtasts.record_invalid": frozenset({"detail"}),
+        "mtasts.policy_unreachable": frozenset({"url", "detail"}),
+        "mtasts.policy_invalid": frozenset({"url", "detail"}),
+        "mtasts.mx_not_in_policy": frozenset({"mode", "patterns"}),
+        "mtasts.certificate_invalid": frozenset({"mode", "detail", "thumbprint", "subject"}),
+        "mtasts.ok": frozenset({"mode", "max_age", "id"}),
+        "tlsrpt.none": frozenset(),
+        "tlsrpt.invalid": frozenset({"detail"}),
+        "tlsrpt.ok": frozenset({"rua"}),
     }
 )
 FINDING_IDS = tuple(FINDING_FACTS)
@@ -106,14 +124,28 @@ FIX_CONTRACTS: Mapping[str, FixContract] = MappingProxyType(
         "allow_net": _fix({"addresses"}, script=False),
         "private_ca": _fix({"name"}, script=False),
         "probe_address": _fix({"name", "address"}, script=False),
+        "publish_tlsa": _fix({"name", "record"}, script=False),
+        "tlsa_replace_unsuitable": _fix({"name", "record"}, script=False),
+        "tlsa_next_key": _fix({"name"}, script=False),
+        "dnssec_sign": _fix({"name"}, script=False),
+        "dnssec_repair": _fix({"name"}, script=False),
+        "exo_dane_inbound": _fix({"name"}, {"domain"}),
+        "exo_outbound_modes": _fix({"name"}, {"name"}),
+        "mtasts_publish_record": _fix({"id"}, script=False),
+        "mtasts_publish_policy": _fix({"url", "policy"}, script=False),
+        "mtasts_certificate": _fix({"name"}, script=False),
+        "tlsrpt_publish": _fix(set(), script=False),
     }
 )
+FIX_STAGES = ("verify", "fix", "validate")  # Fix.stage: inspect first, remedy, then prove it
 NOTE_FACTS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "tls_name": frozenset({"tls_certificate_name"}),
         "chain_capped": frozenset({"presented", "examined"}),
         "appliance": frozenset({"vendor"}),
         "issuer_url": frozenset({"issuer_url"}),
+        "exo_no_dane": frozenset(),
+        "exo_dane": frozenset(),
     }
 )
 
@@ -135,6 +167,7 @@ class FixText:
     key: str
     title: str
     powershell: str | None
+    stage: str = "fix"
 
 
 def _check_template(template: str, allowed: frozenset[str], where: str) -> None:
@@ -176,7 +209,8 @@ class CheckTexts:
         script = None
         if text.powershell is not None:
             script = powershell.render(text.powershell, values or {})
-        return Fix(title=tables.fill(text.title, _facts(facts), missing=""), powershell=script)
+        title = tables.fill(text.title, _facts(facts), missing="")
+        return Fix(title=title, powershell=script, stage=text.stage)
 
 
 def _finding(finding_id: str, entry: tables.Entry) -> FindingText:
@@ -194,12 +228,13 @@ def _finding(finding_id: str, entry: tables.Entry) -> FindingText:
 def _fix_text(key: str, entry: tables.Entry) -> FixText:
     contract = FIX_CONTRACTS[key]
     title = entry.string("title")
+    stage = entry.choice("stage", FIX_STAGES, "fix")
     _check_template(title, contract.title_facts, f"{entry.where}: title")
     if not contract.script:
         if entry.has("powershell"):
             raise entry.fail("this fix is not a command; remove 'powershell'")
         entry.done()
-        return FixText(key, title, None)
+        return FixText(key, title, None, stage)
     script = entry.string("powershell")
     entry.done()
     used = powershell.placeholders(script)
@@ -207,7 +242,7 @@ def _fix_text(key: str, entry: tables.Entry) -> FixText:
         raise entry.fail(
             f"script placeholders {sorted(used)} must be exactly {sorted(contract.values)}"
         )
-    return FixText(key, title, script + "\n")
+    return FixText(key, title, script + "\n", stage)
 
 
 def _section(root: tables.Entry, name: str, expected: set[str]) -> tables.Entry:

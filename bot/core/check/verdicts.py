@@ -95,6 +95,7 @@ class AttemptVerdict:
     severity: Severity | None = None  # of the first finding; None when none concerns it
     failure: str | None = None  # e.g. "timeout at banner"
     tls_ok: bool = False  # TLS established and a chain captured
+    dane: str | None = None  # this attempt's DANE verdict (dane_word); None: not checked
 
     @property
     def ok(self) -> bool:
@@ -165,9 +166,12 @@ def _failure_text(attempt: AttemptEvidence) -> str | None:
 
 
 def attempt_verdict(
-    attempt: AttemptEvidence, address_findings: Sequence[Finding]
+    attempt: AttemptEvidence,
+    address_findings: Sequence[Finding],
+    host_findings: Sequence[Finding] = (),
 ) -> AttemptVerdict:
-    """`address_findings`: the findings of the attempt's (host, address), most severe first."""
+    """`address_findings`: the findings of the attempt's (host, address), most severe first;
+    `host_findings`: every finding of the host (all its addresses and the host itself)."""
     concerning = [f for f in address_findings if _concerns(f, attempt)]
     concerning.sort(key=lambda f: f.severity.rank)  # stable: ties keep the report's order
     return AttemptVerdict(
@@ -175,15 +179,51 @@ def attempt_verdict(
         severity=concerning[0].severity if concerning else None,
         failure=_failure_text(attempt),
         tls_ok=attempt.tls_ok,
+        dane=dane_word(attempt, address_findings, host_findings),
     )
+
+
+# The host-level DANE findings and the word an address's attempt shows for each.
+_DANE_HOST_WORDS = (
+    ("dane.bogus", "bogus"), ("dane.unsigned", "unsigned"), ("dane.none", "none"),
+)  # fmt: skip
+
+
+def dane_word(
+    attempt: AttemptEvidence, address_findings: Sequence[Finding], host_findings: Sequence[Finding]
+) -> str | None:
+    """ "match", "mismatch", "bogus", "unsigned", "none", "-" (no certificate to match), or
+    None when DANE was not checked for the host."""
+    thumbprint = _leaf_thumbprint(attempt)
+    for finding in address_findings:
+        if finding.id == "dane.mismatch" and finding.fields.get("thumbprint") == thumbprint:
+            return "mismatch"
+    for finding in host_findings:
+        if finding.id in ("dane.ok", "dane.mismatch"):
+            matched = finding.fields.get("matched_thumbprints", ())
+            ok = isinstance(matched, tuple) and thumbprint in matched
+            return "match" if ok else "-"
+    ids = {finding.id for finding in host_findings}
+    for finding_id, word in _DANE_HOST_WORDS:
+        if finding_id in ids:
+            return word
+    if "dane.usage_unsuitable" in ids:
+        return "unusable"
+    return None
 
 
 def check_verdict(evidence: CheckEvidence, findings: Sequence[Finding]) -> CheckVerdict:
     by_address: dict[tuple[str | None, str | None], list[Finding]] = {}
+    by_host: dict[str | None, list[Finding]] = {}
     for finding in findings:
         by_address.setdefault((finding.host, finding.ip), []).append(finding)
+        by_host.setdefault(finding.host, []).append(finding)
     attempts = {
-        attempt_key(attempt): attempt_verdict(attempt, by_address.get((host.name, attempt.ip), []))
+        attempt_key(attempt): attempt_verdict(
+            attempt,
+            by_address.get((host.name, attempt.ip), []),
+            by_host.get(host.name, []),
+        )
         for host in evidence.hosts
         for attempt in host.attempts
     }

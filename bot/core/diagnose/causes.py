@@ -63,6 +63,11 @@ FACT_FIELDS = frozenset(
         "tls_sender_certificate_name", "expected_thumbprint",
         "source_server", "pieces", "joined", "names", "sending_ip", "trace_status",
         "queue_status", "message_count",
+        # TLS-RPT reports (bot.core.diagnose.readers.tlsrpt)
+        "result_type", "reported_result", "policy_type", "policy_domain", "successful_sessions",
+        "failed_sessions", "detail_failed_sessions", "sending_mta_ip", "receiving_mx_helo",
+        "additional_information", "failure_reason_code", "organization", "report_id",
+        "date_range", "mx_patterns", "tlsrpt_error",
     }
 )  # fmt: skip
 DERIVED_FIELDS = frozenset(
@@ -83,7 +88,7 @@ READER_NAMES = frozenset(
         "postfix_log", "exim_log", "text", "ehlo", "postfix", "exim", "sendmail", "qmail",
         "courier", "gmail", "googlegroups", "outlook", "yahoo", "amazonses", "sendgrid",
         "mimecast", "barracuda", "proofpoint", "tracking_log", "event_log", "arf", "rfc3834",
-        "message_trace_csv", "notes", "exchange2003", "mta_log", "exchange_config",
+        "message_trace_csv", "notes", "exchange2003", "mta_log", "exchange_config", "tlsrpt",
     }
 )  # fmt: skip
 _ID = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")

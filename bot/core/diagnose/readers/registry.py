@@ -22,9 +22,11 @@ from bot.core.diagnose.readers.protocol_log import ProtocolLogReader
 from bot.core.diagnose.readers.queue import QueueReader
 from bot.core.diagnose.readers.rfc3464 import Rfc3464Reader
 from bot.core.diagnose.readers.sendmail import SendmailReader
+from bot.core.diagnose.readers.tlsrpt import TlsRptReader
 from bot.core.diagnose.readers.tracking_log import TrackingLogReader
 
 CODE_READERS: tuple[type[Reader], ...] = (
+    TlsRptReader,
     ProtocolLogReader,
     AmazonSesReader,
     SendmailReader,
