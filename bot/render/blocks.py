@@ -39,6 +39,7 @@ MAX_FALLBACK_CHARS = 3000
 MAX_PROBE_BUTTONS = 3
 MAX_FIELDS_SHOWN = 12
 MAX_EVIDENCE_QUOTED = 3
+MAX_PLACEHOLDER_NOTES = 4
 MAX_SANS_SHOWN = 40
 _CODE_FENCE = len("```\n\n```")
 
@@ -267,10 +268,20 @@ def _evidence_lines(finding: Finding) -> str:
 
 
 def fix_blocks(fix: Fix) -> list[Block]:
+    """A step: its title, its command (PowerShell or shell) and, for each placeholder in the
+    command, how to find the value that replaces it."""
     title = f":wrench: {bold(fix.title, 300)}"
-    if fix.powershell is None:
-        return [section(title)]
-    return code_sections(title, fix.powershell)
+    script = fix.powershell or fix.shell
+    blocks = [section(title)] if script is None else code_sections(title, script)
+    if script is not None and fix.missing:
+        notes = [
+            f"Replace {inline_code(shown, 80)}: {escape(truncate(how, 400))}"
+            for shown, how in fix.missing[:MAX_PLACEHOLDER_NOTES]
+            if how
+        ]
+        if notes:
+            blocks.append(context("\n".join(notes)[:2900]))
+    return blocks
 
 
 def status_icon(findings: Sequence[Finding]) -> str:

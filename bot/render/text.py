@@ -88,12 +88,17 @@ def _fact_lines(finding: Finding, known: frozenset[_Fact] = frozenset()) -> list
 def _fix_lines(fixes: Iterable[Fix], shown_scripts: set[str]) -> list[str]:
     lines: list[str] = []
     for number, fix in enumerate(fixes, start=1):
-        repeated = fix.powershell is not None and fix.powershell in shown_scripts
+        script = fix.powershell or fix.shell
+        repeated = script is not None and script in shown_scripts
         note = " (same script as shown above)" if repeated else ""
-        lines.extend(_wrap_line(f"Fix {number}: {fix.title}{note}", "    "))
-        if fix.powershell and not repeated:
-            shown_scripts.add(fix.powershell)
-            lines.extend("        " + printable(line) for line in fix.powershell.splitlines())
+        stage = f" ({fix.stage})" if fix.stage != "fix" else ""
+        lines.extend(_wrap_line(f"Fix {number}{stage}: {fix.title}{note}", "    "))
+        if script and not repeated:
+            shown_scripts.add(script)
+            lines.extend("        " + printable(line) for line in script.splitlines())
+            for shown, how in fix.missing:
+                if how:
+                    lines.extend(_wrap_line(f"Replace {shown}: {how}", "        "))
     return lines
 
 

@@ -62,3 +62,19 @@ def test_repeated_fix_script_is_printed_once() -> None:
     out = render_diagnosis(Diagnosis(InputInfo("text", 5), (first, second)))
     assert out.count("Get-X -Thumbprint 'AB'") == 1
     assert "same script as shown above" in out
+
+
+def test_shell_steps_their_stage_and_how_to_fill_placeholders_are_printed() -> None:
+    fixes = (
+        Fix("Look at the queue", "Get-Queue", stage="verify"),
+        Fix(
+            "Flush it",
+            shell="postqueue -f",
+            missing=(("'<recipient address>'", "the To line of the NDR"),),
+        ),
+    )
+    finding = Finding("x.y", Severity.ERROR, "s", "e", fixes=fixes)
+    text = render_diagnosis(Diagnosis(InputInfo("text", 1), (finding,)))
+    assert "Fix 1 (verify): Look at the queue" in text
+    assert "Fix 2: Flush it" in text and "        postqueue -f" in text
+    assert "Replace '<recipient address>': the To line of the NDR" in text

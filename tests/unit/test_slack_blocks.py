@@ -277,3 +277,12 @@ def test_the_evidence_lines_are_quoted_with_their_numbers_and_escaped() -> None:
         c["elements"][0]["text"] for c in contexts if "line 4:" not in c["elements"][0]["text"]
     ]
     assert facts and all("user unknown" not in f for f in facts)  # not repeated as a fact
+
+
+def test_a_shell_step_is_a_code_block_and_placeholders_say_how_to_fill_them() -> None:
+    fix = Fix(
+        "Flush it", shell="postqueue -f", missing=(("<sending IP address>", "the <Received> line"),)
+    )
+    rendered = json.dumps(blocks.fix_blocks(fix))
+    assert "```\\npostqueue -f\\n```" in rendered
+    assert "Replace `&lt;sending IP address&gt;`: the &lt;Received&gt; line" in rendered
