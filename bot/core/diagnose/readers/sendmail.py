@@ -66,6 +66,7 @@ class _Session:
         self.diagnosis = ""
         self.status: str | None = None
         self.first_line = 0
+        self.remote_host: str | None = None
         self._talking = False
 
     def read(self, segment: Segment) -> None:
@@ -89,6 +90,8 @@ class _Session:
         elif not self._talking:
             if line.startswith("... while talking to "):
                 self._talking = True
+                host = line.removeprefix("... while talking to ").strip().rstrip(":").rstrip(".")
+                self.remote_host = self.remote_host or (host.lower() if "." in host else None)
                 return
             found = _RECIPIENT_LINE.match(line)
             if found is not None:
@@ -120,6 +123,7 @@ class _Session:
             reply_code=fact.reply_code or reply.reply_code,
             status=status,
             command=command,
+            remote_host=fact.remote_host or (self.remote_host if recipients == 1 else None),
             lines=(
                 min(x for x in (first, fact.lines[0]) if x) if first else fact.lines[0],
                 fact.lines[1],
