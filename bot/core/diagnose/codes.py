@@ -24,6 +24,7 @@ _MAIL_CONTEXT = re.compile(
     r"smtp|deliver|undeliverable|remote server|recipient|mailbox|relay|bounce|\bndr\b|\bdsn\b"
     r"|e-?mail|\bmail\b|mail flow|rejected|rcpt|queue|connector|\btls\b|starttls|certificate"
     r"|spam|sender|postmaster|\bmx\b|resolver\.|storedrv|diagnostic|message trace|lasterror"
+    r"|envelope|mimecast|proofpoint|pphosted|barracuda|messagelabs"  # mail gateways' own words
 )  # matched against lower-cased text (faster than re.IGNORECASE)
 # Phrases typical of the text of an SMTP error reply (used when there is no enhanced code).
 _REPLY_PHRASE = re.compile(
