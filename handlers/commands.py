@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -51,22 +52,21 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await _stop(runtime, ack, where, parsed)
         elif isinstance(parsed, Collect):
             await ack()
-            runtime.tasks.spawn(
-                _collect(runtime, where),
-                name="collect",
-                on_error=privately_on_error(
-                    runtime, where, replies.job_failed("post the collector scripts")
-                ),
+            _in_background(
+                runtime, where, _collect(runtime, where), "collect", "post the collector scripts"
             )
         elif isinstance(parsed, Summary):
             await ack()
-            runtime.tasks.spawn(
-                _summary(runtime, where),
-                name="summary",
-                on_error=privately_on_error(
-                    runtime, where, replies.job_failed("build the summary")
-                ),
-            )
+            _in_background(runtime, where, _summary(runtime, where), "summary", "build the summary")
+
+
+def _in_background(
+    runtime: Runtime, where: Where, job: Coroutine[Any, Any, None], name: str, what: str
+) -> None:
+    """Run an acked command's job as a task; a failure is told privately ("could not <what>")."""
+    runtime.tasks.spawn(
+        job, name=name, on_error=privately_on_error(runtime, where, replies.job_failed(what))
+    )
 
 
 async def _watch(runtime: Runtime, ack: Ack, where: Where, command: Watch) -> None:

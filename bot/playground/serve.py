@@ -24,13 +24,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.core.paths import ConfigError, config_dir, examples_dir
+from bot.core.paths import ConfigError, examples_dir
 from bot.playground.server import Playground
 from bot.settings import Settings, SettingsError
 from bot.slack.app import MailflowApp, build_app
 from bot.slack.engines import Engines
 from bot.slack.http import build_web_app
-from bot.slack.serve import ListenError, load_config
+from bot.slack.serve import ListenError, load_config, startup_failure
 from bot.slack.store import StoreError
 
 log = logging.getLogger("mailflow.playground")
@@ -164,12 +164,8 @@ def playground_from_env(environ: Mapping[str, str]) -> int:
     try:
         config = playground_config(environ)
         load_config()
-    except SettingsError as exc:
-        print(f"mailflow serve: {exc}", file=sys.stderr)
-        return 2
-    except ConfigError as exc:
-        print(f"mailflow serve: cannot load {config_dir()}: {exc}", file=sys.stderr)
-        return 2
+    except (SettingsError, ConfigError) as exc:
+        return startup_failure(exc)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     try:

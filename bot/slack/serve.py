@@ -52,13 +52,18 @@ def serve_from_env(environ: Mapping[str, str] | None = None, *, playground: bool
         load_config()
         if settings.trust_anchor:  # MAILFLOW_TRUST_ANCHOR: parsed now, not at the first check
             load_trust_anchors(Path(settings.trust_anchor))
-    except SettingsError as exc:
-        print(f"mailflow serve: {exc}", file=sys.stderr)
-        return 2
-    except ConfigError as exc:
-        print(f"mailflow serve: cannot load {config_dir()}: {exc}", file=sys.stderr)
-        return 2
+    except (SettingsError, ConfigError) as exc:
+        return startup_failure(exc)
     return serve(settings)
+
+
+def startup_failure(exc: SettingsError | ConfigError) -> int:
+    """The one line `mailflow serve` prints for a bad setting or config/ file; its exit code."""
+    if isinstance(exc, ConfigError):
+        print(f"mailflow serve: cannot load {config_dir()}: {exc}", file=sys.stderr)
+    else:
+        print(f"mailflow serve: {exc}", file=sys.stderr)
+    return 2
 
 
 def has_slack_credentials(environ: Mapping[str, str]) -> bool:

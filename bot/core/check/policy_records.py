@@ -222,6 +222,20 @@ class StsRecord:
     id: str
 
 
+def _single_record(
+    records: Sequence[str], version: str, when_several: str
+) -> list[tuple[str, str]] | str:
+    """The fields of the one `v=<version>` TXT record, or why there is none usable."""
+    if not records:
+        return f"no v={version} record"
+    if len(records) > 1:
+        return f"{len(records)} v={version} records: {when_several}"
+    fields = _fields(records[0])
+    if not fields or fields[0] != ("v", version):
+        return f"the record must begin with v={version};"
+    return fields
+
+
 def _fields(text: str) -> list[tuple[str, str]]:
     out = []
     for part in text.split(";"):
@@ -238,14 +252,11 @@ def sts_records(values: Iterable[str]) -> list[str]:
 
 def parse_sts_record(values: Sequence[str]) -> StsRecord | str:
     """The one `v=STSv1` record, or why there is none usable (one line)."""
-    records = sts_records(values)
-    if not records:
-        return "no v=STSv1 record"
-    if len(records) > 1:
-        return f"{len(records)} v=STSv1 records: senders treat the domain as having no policy"
-    fields = _fields(records[0])
-    if not fields or fields[0] != ("v", "STSv1"):
-        return "the record must begin with v=STSv1;"
+    fields = _single_record(
+        sts_records(values), "STSv1", "senders treat the domain as having no policy"
+    )
+    if isinstance(fields, str):
+        return fields
     ids = [value for key, value in fields if key == "id"]
     if not ids:
         return "the id field is missing"
@@ -316,13 +327,9 @@ def policy_text(mode: str, mx: Iterable[str], max_age: int = 604_800) -> str:
 def parse_tlsrpt_record(values: Sequence[str]) -> tuple[str, ...] | str:
     """The reporting URIs of the one `v=TLSRPTv1` record, or why it is unusable."""
     records = [v for v in values if v.startswith("v=TLSRPTv1")]
-    if not records:
-        return "no v=TLSRPTv1 record"
-    if len(records) > 1:
-        return f"{len(records)} v=TLSRPTv1 records: senders ignore them all"
-    fields = _fields(records[0])
-    if not fields or fields[0] != ("v", "TLSRPTv1"):
-        return "the record must begin with v=TLSRPTv1;"
+    fields = _single_record(records, "TLSRPTv1", "senders ignore them all")
+    if isinstance(fields, str):
+        return fields
     rua = [value for key, value in fields if key == "rua"]
     if not rua or not rua[0] or rua[0] == "\0":
         return "the rua field (where reports go) is missing"
