@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.diagnose.decode import documents
 from bot.core.diagnose.readers.linesink import EventKind
 from bot.core.diagnose.readers.protocol_log import (
     ProtocolLogReader,
@@ -255,3 +256,23 @@ def test_connector_facts_and_chain_failures_across_many_sessions() -> None:
     assert own.fields["exchange_online"] == "no"
     assert theirs.fields["chain_status"] == "UntrustedRoot"
     assert list(scan([text])) == events
+
+
+def test_the_other_readers_read_only_the_lines_that_are_not_records() -> None:
+    text = (
+        "#Software: Microsoft Exchange Server\n"
+        + FIELDS
+        + _record(1, "*", "", "TLS negotiation failed with error IllegalMessage")
+        + "what the queue said:\n"
+        + "LastError : 451 4.4.0 DNS query failed\n"
+        + _record(2, "<", "EHLO mail.fabrikam.example", "")
+        + "\n"
+        + "#Date: 2026-11-20T00:00:00.000Z\n"
+    )
+    (document,) = documents([text.encode()])
+    rest = ProtocolLogReader().foreign(document)
+    assert [(s.first_line, s.text) for s in rest.segments] == [
+        (4, "what the queue said:\nLastError : 451 4.4.0 DNS query failed")
+    ]
+    (records,) = documents([("#Software: Microsoft Exchange Server\n" + FIELDS).encode() * 2])
+    assert ProtocolLogReader().foreign(records).segments == ()

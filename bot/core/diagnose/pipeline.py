@@ -122,17 +122,26 @@ def _diagnose(
 
 
 def _read(document: Document, readers: list[Reader], sources: dict[str, int]) -> list[Fact]:
-    claims: list[tuple[int, Reader]] = []
+    claims: list[tuple[int, Reader, Document]] = []
+    rest = document  # what the readers that do not own records read (see bot.core.diagnose.readers)
     for reader in readers:
-        if reader.first_window_only and document.index > 0:
+        if reader.owns_records:
+            score = reader.detect(document)
+            if score > 0:
+                claims.append((score, reader, document))
+                rest = reader.foreign(rest)
+    for reader in readers:
+        if reader.owns_records or (reader.first_window_only and document.index > 0):
             continue
-        score = reader.detect(document)
+        if not rest.segments:
+            break
+        score = reader.detect(rest)
         if score > 0:
-            claims.append((score, reader))
+            claims.append((score, reader, rest))
     facts: list[Fact] = []
     scores: dict[str, int] = {}
-    for score, reader in claims:
-        found = reader.parse(document)
+    for score, reader, view in claims:
+        found = reader.parse(view)
         if found:
             scores[reader.name] = score
             sources[reader.name] = max(score, sources.get(reader.name, 0))

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from bot.core.diagnose.decode.document import Document, Segment
 from bot.core.diagnose.decode.mime import Message, Part, looks_like_message, parse_message
 
-WINDOW_CHARS = 4 * 1024 * 1024
+WINDOW_CHARS = 4 * 1024 * 1024  # at least 4: a window holds a whole character
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 SNIFF_BYTES = 64 * 1024
 
@@ -108,6 +108,72 @@ class _LineCounter:
 
 
 def _windows(
+    first: bytes, stream: Iterator[bytes], encoding: str, chat: bool
+) -> Iterator[Document]:
+    if encoding == "utf-8":
+        yield from _utf8_windows(first, stream, chat)
+        return
+    yield from _decoded_windows(first, stream, encoding, chat)
+
+
+def _utf8_windows(first: bytes, stream: Iterator[bytes], chat: bool) -> Iterator[Document]:
+    """UTF-8 input cut into windows as bytes: a cut after LF never splits a character or an
+    invalid sequence, and bytes-level CRLF folding and decoding run at C speed (a 200 MB log)."""
+    pieces: list[bytes] = []
+    length = 0
+    line = 1
+    index = 0
+    for block in _chain(first, stream):
+        pieces.append(block)
+        length += len(block)
+        if length < WINDOW_CHARS:
+            continue
+        pending = b"".join(pieces)
+        start = 0
+        while len(pending) - start > WINDOW_CHARS:  # the byte after a cut is known
+            cut = _window_cut(pending, start)
+            text = _utf8_text(pending[start:cut])
+            yield _text_document(text, line, index, chat)
+            line += text.count("\n")
+            index += 1
+            start = cut
+        pieces, length = [pending[start:]], len(pending) - start
+    text = _utf8_text(b"".join(pieces))
+    if text or index == 0:
+        yield _text_document(text, line, index, chat)
+
+
+def _window_cut(data: bytes, start: int) -> int:
+    """Where the window that begins at `start` ends (the byte after its end is known): after
+    its last LF, else before the character that the window's end falls into. A character has
+    at most 4 bytes: a cut between stray continuation bytes decodes the same as no cut."""
+    end = start + WINDOW_CHARS
+    cut = data.rfind(b"\n", start, end + 1) + 1
+    if cut > start:
+        return cut
+    back = end
+    while back > end - 3 and _continues(data[back]):
+        back -= 1
+    return end if _continues(data[back]) else back
+
+
+def _continues(byte: int) -> bool:
+    return 0x80 <= byte < 0xC0
+
+
+def _utf8_text(data: bytes) -> str:
+    if b"\r" in data:
+        if _LONE_CR.search(data) is None:
+            data = data.translate(None, b"\r")  # CRLF only: twice as fast as replace
+        else:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return data.decode("utf-8", "replace")
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _decoded_windows(
     first: bytes, stream: Iterator[bytes], encoding: str, chat: bool
 ) -> Iterator[Document]:
     decoder = codecs.getincrementaldecoder(encoding)("replace")

@@ -29,6 +29,7 @@ from types import MappingProxyType
 from bot.core import dn
 from bot.core.diagnose.codes import find_reply
 from bot.core.diagnose.decode import Document
+from bot.core.diagnose.decode.document import Segment
 from bot.core.diagnose.fact import Fact
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.ehlo import MASKED, NOT_ADVERTISED, ehlo_problem
@@ -186,14 +187,21 @@ class ProtocolLogParser:
         self.dropped = 0
 
     # -- finding the interesting records -------------------------------------------------------
-    def feed_block(self, text: str, other: Callable[[str], None], first_line: int = 0) -> bool:
+    def feed_block(
+        self,
+        text: str,
+        other: Callable[[str], None],
+        first_line: int = 0,
+        all_records: bool = False,
+    ) -> bool:
         """Take the records among the lines of `text` (a block from `split_lines`) and hand every
         other line to `other`, in order. Returns True when the block held only blank lines.
+        `all_records`: the caller knows that every line is a record.
 
         When every line is a record (one regular expression that only looks at line starts
         says so), the block is searched for `_NEEDLES` at C speed without a Python loop over
         its lines."""
-        if is_record(text) and _NON_RECORD.search(text) is None:
+        if all_records or (is_record(text) and _NON_RECORD.search(text) is None):
             self._records(text, None, first_line)
             return False
         blank = True
@@ -893,6 +901,7 @@ class ProtocolLogReader(Reader):
     """SmtpReceive / SmtpSend protocol logs of Exchange, streamed block by block."""
 
     name = "protocol_log"
+    owns_records = True
 
     def __init__(self) -> None:
         self._sink = LineSink()
@@ -905,13 +914,65 @@ class ProtocolLogReader(Reader):
         return 40 if any(is_record(line) for line in lines) else 0
 
     def parse(self, document: Document) -> list[Fact]:
-        for segment in document.segments:
-            self._parser.feed_block(segment.text, _ignore, segment.first_line)
+        split = _split(document)
+        for segment, (_, all_records) in zip(document.segments, split, strict=True):
+            self._parser.feed_block(segment.text, _ignore, segment.first_line, all_records)
         return []
+
+    def foreign(self, document: Document) -> Document:
+        segments = tuple(part for parts, _ in _split(document) for part in parts)
+        if len(segments) == len(document.segments) and all(
+            new.text is old.text for new, old in zip(segments, document.segments, strict=True)
+        ):
+            return document
+        return Document(segments, index=document.index, message=document.message, raw=document.raw)
 
     def finish(self) -> list[Fact]:
         self._parser.finish()
         return self._sink.facts()
+
+
+def _split(document: Document) -> list[tuple[list[Segment], bool]]:
+    """Per segment: the runs of its lines that are not records (nor the log's own header and
+    blank lines), and whether all its lines are records. Computed once per document."""
+    split = document.cached(
+        "protocol_log.split", lambda: [_foreign_runs(segment) for segment in document.segments]
+    )
+    assert isinstance(split, list)
+    return split
+
+
+def _foreign_runs(segment: Segment) -> tuple[list[Segment], bool]:
+    text = segment.text
+    starts = [0] if not is_record(text) else []
+    starts.extend(match.start() + 1 for match in _NON_RECORD.finditer(text))
+    if not starts:
+        return [], True
+    runs: list[Segment] = []
+    run_start = run_end = -1
+    counted = line = 0  # line index of offset `counted`
+    for start in starts:
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if run_start < 0 or start != run_end + 1:
+            if run_start >= 0:
+                _add_run(runs, segment, text[run_start:run_end], line)
+            line += text.count("\n", counted, start)
+            counted, run_start = start, start
+        run_end = end
+    if run_start >= 0:
+        _add_run(runs, segment, text[run_start:run_end], line)
+    if len(runs) == 1 and runs[0].text == text:
+        runs[0] = segment  # nothing of it is a record
+    return runs, False
+
+
+def _add_run(runs: list[Segment], segment: Segment, text: str, index: int) -> None:
+    """A run of lines the other readers read, unless it is only blank or header lines."""
+    if any(
+        line.strip() and not (line.startswith("#") and ": " in line) for line in text.split("\n")
+    ):
+        runs.append(Segment(text, segment.line_number(index), segment.exact, segment.part))
 
 
 def _ignore(_line: str) -> None:
