@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from bot import cli_help
+from bot import cli_help, startup
 from bot.core.paths import ConfigError, config_dir, examples_dir
 
 if TYPE_CHECKING:
@@ -492,6 +492,7 @@ def entry() -> NoReturn:
     """The `mailflow` program: main(), flush, and exit at once. Tearing down modules and
     collecting a check's objects would only free what the OS frees anyway (tens of ms)."""
     code = main()
+    startup.save()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BrokenPipeError, ValueError):  # reader gone, or closed
             stream.flush()

@@ -25,7 +25,6 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-import certifi
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -512,7 +511,12 @@ def _load_trust_store(path: str, mtime_ns: int, size: int, source: str, public: 
 def load_trust_store(ca_file: Path | None = None) -> TrustStore:
     """certifi's Mozilla roots by default, else the PEM (or DER) certificates in `ca_file`.
     Cached per file version; raises TrustStoreError with a one-line reason."""
-    path = Path(certifi.where()) if ca_file is None else Path(ca_file)
+    if ca_file is None:
+        import certifi  # noqa: PLC0415 - only without a CA file (imports importlib.resources)
+
+        path = Path(certifi.where())
+    else:
+        path = Path(ca_file)
     source = "Mozilla root store (certifi)" if ca_file is None else f"CA file {path}"
     try:
         stat = path.stat()

@@ -15,15 +15,13 @@ values in and uses the fallback (or "?") for a field without a value.
 from __future__ import annotations
 
 import marshal
-import os
 import re
-import sys
-import tomllib
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.core.cachefiles import PYTHON_TAG, cache_dir, read_private, write_private
 from bot.core.paths import ConfigError
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:\|([^{}]*))?\}")
@@ -38,7 +36,7 @@ class TableError(ConfigError):
 
 def load_toml(path: Path, error: type[ValueError] = TableError) -> dict[str, Any]:
     """Parse one TOML file; a missing, unreadable or malformed file raises `error`. What a
-    file parsed to is kept in the parse cache (`parse_cache_dir`) under a hash of its bytes."""
+    file parsed to is kept in the parse cache (`bot.core.cachefiles`) under a hash of its bytes."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -49,6 +47,8 @@ def load_toml(path: Path, error: type[ValueError] = TableError) -> dict[str, Any
     cached = _read_cache(cache)
     if cached is not None:
         return cached
+    import tomllib  # noqa: PLC0415 - only on a cache miss: most processes never parse
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -58,66 +58,41 @@ def load_toml(path: Path, error: type[ValueError] = TableError) -> dict[str, Any
 
 
 # -- the parse cache: knowledge is read by every `mailflow` process, and parsing its TOML costs
-# twenty times more than reading what it parsed to (marshal). Like bytecode caches, the cache is a
-# plain directory of the user's; it is keyed by the file's bytes, so an edited file is parsed again.
+# twenty times more than reading what it parsed to (marshal). It is keyed by the file's bytes, so
+# an edited file is parsed again.
 _CACHE_FORMAT = "v1"
 
 
-def parse_cache_dir() -> Path | None:
-    """`MAILFLOW_CACHE_DIR`, else `$XDG_CACHE_HOME/mailflow-bot` (`~/.cache/mailflow-bot`);
-    an empty `MAILFLOW_CACHE_DIR` turns the cache off."""
-    configured = os.environ.get("MAILFLOW_CACHE_DIR")
-    if configured is not None:
-        return Path(configured) if configured else None
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "mailflow-bot"
-
-
 def _cache_file(raw: bytes) -> Path | None:
-    directory = parse_cache_dir()
+    directory = cache_dir()
     if directory is None:
         return None
     # Two checksums and the length: the files are ours, not an adversary's, and hashlib's
     # import alone would cost a twentieth of what the cache saves.
     key = f"{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}{len(raw):x}"
-    return directory / f"toml-{_CACHE_FORMAT}-py{sys.version_info[0]}{sys.version_info[1]}-{key}"
+    return directory / f"toml-{_CACHE_FORMAT}-{PYTHON_TAG}-{key}"
 
 
 def _read_cache(cache: Path | None) -> dict[str, Any] | None:
-    if cache is None:
+    blob = None if cache is None else read_private(cache)
+    if blob is None:
         return None
     try:
-        with cache.open("rb") as file:
-            if not _private(os.fstat(file.fileno())):
-                return None
-            # Only the user's own files that nobody else may write get here (`_private`).
-            data = marshal.loads(file.read())  # noqa: S302
-    except (OSError, EOFError, ValueError, TypeError):
+        data = marshal.loads(blob)  # noqa: S302 - the user's own private file (read_private)
+    except (EOFError, ValueError, TypeError):
         return None
     return data if isinstance(data, dict) else None
 
 
-def _private(status: os.stat_result) -> bool:
-    """marshal trusts its input: a cache file is read only when it is ours and nobody else's to
-    write (a shared or world-writable MAILFLOW_CACHE_DIR then just goes unused)."""
-    return status.st_uid == os.geteuid() and not status.st_mode & 0o022
-
-
 def _write_cache(cache: Path | None, data: dict[str, Any]) -> None:
-    """Best effort: a read-only or full disk, or a value marshal cannot hold (a TOML date),
-    only means the file is parsed again next time."""
+    """A value marshal cannot hold (a TOML date) only means the file is parsed again."""
     if cache is None:
         return
     try:
         blob = marshal.dumps(data)
-        cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(blob)
-        partial.replace(cache)
-    except (OSError, ValueError):
+    except ValueError:
         return
+    write_private(cache, blob)
 
 
 def toml_files(directory: Path, error: type[ValueError] = TableError) -> list[Path]:

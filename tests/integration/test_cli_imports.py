@@ -44,6 +44,8 @@ def test_a_whole_check_loads_neither_diagnosis_nor_slack() -> None:
     names = imported("check", "--host", "127.0.0.1", "--json")  # blocked: nothing connected
     assert "bot.probe.engine" in names
     assert loaded(names, DIAGNOSIS_STACK + SLACK_STACK) == []
+    # dnspython's feature scan is settled by bot.probe: distribution metadata is never read
+    assert loaded(names, ("importlib.metadata",)) == []
 
 
 def test_diagnose_loads_no_dns_tls_asyncio_or_slack() -> None:

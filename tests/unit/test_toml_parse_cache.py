@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import tables
+from bot.core import cachefiles
 from bot.core.tables import TableError, load_toml
 
 _TEXT = '[[rule]]\nid = "a"\nwords = ["x", "y"]\nweight = 2.5\n'
@@ -62,7 +62,7 @@ def test_an_empty_setting_turns_the_cache_off(
     monkeypatch.setenv("MAILFLOW_CACHE_DIR", "")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    assert tables.parse_cache_dir() is None
+    assert cachefiles.cache_dir() is None
     assert load_toml(_source(tmp_path))["rule"][0]["id"] == "a"
     assert not (tmp_path / "home").exists()
 
@@ -70,7 +70,7 @@ def test_an_empty_setting_turns_the_cache_off(
 def test_the_default_directory_follows_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MAILFLOW_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert tables.parse_cache_dir() == tmp_path / "xdg" / "mailflow-bot"
+    assert cachefiles.cache_dir() == tmp_path / "xdg" / "mailflow-bot"
 
 
 def test_an_unwritable_cache_directory_is_no_error(

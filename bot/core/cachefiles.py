@@ -1,0 +1,56 @@
+"""The user's cache directory of mailflow: files that only make a process start faster (what the
+knowledge files parsed to, the compiled methods of dataclasses). Losing them costs time, never a
+result; a directory that cannot be used only means doing the work again.
+
+Cache files hold marshal data, which trusts its input the way a .pyc does: a file is read only
+when it belongs to this user and nobody else may write it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+PYTHON_TAG = f"py{sys.version_info[0]}{sys.version_info[1]}"  # marshal's format follows Python
+
+
+def cache_dir() -> Path | None:
+    """`MAILFLOW_CACHE_DIR`, else `$XDG_CACHE_HOME/mailflow-bot` (`~/.cache/mailflow-bot`);
+    an empty `MAILFLOW_CACHE_DIR` turns caching off."""
+    configured = os.environ.get("MAILFLOW_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured else None
+    base = os.environ.get("XDG_CACHE_HOME")
+    if base:
+        return Path(base) / "mailflow-bot"
+    try:
+        return Path.home() / ".cache" / "mailflow-bot"
+    except RuntimeError:  # no HOME and no passwd entry: nowhere to keep a cache
+        return None
+
+
+def read_private(path: Path) -> bytes | None:
+    """The file's bytes if it is this user's and nobody else's to write; else None."""
+    try:
+        with path.open("rb") as file:
+            status = os.fstat(file.fileno())
+            if status.st_uid != os.geteuid() or status.st_mode & 0o022:
+                return None
+            return file.read()
+    except OSError:
+        return None
+
+
+def write_private(path: Path, blob: bytes) -> None:
+    """Replace the file at once (readers see the old or the new bytes, never a part), readable
+    by this user only; best effort: a read-only or full disk is no error."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(blob)
+        partial.replace(path)
+    except OSError:
+        return
