@@ -21,6 +21,7 @@ from bot import cli_help, startup
 from bot.core.paths import ConfigError, config_dir, examples_dir
 
 if TYPE_CHECKING:
+    from bot.check import CheckReport
     from bot.core.models import Diagnosis
     from bot.inputs import InputError
     from bot.probe.engine import CheckRequest
@@ -433,8 +434,6 @@ def _check(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.check import CaFileError, check_ca_file, run_check
-    from bot.render.jsonout import check_to_json, dumps
-    from bot.render.text import render_check
 
     try:
         request, ca_file = _check_request(args)
@@ -459,9 +458,20 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
-    text = dumps(check_to_json(report)) + "\n" if args.json else render_check(report)
+    text = _check_output(report, as_json=args.json)
     _emit(args, out, text, {f.id: f.severity.value for f in report.findings})
     return EXIT_FINDINGS if report.has_errors else EXIT_OK
+
+
+def _check_output(report: CheckReport, *, as_json: bool) -> str:
+    """The report as JSON or as text; each path loads only its own renderer."""
+    if as_json:
+        from bot.render.jsonout import check_to_json, dumps
+
+        return dumps(check_to_json(report)) + "\n"
+    from bot.render.text import render_check
+
+    return render_check(report)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import atexit
 import builtins
 import dataclasses
 import marshal
+import re
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -25,51 +26,64 @@ from typing import Any
 from bot.core.cachefiles import PYTHON_TAG, cache_dir, read_private, write_private
 
 _FORMAT = "v1"
-MAX_ENTRIES = 4096  # beyond it the file keeps only what the last process used
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,200}")  # a file name part as it is
 
 
 class _CodeCache:
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.codes: dict[str, CodeType] = {}
-        self.used: set[str] = set()
+    """Compiled method code per defining module: one file each (`dataclass-code-...-MODULE`),
+    read when the module defines its first dataclass, rewritten when it compiled anything new,
+    with only what this process used, so a file never outgrows its module."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.known: dict[str, dict[str, CodeType]] = {}  # module -> text -> code, as read
+        self.used: dict[str, dict[str, CodeType]] = {}
+        self.changed: set[str] = set()
         self.compiled = 0
-        if path is not None:
-            self.codes = _load(path)
 
     def exec(self, source: Any, globals: Any = None, locals: Any = None, /) -> None:
         """`exec` as dataclasses calls it, with the compiled text looked up first."""
-        if isinstance(source, str):
-            code = self.codes.get(source)
-            if code is None:
-                code = compile(source, "<string>", "exec")
-                self.codes[source] = code
-                self.compiled += 1
-            self.used.add(source)
-            source = code
+        module = globals.get("__name__") if isinstance(globals, dict) else None
+        if isinstance(source, str) and isinstance(module, str) and _MODULE_NAME.fullmatch(module):
+            source = self._code(module, source)
         builtins.exec(source, globals, locals)  # noqa: S102 - dataclasses' own generated code
 
+    def _code(self, module: str, text: str) -> CodeType:
+        known = self.known.get(module)
+        if known is None:
+            known = self.known[module] = self._read(module)
+        code = known.get(text)
+        if code is None:
+            code = known[text] = compile(text, "<string>", "exec")
+            self.compiled += 1
+            self.changed.add(module)
+        self.used.setdefault(module, {})[text] = code
+        return code
+
+    def _file(self, module: str) -> Path | None:
+        if self.directory is None:
+            return None
+        return self.directory / f"dataclass-code-{_FORMAT}-{PYTHON_TAG}-{module}"
+
+    def _read(self, module: str) -> dict[str, CodeType]:
+        path = self._file(module)
+        blob = None if path is None else read_private(path)
+        if blob is None:
+            return {}
+        try:
+            codes = marshal.loads(blob)  # noqa: S302 - the user's own private file (read_private)
+        except (EOFError, ValueError, TypeError):
+            return {}
+        if not isinstance(codes, dict):
+            return {}
+        return {k: v for k, v in codes.items() if isinstance(k, str) and isinstance(v, CodeType)}
+
     def save(self) -> None:
-        if self.path is None or not self.compiled:
-            return
-        keep = self.codes
-        if len(keep) > MAX_ENTRIES:
-            keep = {text: keep[text] for text in self.used}
-        self.compiled = 0
-        write_private(self.path, marshal.dumps(keep))
-
-
-def _load(path: Path) -> dict[str, CodeType]:
-    blob = read_private(path)
-    if blob is None:
-        return {}
-    try:
-        codes = marshal.loads(blob)  # noqa: S302 - the user's own private file (read_private)
-    except (EOFError, ValueError, TypeError):
-        return {}
-    if not isinstance(codes, dict):
-        return {}
-    return {k: v for k, v in codes.items() if isinstance(k, str) and isinstance(v, CodeType)}
+        for module in sorted(self.changed):
+            path = self._file(module)
+            if path is not None:
+                write_private(path, marshal.dumps(self.used[module]))
+        self.changed.clear()
 
 
 _cache: _CodeCache | None = None
@@ -80,9 +94,7 @@ def install() -> None:
     global _cache  # noqa: PLW0603 - one cache per process, installed once
     if _cache is not None:
         return
-    directory = cache_dir()
-    path = None if directory is None else directory / f"dataclass-code-{_FORMAT}-{PYTHON_TAG}"
-    _cache = _CodeCache(path)
+    _cache = _CodeCache(cache_dir())
     # Module globals come before builtins: this is the `exec` dataclasses' own code calls.
     dataclasses.exec = _cache.exec  # type: ignore[attr-defined]
     atexit.register(save)
