@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -88,6 +87,13 @@ def has_log_header(text: str) -> bool:
 
 def is_record(line: str) -> bool:
     return line[10:25:14] == "T," and line[23:3:-19] == "Z-"
+
+
+def non_record_starts(text: str) -> list[int]:
+    """The offsets of the lines of `text` that are not records, in order."""
+    starts = [] if is_record(text) else [0]
+    starts.extend(match.start() + 1 for match in _NON_RECORD.finditer(text))
+    return starts
 
 
 @dataclass(slots=True)
@@ -187,57 +193,32 @@ class ProtocolLogParser:
         self.dropped = 0
 
     # -- finding the interesting records -------------------------------------------------------
-    def feed_block(
-        self,
-        text: str,
-        other: Callable[[str], None],
-        first_line: int = 0,
-        all_records: bool = False,
-    ) -> bool:
-        """Take the records among the lines of `text` (a block from `split_lines`) and hand every
-        other line to `other`, in order. Returns True when the block held only blank lines.
-        `all_records`: the caller knows that every line is a record.
+    def feed_block(self, text: str, first_line: int = 0, starts: list[int] | None = None) -> None:
+        """Take the records among the lines of `text` (a block from `split_lines`); the header
+        lines of a log file (`#Fields: ...`) among the others set what follows, and the rest is
+        not this parser's. `starts`: the offsets of the lines that are not records
+        (`non_record_starts(text)`), when the caller has them already.
 
-        When every line is a record (one regular expression that only looks at line starts
-        says so), the block is searched for `_NEEDLES` at C speed without a Python loop over
-        its lines."""
-        if all_records or (is_record(text) and _NON_RECORD.search(text) is None):
-            self._records(text, None, first_line)
-            return False
-        blank = True
-        found_records = False
+        The records between two such lines are searched for `_NEEDLES` as one run, at C speed,
+        without a Python loop over their lines."""
+        if starts is None:
+            starts = non_record_starts(text)
         run_start = 0  # where the current run of records began
         counted, line = 0, first_line  # line number of offset `counted`
-        position = 0 if not is_record(text) else -1
-        starts = _NON_RECORD.finditer(text)
-        while True:
-            if position < 0:
-                match = next(starts, None)
-                if match is None:
-                    break
-                position = match.start() + 1  # a line that is not a record starts here
+        for position in starts:
             if position > run_start:  # the records before it, fed as one run
                 line += text.count("\n", counted, run_start)
                 counted = run_start
                 self._records(text[run_start : position - 1], None, line)
-                found_records = True
             end = text.find("\n", position)
             end = len(text) if end < 0 else end
             raw = text[position:end][:MAX_LINE]
             if raw.startswith("#") and raw[1:2].isalpha() and ": " in raw:
-                blank = False
                 self._header(raw.rstrip("\r"))
-            else:
-                if blank and raw.strip():
-                    blank = False
-                other(raw)
             run_start = end + 1
-            position = -1
         if run_start < len(text):
             line += text.count("\n", counted, run_start)
-            self._records(text[run_start:], None, line)
-            found_records = True
-        return blank and not found_records
+            self._records(text[run_start:] if run_start else text, None, line)
 
     def _records(self, text: str, numbers: list[int] | None, first_line: int) -> None:
         self._mark_seen()
@@ -915,8 +896,8 @@ class ProtocolLogReader(Reader):
 
     def parse(self, document: Document) -> list[Fact]:
         split = _split(document)
-        for segment, (_, all_records) in zip(document.segments, split, strict=True):
-            self._parser.feed_block(segment.text, _ignore, segment.first_line, all_records)
+        for segment, (_, starts) in zip(document.segments, split, strict=True):
+            self._parser.feed_block(segment.text, segment.first_line, starts)
         return []
 
     def foreign(self, document: Document) -> Document:
@@ -932,9 +913,10 @@ class ProtocolLogReader(Reader):
         return self._sink.facts()
 
 
-def _split(document: Document) -> list[tuple[list[Segment], bool]]:
+def _split(document: Document) -> list[tuple[list[Segment], list[int]]]:
     """Per segment: the runs of its lines that are not records (nor the log's own header and
-    blank lines), and whether all its lines are records. Computed once per document."""
+    blank lines), and where its lines that are not records start. Computed once per
+    document."""
     split = document.cached(
         "protocol_log.split", lambda: [_foreign_runs(segment) for segment in document.segments]
     )
@@ -942,12 +924,9 @@ def _split(document: Document) -> list[tuple[list[Segment], bool]]:
     return split
 
 
-def _foreign_runs(segment: Segment) -> tuple[list[Segment], bool]:
+def _foreign_runs(segment: Segment) -> tuple[list[Segment], list[int]]:
     text = segment.text
-    starts = [0] if not is_record(text) else []
-    starts.extend(match.start() + 1 for match in _NON_RECORD.finditer(text))
-    if not starts:
-        return [], True
+    starts = non_record_starts(text)
     runs: list[Segment] = []
     run_start = run_end = -1
     counted = line = 0  # line index of offset `counted`
@@ -964,7 +943,7 @@ def _foreign_runs(segment: Segment) -> tuple[list[Segment], bool]:
         _add_run(runs, segment, text[run_start:run_end], line)
     if len(runs) == 1 and runs[0].text == text:
         runs[0] = segment  # nothing of it is a record
-    return runs, False
+    return runs, starts
 
 
 def _add_run(runs: list[Segment], segment: Segment, text: str, index: int) -> None:
@@ -974,6 +953,3 @@ def _add_run(runs: list[Segment], segment: Segment, text: str, index: int) -> No
     ):
         runs.append(Segment(text, segment.line_number(index), segment.exact, segment.part))
 
-
-def _ignore(_line: str) -> None:
-    return None
