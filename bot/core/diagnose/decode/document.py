@@ -25,6 +25,7 @@ class Segment:
     exact: bool = True
     part: Part | None = None
     _newlines: list[int] | None = field(default=None, repr=False)
+    _last_line: int = field(default=0, repr=False)  # 0: not counted yet
 
     def line(self, offset: int) -> int:
         """The 1-based input line of character `offset` of `text`."""
@@ -75,9 +76,13 @@ class Segment:
 
     @property
     def last_line(self) -> int:
+        """The input line of the segment's last line (counted once: evidence asks often)."""
         if not self.exact:
             return self.first_line
-        return self.first_line + self.text.count("\n") - (1 if self.text.endswith("\n") else 0)
+        if not self._last_line:
+            ending = 1 if self.text.endswith("\n") else 0
+            self._last_line = self.first_line + self.text.count("\n") - ending
+        return self._last_line
 
 
 def _newline_offsets(text: str) -> list[int]:
