@@ -30,9 +30,7 @@ class _MetadataOnDemand(types.ModuleType):
 
 
 if "importlib.metadata" not in sys.modules:
-    sys.modules["importlib.metadata"] = importlib.metadata = _MetadataOnDemand(
-        "importlib.metadata"
-    )
+    sys.modules["importlib.metadata"] = importlib.metadata = _MetadataOnDemand("importlib.metadata")
 
 import dns._features  # noqa: E402 - after the stand-in above
 import idna  # noqa: E402

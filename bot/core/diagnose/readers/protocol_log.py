@@ -952,4 +952,3 @@ def _add_run(runs: list[Segment], segment: Segment, text: str, index: int) -> No
         line.strip() and not (line.startswith("#") and ": " in line) for line in text.split("\n")
     ):
         runs.append(Segment(text, segment.line_number(index), segment.exact, segment.part))
-
