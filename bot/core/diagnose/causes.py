@@ -367,11 +367,17 @@ def _regex(entry: Entry, patterns: Sequence[str], what: str) -> re.Pattern[str]:
         problem = regex_problem(pattern)
         if problem is not None:
             raise entry.fail(f"{what} pattern {pattern!r}: {problem}")
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    except re.error:
+        pass
+    # Only a file with an error pays for compiling each pattern on its own, to name it.
+    for pattern in patterns:
         try:
-            re.compile(pattern)
+            re.compile(pattern, re.IGNORECASE)
         except re.error as exc:
             raise entry.fail(f"{what} pattern {pattern!r} does not compile: {exc}") from None
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    raise entry.fail(f"{what} patterns do not compile together")
 
 
 def regex_problem(pattern: str) -> str | None:

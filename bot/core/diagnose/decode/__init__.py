@@ -162,12 +162,19 @@ def _continues(byte: int) -> bool:
 
 
 def _utf8_text(data: bytes) -> str:
-    if b"\r" in data:
-        if _LONE_CR.search(data) is None:
-            data = data.translate(None, b"\r")  # CRLF only: twice as fast as replace
-        else:
-            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return data.decode("utf-8", "replace")
+    if b"\r" not in data:
+        return data.decode("utf-8", "replace")
+    if _LONE_CR.search(data) is not None:
+        return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace")
+    # CRLF only: deleting the CRs is fastest on ASCII text (str.translate's fast path), else
+    # on the bytes; either is twice as fast as replacing CRLF.
+    if text.isascii():
+        return text.translate(_DELETE_CR)
+    return data.translate(None, b"\r").decode("utf-8", "replace")
+
+
+_DELETE_CR = {13: None}
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
