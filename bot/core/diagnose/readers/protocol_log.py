@@ -176,8 +176,7 @@ class ProtocolLogParser:
         self._sink = sink
         self._errors = LineSink()  # 4xx/5xx replies, merged into `sink` at the end
         # Where the records of the current block came from (see _where).
-        self._block: tuple[int, str, list[int] | None, int] = (0, "", None, 0)
-        self._cursor = (0, 0)  # (offset, line index) last located in the current block
+        self._block: tuple[int, str, int, int, _LineCounter] = (0, "", 0, 0, _LineCounter(""))
         self._seen_log = False
         self._log_type = ""
         self._tail = ""  # the last LOOKBACK characters of records, each followed by LF
@@ -203,13 +202,11 @@ class ProtocolLogParser:
         without a Python loop over their lines."""
         if starts is None:
             starts = non_record_starts(text)
+        lines = _LineCounter(text)
         run_start = 0  # where the current run of records began
-        counted, line = 0, first_line  # line number of offset `counted`
         for position in starts:
             if position > run_start:  # the records before it, fed as one run
-                line += text.count("\n", counted, run_start)
-                counted = run_start
-                self._records(text[run_start : position - 1], None, line)
+                self._records(text[run_start : position - 1], lines, run_start, first_line)
             end = text.find("\n", position)
             end = len(text) if end < 0 else end
             raw = text[position:end][:MAX_LINE]
@@ -217,13 +214,13 @@ class ProtocolLogParser:
                 self._header(raw.rstrip("\r"))
             run_start = end + 1
         if run_start < len(text):
-            line += text.count("\n", counted, run_start)
-            self._records(text[run_start:] if run_start else text, None, line)
+            self._records(text[run_start:] if run_start else text, lines, run_start, first_line)
 
-    def _records(self, text: str, numbers: list[int] | None, first_line: int) -> None:
+    def _records(self, text: str, lines: _LineCounter, offset: int, first_line: int) -> None:
+        """The run `text` of records, at `offset` in the segment whose lines `lines` counts
+        and whose first line is input line `first_line`."""
         self._mark_seen()
-        self._block = (len(self._tail), text, numbers, first_line)
-        self._cursor = (0, 0)
+        self._block = (len(self._tail), text, offset, first_line, lines)
         window = self._tail + text
         for start, end in _needle_spans(window, len(self._tail)):
             self._record(window, start, end)
@@ -288,16 +285,11 @@ class ProtocolLogParser:
     def _where(self, start: int) -> tuple[tuple[int, str], ...]:
         """The input line (number, text) of the record at window offset `start`, for the
         evidence of what it shows; records from an earlier block are not located."""
-        base, text, numbers, first = self._block
+        base, text, run_offset, first, lines = self._block
         offset = start - base
         if offset < 0 or not first:
             return ()
-        last_offset, last_index = self._cursor
-        if offset < last_offset:
-            last_offset, last_index = 0, 0
-        index = last_index + text.count("\n", last_offset, offset)
-        self._cursor = (offset, index)
-        number = numbers[index] if numbers is not None and index < len(numbers) else first + index
+        number = first + lines.index(run_offset + offset)
         end = text.find("\n", offset)
         return ((number, clip(text[offset : len(text) if end < 0 else end], 300)),)
 
@@ -928,27 +920,45 @@ def _foreign_runs(segment: Segment) -> tuple[list[Segment], list[int]]:
     text = segment.text
     starts = non_record_starts(text)
     runs: list[Segment] = []
+    lines = _LineCounter(text)
     run_start = run_end = -1
-    counted = line = 0  # line index of offset `counted`
     for start in starts:
         end = text.find("\n", start)
         end = len(text) if end < 0 else end
         if run_start < 0 or start != run_end + 1:
             if run_start >= 0:
-                _add_run(runs, segment, text[run_start:run_end], line)
-            line += text.count("\n", counted, start)
-            counted, run_start = start, start
+                _add_run(runs, segment, text[run_start:run_end], lines, run_start)
+            run_start = start
         run_end = end
     if run_start >= 0:
-        _add_run(runs, segment, text[run_start:run_end], line)
+        _add_run(runs, segment, text[run_start:run_end], lines, run_start)
     if len(runs) == 1 and runs[0].text == text:
         runs[0] = segment  # nothing of it is a record
     return runs, starts
 
 
-def _add_run(runs: list[Segment], segment: Segment, text: str, index: int) -> None:
+class _LineCounter:
+    """Line indexes (0-based) of offsets of one text, mostly asked in increasing order:
+    newlines are counted only up to the offsets asked for, once."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._offset = self._index = 0
+
+    def index(self, offset: int) -> int:
+        if offset < self._offset:
+            self._offset = self._index = 0
+        self._index += self._text.count("\n", self._offset, offset)
+        self._offset = offset
+        return self._index
+
+
+def _add_run(
+    runs: list[Segment], segment: Segment, text: str, lines: _LineCounter, offset: int
+) -> None:
     """A run of lines the other readers read, unless it is only blank or header lines."""
     if any(
         line.strip() and not (line.startswith("#") and ": " in line) for line in text.split("\n")
     ):
-        runs.append(Segment(text, segment.line_number(index), segment.exact, segment.part))
+        number = segment.line_number(lines.index(offset))
+        runs.append(Segment(text, number, segment.exact, segment.part))
