@@ -68,6 +68,8 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 # masked by SMTP inspection on a firewall (XXXXXXXA instead of STARTTLS).
 # A multi-line reply received in a send log (",<,250  "): the peer's EHLO reply.
 _NEEDLES = ("ertificate", "TlsDomainCapabilities", "negotiation failed", "XXXX", ",<,250  ")
+# In a receive log "<" is what the client sent: no EHLO reply to look for (a pass less).
+_RECEIVE_NEEDLES = _NEEDLES[:-1]
 _CLASS_4_OR_5 = re.compile(r" [45]\.")  # one regex pass beats two str.find passes here
 # The record shape, `YYYY-MM-DDTHH:MM:SS.fffZ,`: "-" at 4, "T" at 10, "Z," at 23 (is_record);
 # _NON_RECORD finds a line that does not have it.
@@ -222,7 +224,8 @@ class ProtocolLogParser:
         self._mark_seen()
         self._block = (len(self._tail), text, offset, first_line, lines)
         window = self._tail + text
-        for start, end in _needle_spans(window, len(self._tail)):
+        needles = _RECEIVE_NEEDLES if self._log_type == "receive" else _NEEDLES
+        for start, end in _needle_spans(window, len(self._tail), needles):
             self._record(window, start, end)
         self._tail = (window[1 - LOOKBACK :] if len(window) >= LOOKBACK else window) + "\n"
 
@@ -674,12 +677,14 @@ class ProtocolLogParser:
             self._sink.add_event(_failure_event(failure))
 
 
-def _needle_spans(text: str, offset: int) -> list[tuple[int, int]]:
-    """(start, end) of the lines of `text[offset:]` that hold one of `_NEEDLES` or an enhanced
+def _needle_spans(
+    text: str, offset: int, needles: tuple[str, ...] = _NEEDLES
+) -> list[tuple[int, int]]:
+    """(start, end) of the lines of `text[offset:]` that hold one of `needles` or an enhanced
     status code of class 4 or 5, within the first MAX_LINE characters of the line, in order."""
     spans: dict[int, int] = {}
     size = len(text)
-    for needle in _NEEDLES:
+    for needle in needles:
         found = text.find(needle, offset)
         while found >= 0:
             end = text.find("\n", found)
