@@ -9,7 +9,7 @@ on, and finally turns them into Facts under the canonical field names.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -126,7 +126,11 @@ class LineSink:
         status: str | None = None,
         reply_code: str | None = None,
         fields: dict[str, FieldValue] | None = None,
+        locate: Callable[[], tuple[int, str]] | None = None,
     ) -> None:
+        """Merge an observation into the one with the same key. Its evidence is the input line
+        of the first: `line`/`line_text`, or what `locate` returns (asked only for a new key, so
+        that a huge log does not look up the line of every repeat)."""
         values = clean_fields(fields or {})
         text = clip(text, MAX_TEXT)
         self.kinds.add(source)
@@ -142,7 +146,8 @@ class LineSink:
             if len(self._merged) >= MAX_DISTINCT:
                 self.dropped += 1
                 return
-            evidence = ((self.line, clip(self.line_text, 300)),) if self.line else ()
+            line, line_text = locate() if locate is not None else (self.line, self.line_text)
+            evidence = ((line, clip(line_text, 300)),) if line else ()
             event = MailEvent(
                 source, kind, text, status, reply_code, MappingProxyType(values), evidence
             )

@@ -443,8 +443,6 @@ class ProtocolLogParser:
             "fqdn": session.local_name if log_type != "send" else session.remote_name,
             "log_type": log_type,
         }
-        located = self._where(start)
-        self._errors.line, self._errors.line_text = located[0] if located else (0, "")
         self._errors.add(
             InputKind.PROTOCOL_LOG,
             kind,
@@ -452,6 +450,7 @@ class ProtocolLogParser:
             status=reply.status,
             reply_code=reply.reply_code,
             fields=fields,
+            locate=lambda: next(iter(self._where(start)), (0, "")),
         )
 
     def _ehlo_reply(self, parts: list[str], data: str, window: str, start: int) -> None:
@@ -684,28 +683,35 @@ def _needle_spans(
     status code of class 4 or 5, within the first MAX_LINE characters of the line, in order."""
     spans: dict[int, int] = {}
     size = len(text)
+    find, rfind, startswith, endswith = text.find, text.rfind, text.startswith, text.endswith
     for needle in needles:
-        found = text.find(needle, offset)
+        reach = MAX_LINE - len(needle)
+        found = find(needle, offset)
         while found >= 0:
-            end = text.find("\n", found)
+            end = find("\n", found)
             if end < 0:
                 end = size
-            line_start = text.rfind("\n", 0, found) + 1
+            line_start = rfind("\n", 0, found) + 1
             # "Client certificate chain validation status: 'Valid'" (or no certificate at all)
             # is the usual case and tells nothing: skipped here, as _information would.
-            usual = text.startswith(_CHAIN_LINE, found) and text[found:end].rstrip("\r").endswith(
-                _CHAIN_OK_ENDINGS
-            )
-            if not usual and found + len(needle) <= line_start + MAX_LINE:
+            if found - line_start <= reach and not (
+                startswith(_CHAIN_LINE, found)
+                and endswith(_CHAIN_OK_ENDINGS, found, _cr(text, end))
+            ):
                 spans[line_start] = end
-            found = text.find(needle, end)
+            found = find(needle, end)
     for match in _CLASS_4_OR_5.finditer(text, offset):
         found = match.start()
-        line_start = text.rfind("\n", 0, found) + 1
+        line_start = rfind("\n", 0, found) + 1
         if line_start not in spans and found + 3 <= line_start + MAX_LINE:
-            end = text.find("\n", found)
+            end = find("\n", found)
             spans[line_start] = size if end < 0 else end
     return sorted(spans.items())
+
+
+def _cr(text: str, end: int) -> int:
+    """`end` without the CR before it (a document keeps a CR only where nothing folded it)."""
+    return end - 1 if end and text[end - 1] == "\r" else end
 
 
 def masked_command(data: str) -> str | None:
