@@ -27,13 +27,15 @@ def merge_facts(facts: list[Fact], scores: Mapping[str, int]) -> list[Fact]:
     ordered = sorted(enumerate(facts), key=lambda item: (-scores.get(item[1].source, 0), item[0]))
     merged: list[Fact] = []
     by_recipient: dict[tuple[FactKind, str], int] = {}
+    by_lines = _LineIndex()
     for _, fact in ordered:
-        index = _same_as(fact, merged, by_recipient, scores)
+        index = _same_as(fact, merged, by_recipient, by_lines, scores)
         if index is None:
             index = len(merged)
             merged.append(fact)
         else:
             merged[index] = _combine(merged[index], fact)
+        by_lines.add(index, merged[index].lines)
         recipient = merged[index].recipient
         if recipient:
             by_recipient.setdefault((fact.kind, recipient.lower()), index)
@@ -44,27 +46,65 @@ def merge_facts(facts: list[Fact], scores: Mapping[str, int]) -> list[Fact]:
 _GENERIC_SCORE = 2  # the generic readers (text, bounce): their recipient is a guess
 
 
+class _LineIndex:
+    """Which merged facts' input lines may overlap a span: facts are filed under the blocks of
+    `_BLOCK` lines they cover (a fact wider than `_WIDE` blocks is always a candidate), so that
+    merging many facts costs time linear in their number, not quadratic."""
+
+    def __init__(self) -> None:
+        self._blocks: dict[int, set[int]] = {}
+        self._wide: set[int] = set()
+
+    def add(self, index: int, lines: tuple[int, int]) -> None:
+        if not lines[0]:
+            return
+        first, last = lines[0] // _BLOCK, max(lines) // _BLOCK
+        if last - first > _WIDE:
+            self._wide.add(index)
+            return
+        for block in range(first, last + 1):
+            self._blocks.setdefault(block, set()).add(index)
+
+    def candidates(self, lines: tuple[int, int]) -> list[int]:
+        """The merged facts that may overlap `lines`, in merge order."""
+        first, last = lines[0] // _BLOCK, max(lines) // _BLOCK
+        found = set(self._wide)
+        if last - first > _WIDE:
+            for indexes in self._blocks.values():
+                found.update(indexes)
+        else:
+            for block in range(first, last + 1):
+                found.update(self._blocks.get(block, ()))
+        return sorted(found)
+
+
+_BLOCK = 64
+_WIDE = 16
+
+
 def _same_as(
     fact: Fact,
     merged: list[Fact],
     by_recipient: dict[tuple[FactKind, str], int],
+    by_lines: _LineIndex,
     scores: Mapping[str, int],
 ) -> int | None:
     if fact.recipient:
         found = by_recipient.get((fact.kind, fact.recipient.lower()))
         if found is not None:
             return found
-    if fact.lines[0] and scores.get(fact.source, 0) <= _GENERIC_SCORE:
-        for index, other in enumerate(merged):
+    if not fact.lines[0]:
+        return None
+    nearby = [(index, merged[index]) for index in by_lines.candidates(fact.lines)]
+    if scores.get(fact.source, 0) <= _GENERIC_SCORE:
+        for index, other in nearby:
             if (
                 scores.get(other.source, 0) > _GENERIC_SCORE
                 and _overlap(fact, other)
                 and _compatible(fact.status, other.status)
             ):
                 return index  # a surer reader read these lines: the generic guess adds to it
-    if not fact.lines[0]:
-        return None
-    for index, other in enumerate(merged):
+    for index, other in nearby:
         if (
             other.source != fact.source
             and not (fact.recipient and other.recipient)
