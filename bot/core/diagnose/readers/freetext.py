@@ -21,7 +21,11 @@ from bot.core.diagnose.readers.common import address_in
 from bot.core.diagnose.readers.mta_log import is_log_line
 from bot.core.diagnose.readers.protocol_log import has_log_header, is_record
 
-_CANDIDATE = re.compile(r"[245]\.\d{1,3}\.\d{1,3}|(?<!\d)[45]\d\d[ -]")
+# A status code (`5.7.1`) or a reply code not glued to a digit before it (`550 `, `421-`):
+#   [245]\.\d{1,3}\.\d{1,3} | (?<!\d)[45]\d\d[ -]
+# written so that every match starts with one of [245]: the regex engine then skips to those
+# characters at C speed instead of trying both branches at every position (5x on chat text).
+_CANDIDATE = re.compile(r"[245](?:\.\d{1,3}\.\d{1,3}|(?<![0-9][245])(?<=[45])\d\d[ -])")
 MAX_FACTS = 2000
 
 
