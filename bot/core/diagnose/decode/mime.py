@@ -16,7 +16,7 @@ import binascii
 import codecs
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_PARTS = 200  # leaf parts kept of one message
 MAX_DEPTH = 8  # multipart / message/rfc822 nesting followed
@@ -33,18 +33,24 @@ class Headers:
     """Header fields in order: (lower-case name, unfolded, decoded value)."""
 
     items: tuple[tuple[str, str], ...] = ()
+    # name -> its values in order: readers ask a message's headers thousands of times
+    _by_name: dict[str, list[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, list[str]] = {}
+        for key, value in self.items:
+            by_name.setdefault(key, []).append(value)
+        object.__setattr__(self, "_by_name", by_name)
 
     def get(self, name: str, default: str = "") -> str:
-        for key, value in self.items:
-            if key == name:
-                return value
-        return default
+        values = self._by_name.get(name)
+        return values[0] if values else default
 
     def all(self, name: str) -> list[str]:
-        return [value for key, value in self.items if key == name]
+        return list(self._by_name.get(name, ()))
 
     def __contains__(self, name: object) -> bool:
-        return any(key == name for key, _ in self.items)
+        return name in self._by_name
 
     def __bool__(self) -> bool:
         return bool(self.items)

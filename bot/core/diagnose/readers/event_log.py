@@ -56,7 +56,7 @@ class EventLogReader(Reader):
 
     def detect(self, document: Document) -> int:
         head = document.text[:65536]
-        return 30 if _MARK.search(head) and "MSExchange" in head else 0
+        return 30 if "MSExchange" in head and _MARK.search(head) else 0  # the cheap test first
 
     def parse(self, document: Document) -> list[Fact]:
         facts: list[Fact] = []

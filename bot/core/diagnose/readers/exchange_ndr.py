@@ -50,20 +50,22 @@ _MARKERS = re.compile(
 _COMPONENT = re.compile(
     r"\b[245]\d\d \d\.\d{1,3}\.\d{1,3} (?:RESOLVER|ROUTING|STOREDRV|TRANSPORT)\.[A-Z]{2,10}\."
 )
-# One of these words is in every text _MARKERS finds (a cheap test first).
+# One of these is in the lower-cased text of everything _MARKERS or _COMPONENT finds (a cheap
+# test first: "delivery" alone is in almost every bounce).
 _MARKER_WORDS = (
-    "elivery",
-    "iagnos",
+    "delivery has failed",
+    "delivery is delayed",
+    "diagnostic information for",
+    "informations de diagnostic",
+    "informazioni di diagnostica",
+    "diagnoseinformationen",
     "couldn",
-    "Remote Server",
     "remote server",
-    "smtp;",
-    "Informations",
-    "Informazioni",
-    "RESOLVER.",
-    "ROUTING.",
-    "STOREDRV.",
-    "TRANSPORT.",
+    *(f"#{digit}." for digit in range(10)),  # "#5.1.1 smtp;" (a DSN's "smtp;" alone is not)
+    "resolver.",
+    "routing.",
+    "storedrv.",
+    "transport.",
 )
 _ADMIN = re.compile(
     r"Diagnostic information for administrators|Informations de diagnostic pour les"
@@ -139,7 +141,8 @@ class ExchangeNdrReader(Reader):
             ):
                 return 35
         head = document.text[:200_000]
-        if not any(word in head for word in _MARKER_WORDS):
+        lowered = head.lower()
+        if not any(word in lowered for word in _MARKER_WORDS):
             return 0
         if _MARKERS.search(head):
             return 35

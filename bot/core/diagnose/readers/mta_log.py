@@ -331,10 +331,21 @@ class MtaLogParser:
         )
 
 
-_MARK = re.compile(
-    r"\bpostfix(?:-[\w.-]{1,40})?/[\w/-]{1,40}\[\d{1,10}\]: |^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d",
-    re.MULTILINE,
-)
+# A Postfix syslog line, or a line that starts with an Exim-style time stamp. Two patterns with a
+# literal start each ("postfix", a newline) instead of one alternation: the regex engine then
+# skips to candidates at C speed.
+_POSTFIX_MARK = re.compile(r"\bpostfix(?:-[\w.-]{1,40})?/[\w/-]{1,40}\[\d{1,10}\]: ")
+_STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+_STAMP_FIRST = re.compile(_STAMP)
+_STAMP_LINE = re.compile("\n" + _STAMP)
+
+
+def _marked(text: str) -> bool:
+    return bool(
+        ("postfix" in text and _POSTFIX_MARK.search(text))
+        or _STAMP_FIRST.match(text)
+        or _STAMP_LINE.search(text)
+    )
 
 
 def _command_answered(words: str) -> str:
@@ -360,7 +371,7 @@ class MtaLogReader(Reader):
         self._parser = MtaLogParser(self._sink)
 
     def detect(self, document: Document) -> int:
-        return 30 if _MARK.search(document.text[:65536]) else 0
+        return 30 if _marked(document.text[:65536]) else 0
 
     def parse(self, document: Document) -> list[Fact]:
         sink, parser = self._sink, self._parser

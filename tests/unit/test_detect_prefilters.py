@@ -1,0 +1,50 @@
+"""The cheap tests that readers run before their regular expressions never turn away a text that
+the expressions would accept: checked on every sample input of the repository and the corpus."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.core.diagnose.readers import exchange_ndr, mta_log
+
+_ROOT = Path(__file__).parents[2]
+_INPUTS = sorted(
+    p
+    for folder in (_ROOT / "tests" / "data" / "diagnose", _ROOT.parent / "shared" / "corpus")
+    if folder.is_dir()
+    for p in folder.rglob("*")
+    if p.is_file() and not p.name.endswith(".toml") and p.stat().st_size < 2_000_000
+)
+_MTA_LOG_PLAIN = (
+    r"\bpostfix(?:-[\w.-]{1,40})?/[\w/-]{1,40}\[\d{1,10}\]: |^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+)
+
+
+def _texts() -> list[str]:
+    return [p.read_bytes().decode("utf-8", "replace")[:200_000] for p in _INPUTS]
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    found = _texts()
+    assert len(found) > 300  # the samples were found
+    return found
+
+
+def test_the_ndr_prefilter_keeps_every_text_the_ndr_patterns_find(texts: list[str]) -> None:
+    for text in texts:
+        lowered = text.lower()
+        passes = any(word in lowered for word in exchange_ndr._MARKER_WORDS)
+        wanted = exchange_ndr._MARKERS.search(text) or exchange_ndr._COMPONENT.search(text)
+        assert passes or not wanted, text[:200]
+
+
+def test_the_mta_log_mark_is_the_plain_pattern(texts: list[str]) -> None:
+    plain = re.compile(_MTA_LOG_PLAIN, re.MULTILINE)
+    extra = ["x\n2026-01-02 03:04:05 y", "2026-01-02 03:04:05", "postfix/smtp[12]: x", "postfix"]
+    for text in [*texts, *extra]:
+        head = text[:65536]
+        assert mta_log._marked(head) == bool(plain.search(head)), head[:200]
