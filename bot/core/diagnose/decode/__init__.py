@@ -16,7 +16,7 @@ import codecs
 import re
 from collections.abc import Iterable, Iterator
 
-from bot.core.diagnose.decode.document import Document, Segment
+from bot.core.diagnose.decode.document import Document, LineCounter, Segment
 from bot.core.diagnose.decode.mime import Message, Part, looks_like_message, parse_message
 
 WINDOW_CHARS = 4 * 1024 * 1024  # at least 4: a window holds a whole character
@@ -66,18 +66,18 @@ def _message_segments(message: Message, raw: str) -> tuple[Segment, ...]:
     """The text parts of the report (not of the attached original) as segments; a message
     without any gives its whole body."""
     segments: list[Segment] = []
-    lines = _LineCounter(raw)
+    lines = LineCounter(raw)
     for part in message.parts:
         if part.in_original or not _is_text(part):
             continue
         text = strip_html(part.text) if part.content_type == "text/html" else part.text
         exact = part.exact and part.content_type != "text/html"
-        segments.append(Segment(text, lines.line(part.start), exact, part))
+        segments.append(Segment(text, lines.index(part.start) + 1, exact, part))
     if not segments:
         body = message.parts[0] if message.parts else None
         start = body.start if body is not None else message.body_start
         text = body.text if body is not None else raw[message.body_start :]
-        segments.append(Segment(text, lines.line(start), True, body))
+        segments.append(Segment(text, lines.index(start) + 1, True, body))
     return tuple(segments)
 
 
@@ -89,22 +89,6 @@ def _is_text(part: Part) -> bool:
 _REPORT_TYPES = frozenset(
     {"message/delivery-status", "message/global-delivery-status", "message/feedback-report"}
 )
-
-
-class _LineCounter:
-    """Line numbers of increasing raw offsets in one pass."""
-
-    def __init__(self, raw: str) -> None:
-        self._raw = raw
-        self._offset = 0
-        self._line = 1
-
-    def line(self, offset: int) -> int:
-        if offset < self._offset:
-            self._offset, self._line = 0, 1
-        self._line += self._raw.count("\n", self._offset, offset)
-        self._offset = offset
-        return self._line
 
 
 def _windows(

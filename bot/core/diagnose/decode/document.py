@@ -85,6 +85,22 @@ class Segment:
         return self._last_line
 
 
+class LineCounter:
+    """The 0-based line index of offsets of one text, mostly asked in increasing order:
+    newlines are counted once, and only as far as the offsets asked for."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._offset = self._index = 0
+
+    def index(self, offset: int) -> int:
+        if offset < self._offset:
+            self._offset = self._index = 0
+        self._index += self._text.count("\n", self._offset, offset)
+        self._offset = offset
+        return self._index
+
+
 def _newline_offsets(text: str) -> list[int]:
     offsets: list[int] = []
     find = text.find

@@ -28,7 +28,7 @@ from types import MappingProxyType
 from bot.core import dn
 from bot.core.diagnose.codes import find_reply
 from bot.core.diagnose.decode import Document
-from bot.core.diagnose.decode.document import Segment
+from bot.core.diagnose.decode.document import LineCounter, Segment
 from bot.core.diagnose.fact import Fact
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.ehlo import MASKED, NOT_ADVERTISED, ehlo_problem
@@ -178,7 +178,7 @@ class ProtocolLogParser:
         self._sink = sink
         self._errors = LineSink()  # 4xx/5xx replies, merged into `sink` at the end
         # Where the records of the current block came from (see _where).
-        self._block: tuple[int, str, int, int, _LineCounter] = (0, "", 0, 0, _LineCounter(""))
+        self._block: tuple[int, str, int, int, LineCounter] = (0, "", 0, 0, LineCounter(""))
         self._seen_log = False
         self._log_type = ""
         self._tail = ""  # the last LOOKBACK characters of records, each followed by LF
@@ -204,7 +204,7 @@ class ProtocolLogParser:
         without a Python loop over their lines."""
         if starts is None:
             starts = non_record_starts(text)
-        lines = _LineCounter(text)
+        lines = LineCounter(text)
         run_start = 0  # where the current run of records began
         for position in starts:
             if position > run_start:  # the records before it, fed as one run
@@ -218,7 +218,7 @@ class ProtocolLogParser:
         if run_start < len(text):
             self._records(text[run_start:] if run_start else text, lines, run_start, first_line)
 
-    def _records(self, text: str, lines: _LineCounter, offset: int, first_line: int) -> None:
+    def _records(self, text: str, lines: LineCounter, offset: int, first_line: int) -> None:
         """The run `text` of records, at `offset` in the segment whose lines `lines` counts
         and whose first line is input line `first_line`."""
         self._mark_seen()
@@ -931,7 +931,7 @@ def _foreign_runs(segment: Segment) -> tuple[list[Segment], list[int]]:
     text = segment.text
     starts = non_record_starts(text)
     runs: list[Segment] = []
-    lines = _LineCounter(text)
+    lines = LineCounter(text)
     run_start = run_end = -1
     for start in starts:
         end = text.find("\n", start)
@@ -948,24 +948,8 @@ def _foreign_runs(segment: Segment) -> tuple[list[Segment], list[int]]:
     return runs, starts
 
 
-class _LineCounter:
-    """Line indexes (0-based) of offsets of one text, mostly asked in increasing order:
-    newlines are counted only up to the offsets asked for, once."""
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._offset = self._index = 0
-
-    def index(self, offset: int) -> int:
-        if offset < self._offset:
-            self._offset = self._index = 0
-        self._index += self._text.count("\n", self._offset, offset)
-        self._offset = offset
-        return self._index
-
-
 def _add_run(
-    runs: list[Segment], segment: Segment, text: str, lines: _LineCounter, offset: int
+    runs: list[Segment], segment: Segment, text: str, lines: LineCounter, offset: int
 ) -> None:
     """A run of lines the other readers read, unless it is only blank or header lines."""
     if any(
