@@ -17,13 +17,12 @@ from __future__ import annotations
 import atexit
 import builtins
 import dataclasses
-import marshal
 import re
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from bot.core.cachefiles import PYTHON_TAG, cache_dir, read_private, write_private
+from bot.core.cachefiles import PYTHON_TAG, cache_dir, dump_marshal, load_marshal
 
 _FORMAT = "v1"
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,200}")  # a file name part as it is
@@ -67,14 +66,8 @@ class _CodeCache:
 
     def _read(self, module: str) -> dict[str, CodeType]:
         path = self._file(module)
-        blob = None if path is None else read_private(path)
-        if blob is None:
-            return {}
-        try:
-            codes = marshal.loads(blob)  # noqa: S302 - the user's own private file (read_private)
-        except (EOFError, ValueError, TypeError):
-            return {}
-        if not isinstance(codes, dict):
+        codes = None if path is None else load_marshal(path, dict)
+        if codes is None:
             return {}
         return {k: v for k, v in codes.items() if isinstance(k, str) and isinstance(v, CodeType)}
 
@@ -82,7 +75,7 @@ class _CodeCache:
         for module in sorted(self.changed):
             path = self._file(module)
             if path is not None:
-                write_private(path, marshal.dumps(self.used[module]))
+                dump_marshal(path, self.used[module])
         self.changed.clear()
 
 

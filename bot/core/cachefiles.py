@@ -8,11 +8,14 @@ when it belongs to this user and nobody else may write it.
 
 from __future__ import annotations
 
+import importlib.util
+import marshal
 import os
-import sys
 from pathlib import Path
+from typing import Any
 
-PYTHON_TAG = f"py{sys.version_info[0]}{sys.version_info[1]}"  # marshal's format follows Python
+# Marshal data and code objects follow the interpreter's bytecode: its magic number names both.
+PYTHON_TAG = "py" + importlib.util.MAGIC_NUMBER[:2].hex()
 
 
 def cache_dir() -> Path | None:
@@ -40,6 +43,29 @@ def read_private(path: Path) -> bytes | None:
             return file.read()
     except OSError:
         return None
+
+
+def load_marshal(path: Path, kind: type) -> Any:
+    """The value marshalled in the private cache file at `path` if it is a `kind`, else None
+    (no file, someone else's, damaged)."""
+    blob = read_private(path)
+    if blob is None:
+        return None
+    try:
+        value = marshal.loads(blob)  # noqa: S302 - the user's own private file (read_private)
+    except (EOFError, ValueError, TypeError):
+        return None
+    return value if isinstance(value, kind) else None
+
+
+def dump_marshal(path: Path, value: Any) -> None:
+    """Keep `value` in the private cache file at `path`; a value marshal cannot hold (a date)
+    is not kept."""
+    try:
+        blob = marshal.dumps(value)
+    except ValueError:
+        return
+    write_private(path, blob)
 
 
 def write_private(path: Path, blob: bytes) -> None:

@@ -14,14 +14,13 @@ values in and uses the fallback (or "?") for a field without a value.
 
 from __future__ import annotations
 
-import marshal
 import re
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.core.cachefiles import PYTHON_TAG, cache_dir, read_private, write_private
+from bot.core.cachefiles import PYTHON_TAG, cache_dir, dump_marshal, load_marshal
 from bot.core.paths import ConfigError
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:\|([^{}]*))?\}")
@@ -74,25 +73,13 @@ def _cache_file(raw: bytes) -> Path | None:
 
 
 def _read_cache(cache: Path | None) -> dict[str, Any] | None:
-    blob = None if cache is None else read_private(cache)
-    if blob is None:
-        return None
-    try:
-        data = marshal.loads(blob)  # noqa: S302 - the user's own private file (read_private)
-    except (EOFError, ValueError, TypeError):
-        return None
-    return data if isinstance(data, dict) else None
+    return None if cache is None else load_marshal(cache, dict)
 
 
 def _write_cache(cache: Path | None, data: dict[str, Any]) -> None:
     """A value marshal cannot hold (a TOML date) only means the file is parsed again."""
-    if cache is None:
-        return
-    try:
-        blob = marshal.dumps(data)
-    except ValueError:
-        return
-    write_private(cache, blob)
+    if cache is not None:
+        dump_marshal(cache, data)
 
 
 def toml_files(directory: Path, error: type[ValueError] = TableError) -> list[Path]:
