@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
+import itertools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from bot.core.models import Diagnosis
     from bot.inputs import InputError
     from bot.probe.engine import CheckRequest
-    from bot.render.terminal import CheckProgress
+    from bot.render.terminal import CheckProgress, Styling
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -110,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="diagnose a sample incident shipped with mailflow instead: %(choices)s",
     )
     diagnose.add_argument("--json", action="store_true", help="print the JSON contract")
+    diagnose.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes for a batch (default: one per CPU, at most 16)",
+    )
     diagnose.add_argument(
         "--together",
         action="store_true",
@@ -306,18 +316,21 @@ def _emit(
     out: TextIO,
     text: str,
     severities: dict[str, str],
-    *,
-    close: bool = True,
 ) -> None:
-    plain = args.json or args.color == "never"
-    if plain or (args.color == "auto" and not (os.environ.get("FORCE_COLOR") or _tty(out))):
+    if _plain(args, out):
         out.write(text)  # the plain path imports no terminal code
     else:
         from bot.render import terminal
 
         terminal.write(text, out, terminal.styling(args.color, out), severities)
-    if close:
-        _close(out)
+    _close(out)
+
+
+def _plain(args: argparse.Namespace, out: TextIO) -> bool:
+    """No styling: JSON, --color never, or auto on something that is not a terminal."""
+    if args.json or args.color == "never":
+        return True
+    return args.color == "auto" and not (os.environ.get("FORCE_COLOR") or _tty(out))
 
 
 def _close(out: TextIO) -> None:
@@ -345,7 +358,7 @@ def _progress(args: argparse.Namespace, target: str) -> CheckProgress | None:
 
 
 def _diagnose(args: argparse.Namespace) -> int:
-    from bot.diagnosis import diagnose_paths
+    from bot.inputs import input_items
 
     if bool(args.files) == bool(args.example):
         return _fail("give either PATH (or - for standard input) or --example NAME")
@@ -356,17 +369,75 @@ def _diagnose(args: argparse.Namespace) -> int:
         return _fail(f"--output {args.output}: {exc.strerror or exc}")
     if args.together:
         return _diagnose_together(args, out, paths)
-    results = diagnose_paths(paths)
-    ahead = [result for result in (next(results, None), next(results, None)) if result]
+    ahead = list(itertools.islice(input_items(paths), 2))
     single = len(ahead) == 1 and len(paths) == 1 and not Path(paths[0]).is_dir()
     read = failed = 0
-    for path, result in (*ahead, *results):
-        if _print_diagnosis(args, out, path, result, single=single):
+    for ok, text in _diagnoses(args, paths, out, single=single):
+        if ok:
             read += 1
+            out.write(text)
         else:
             failed += 1
+            sys.stderr.write(text)
     _close(out)
     return EXIT_USAGE if read == 0 and failed else EXIT_OK
+
+
+def _diagnoses(
+    args: argparse.Namespace, paths: list[str], out: TextIO, *, single: bool
+) -> Iterator[tuple[bool, str]]:
+    """Each input's printed diagnosis (False: an error line for stderr), in input order; a batch
+    is spread over --jobs worker processes."""
+    from bot.core.diagnose.pipeline import load_knowledge
+    from bot.diagnosis import diagnose_item
+    from bot.inputs import InputItem, input_items
+    from bot.workers import default_jobs, ordered_map
+
+    color = None
+    if not _plain(args, out):
+        from bot.render import terminal
+
+        color = terminal.styling(args.color, out)
+    knowledge = load_knowledge()  # before the workers fork: they share it
+
+    def one(item: InputItem | InputError) -> tuple[bool, str]:
+        path, result = diagnose_item(item, knowledge)
+        return _diagnosis_text(args, path, result, color, single=single)
+
+    jobs = 1 if single or "-" in paths else (args.jobs or default_jobs())
+    return ordered_map(lambda: input_items(paths), one, jobs)
+
+
+def _diagnosis_text(
+    args: argparse.Namespace,
+    path: str,
+    result: Diagnosis | InputError,
+    color: Styling | None,
+    *,
+    single: bool,
+) -> tuple[bool, str]:
+    """What one input prints: (True, its report) or (False, the error line for stderr)."""
+    from bot.inputs import InputError
+    from bot.render.jsonout import diagnosis_to_json, dumps, dumps_line
+    from bot.render.text import printable, render_diagnosis
+
+    if isinstance(result, InputError):
+        return False, f"mailflow: error: {result}\n"
+    if args.json:
+        document = diagnosis_to_json(result)
+        if single:
+            return True, dumps(document) + "\n"
+        document["input"]["path"] = path
+        return True, dumps_line(document) + "\n"
+    heading = "" if single else f"== {printable(path)}\n"
+    text = heading + render_diagnosis(result)
+    if color is None:
+        return True, text
+    from bot.render import terminal
+
+    styled = io.StringIO()
+    terminal.write(text, styled, color, {f.id: f.severity.value for f in result.findings})
+    return True, styled.getvalue()
 
 
 def _diagnose_together(args: argparse.Namespace, out: TextIO, paths: list[str]) -> int:
@@ -397,37 +468,6 @@ def _collect(side: str) -> int:
 
     sys.stdout.write(script(side))
     return EXIT_OK
-
-
-def _print_diagnosis(
-    args: argparse.Namespace,
-    out: TextIO,
-    path: str,
-    result: Diagnosis | InputError,
-    *,
-    single: bool,
-) -> bool:
-    """Print one input's diagnosis (an unreadable input: one line on stderr); False when it
-    could not be read."""
-    from bot.inputs import InputError
-    from bot.render.jsonout import diagnosis_to_json, dumps, dumps_line
-    from bot.render.text import printable, render_diagnosis
-
-    if isinstance(result, InputError):
-        print(f"mailflow: error: {result}", file=sys.stderr)
-        return False
-    if args.json:
-        document = diagnosis_to_json(result)
-        if single:
-            text = dumps(document) + "\n"
-        else:
-            document["input"]["path"] = path
-            text = dumps_line(document) + "\n"
-    else:
-        heading = "" if single else f"== {printable(path)}\n"
-        text = heading + render_diagnosis(result)
-    _emit(args, out, text, {f.id: f.severity.value for f in result.findings}, close=False)
-    return True
 
 
 def _check(args: argparse.Namespace) -> int:

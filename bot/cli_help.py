@@ -52,6 +52,7 @@ DIAGNOSE = f"""\
 examples:
   mailflow diagnose ndr.txt
   mailflow diagnose bounces/ mail.mbox --json        (JSON Lines, one object per message)
+  mailflow diagnose bounces/ --jobs 4                (a batch over 4 worker processes)
   mailflow diagnose message-trace.csv --json
   Get-Queue | Format-List > queue.txt; mailflow diagnose queue.txt
   mailflow diagnose - < SMTPReceive20250101-1.LOG

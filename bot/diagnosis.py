@@ -17,7 +17,14 @@ from bot.core.diagnose.pipeline import diagnose_bytes as _diagnose_bytes
 from bot.core.diagnose.pipeline import diagnose_case as _diagnose_case
 from bot.core.diagnose.pipeline import diagnose_text as _diagnose_text
 from bot.core.models import Diagnosis
-from bot.inputs import MAX_INPUT_BYTES, ByteInput, InputError, input_items, open_input
+from bot.inputs import (
+    MAX_INPUT_BYTES,
+    ByteInput,
+    InputError,
+    InputItem,
+    input_items,
+    open_input,
+)
 
 
 def diagnose_input(
@@ -45,13 +52,20 @@ def diagnose_paths(
     """Batch mode: each file, each file of a directory (recursively) and each message of an
     mbox, in order; an input that cannot be read comes back as its InputError."""
     for item in input_items(paths, max_bytes=max_bytes):
-        if isinstance(item, InputError):
-            yield str(item).split(":", 1)[0], item
-            continue
-        try:
-            yield item.path, _stream(item.open(), knowledge)
-        except InputError as error:
-            yield item.path, error
+        yield diagnose_item(item, knowledge)
+
+
+def diagnose_item(
+    item: InputItem | InputError, knowledge: Knowledge | None = None
+) -> tuple[str, Diagnosis | InputError]:
+    """One input of bot.inputs.input_items(): its path and its diagnosis (or why it could not be
+    read)."""
+    if isinstance(item, InputError):
+        return str(item).split(":", 1)[0], item
+    try:
+        return item.path, _stream(item.open(), knowledge)
+    except InputError as error:
+        return item.path, error
 
 
 def diagnose_case(
