@@ -19,7 +19,7 @@ import os
 import signal
 import struct
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from typing import BinaryIO, TypeVar
 
 _T = TypeVar("_T")
@@ -44,7 +44,7 @@ def ordered_map(
     make_items: Callable[[], Iterable[_T]],
     work: Callable[[_T], tuple[bool, str]],
     jobs: int,
-) -> Iterator[tuple[bool, str]]:
+) -> Generator[tuple[bool, str], None, None]:
     """work(item) for every item of make_items(), in order, over `jobs` worker processes."""
     if jobs <= 1 or not can_fork():
         yield from map(work, make_items())
