@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.diagnose.decode.mime import parse_message
 from bot.core.diagnose.readers import exchange_ndr, mta_log
+from bot.core.diagnose.readers.mta import HeaderTestIndex, load_specs
 
 _ROOT = Path(__file__).parents[2]
 _INPUTS = sorted(
@@ -48,3 +50,23 @@ def test_the_mta_log_mark_is_the_plain_pattern(texts: list[str]) -> None:
     for text in [*texts, *extra]:
         head = text[:65536]
         assert mta_log._marked(head) == bool(plain.search(head)), head[:200]
+
+
+def test_the_header_test_index_agrees_with_each_test_alone() -> None:
+    specs = load_specs()
+    index = HeaderTestIndex(specs)
+    messages = 0
+    for path in _INPUTS:
+        if path.suffix != ".eml":
+            continue
+        headers = parse_message(path.read_bytes()[:200_000].decode("latin-1")).headers
+        messages += 1
+        results = index.evaluate(headers)
+        for test, number in index.ids.items():
+            values = headers.all(test.header)
+            alone = bool(values) and (
+                not test.patterns or any(p.search(v) for v in values for p in test.patterns)
+            )
+            assert results[number] == alone, (path.name, test.header)
+    assert messages > 300
+    assert sum(len(s.tests) + len(s.vetoes) for s in specs) >= len(index.ids) > 50

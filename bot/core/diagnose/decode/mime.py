@@ -15,7 +15,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 MAX_PARTS = 200  # leaf parts kept of one message
@@ -48,6 +48,10 @@ class Headers:
 
     def all(self, name: str) -> list[str]:
         return list(self._by_name.get(name, ()))
+
+    def values(self, name: str) -> Sequence[str]:
+        """The values of `name` in order, not copied (read-only by contract)."""
+        return self._by_name.get(name, ())
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name

@@ -108,28 +108,89 @@ class MtaSpec:
     dsn_field: tuple[str, Mapping[str, str]] | None = None
 
 
+class HeaderTestIndex:
+    """Every header test and veto of a set of specs, numbered. A message's headers are tested
+    for all specs at once: one pattern per header name (the union of its tests' patterns) rules
+    out most tests with one search, and only the tests of a header whose union matched run."""
+
+    def __init__(self, specs: Sequence[MtaSpec]) -> None:
+        self.ids: dict[Test, int] = {}
+        groups: dict[str, list[tuple[int, Test]]] = {}
+        for spec in specs:
+            for test in (*spec.tests, *spec.vetoes):
+                if test not in self.ids:
+                    self.ids[test] = len(self.ids)
+                    groups.setdefault(test.header, []).append((self.ids[test], test))
+        self._groups = tuple((name, _union(tests), tuple(tests)) for name, tests in groups.items())
+
+    def evaluate(self, headers: Headers) -> list[bool]:
+        results = [False] * len(self.ids)
+        for name, union, tests in self._groups:
+            values = headers.values(name)
+            if not values:
+                continue
+            matched = union is not None and any(union.search(value) for value in values)
+            for index, test in tests:
+                if not test.patterns:
+                    results[index] = True
+                elif matched:
+                    results[index] = any(p.search(v) for v in values for p in test.patterns)
+        return results
+
+
+def _union(tests: Sequence[tuple[int, Test]]) -> re.Pattern[str] | None:
+    patterns = [pattern.pattern for _, test in tests for pattern in test.patterns]
+    if not patterns:
+        return None
+    # Every test pattern is compiled with IGNORECASE and has no back-references (see _compile).
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.IGNORECASE)
+
+
+class HeaderTests:
+    """The header tests of one diagnosis: evaluated once per message, shared by its readers."""
+
+    def __init__(self, index: HeaderTestIndex) -> None:
+        self.index = index
+        self._headers: Headers | None = None
+        self._results: list[bool] = []
+
+    def results(self, headers: Headers) -> list[bool]:
+        if headers is not self._headers:
+            self._results = self.index.evaluate(headers)
+            self._headers = headers
+        return self._results
+
+
 class MtaReader(Reader):
     """The engine for one MtaSpec; `hook` methods let subclasses refine the facts."""
 
     first_window_only = True
 
-    def __init__(self, spec: MtaSpec) -> None:
+    def __init__(self, spec: MtaSpec, tests: HeaderTests | None = None) -> None:
         self.spec = spec
         self.name = spec.name  # type: ignore[misc]
+        self.tests = tests or HeaderTests(HeaderTestIndex((spec,)))
+        ids = self.tests.index.ids
+        self._test_ids = tuple(ids[test] for test in spec.tests)
+        self._veto_ids = tuple(ids[test] for test in spec.vetoes)
 
     def detect(self, document: Document) -> int:
         message = document.message
         if message is None:
             return self._pasted_body(document)
-        headers = message.headers
-        if any(_test(veto, headers) for veto in self.spec.vetoes):
+        results = self.tests.results(message.headers)
+        spec = self.spec
+        for index in self._veto_ids:
+            if results[index]:
+                return 0
+        if spec.not_body and any(marker in document.text for marker in spec.not_body):
             return 0
-        if self.spec.not_body and any(marker in document.text for marker in self.spec.not_body):
-            return 0
-        hits = sum(1 for test in self.spec.tests if _test(test, headers))
-        if self.spec.body and any(marker in document.text for marker in self.spec.body):
+        hits = 0
+        for index in self._test_ids:
+            hits += results[index]
+        if spec.body and any(marker in document.text for marker in spec.body):
             hits += 1
-        return self.spec.score if hits >= self.spec.minimum and hits > 0 else 0
+        return spec.score if hits >= spec.minimum and hits > 0 else 0
 
     def _pasted_body(self, document: Document) -> int:
         """The bounce's text pasted without its headers: the MTA's own sentence must be there,
@@ -231,15 +292,6 @@ def _first(text: str, markers: Sequence[str], start: int = 0) -> int:
     found = [text.find(marker, start) for marker in markers]
     hits = [position for position in found if position >= 0]
     return min(hits) if hits else -1
-
-
-def _test(test: Test, headers: Headers) -> bool:
-    values = headers.all(test.header)
-    if not values:
-        return False
-    if not test.patterns:
-        return True
-    return any(pattern.search(value) for value in values for pattern in test.patterns)
 
 
 # ------------------------------------------------------------------------------------------

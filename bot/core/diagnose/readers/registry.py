@@ -6,6 +6,8 @@ config/readers/ (one MtaReader each, or the subclass registered in HOOKS under t
 
 from __future__ import annotations
 
+from functools import cache
+
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.amazonses import AmazonSesReader
 from bot.core.diagnose.readers.bounce import GenericBounceReader
@@ -16,7 +18,7 @@ from bot.core.diagnose.readers.exchange_ndr import ExchangeNdrReader
 from bot.core.diagnose.readers.freetext import FreeTextReader
 from bot.core.diagnose.readers.googlegroups import GoogleGroupsReader
 from bot.core.diagnose.readers.message_trace import MessageTraceReader
-from bot.core.diagnose.readers.mta import MtaReader, MtaSpec, load_specs
+from bot.core.diagnose.readers.mta import HeaderTestIndex, HeaderTests, MtaReader, load_specs
 from bot.core.diagnose.readers.mta_log import MtaLogReader
 from bot.core.diagnose.readers.protocol_log import ProtocolLogReader
 from bot.core.diagnose.readers.queue import QueueReader
@@ -50,9 +52,11 @@ HOOKS: dict[str, type[MtaReader]] = {
 def new_readers() -> list[Reader]:
     """Fresh reader instances (readers may keep state across the windows of one input)."""
     readers: list[Reader] = [cls() for cls in CODE_READERS]
-    readers.extend(_mta_reader(spec) for spec in load_specs())
+    tests = HeaderTests(_header_index())
+    readers.extend(HOOKS.get(spec.name, MtaReader)(spec, tests) for spec in load_specs())
     return readers
 
 
-def _mta_reader(spec: MtaSpec) -> MtaReader:
-    return HOOKS.get(spec.name, MtaReader)(spec)
+@cache
+def _header_index() -> HeaderTestIndex:
+    return HeaderTestIndex(load_specs())
