@@ -15,7 +15,7 @@ import io
 import itertools
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -372,20 +372,21 @@ def _diagnose(args: argparse.Namespace) -> int:
     ahead = list(itertools.islice(input_items(paths), 2))
     single = len(ahead) == 1 and len(paths) == 1 and not Path(paths[0]).is_dir()
     read = failed = 0
-    for ok, text in _diagnoses(args, paths, out, single=single):
-        if ok:
-            read += 1
-            out.write(text)
-        else:
-            failed += 1
-            sys.stderr.write(text)
+    with contextlib.closing(_diagnoses(args, paths, out, single=single)) as results:
+        for ok, text in results:  # closed on any exit: the workers are stopped and reaped
+            if ok:
+                read += 1
+                out.write(text)
+            else:
+                failed += 1
+                sys.stderr.write(text)
     _close(out)
     return EXIT_USAGE if read == 0 and failed else EXIT_OK
 
 
 def _diagnoses(
     args: argparse.Namespace, paths: list[str], out: TextIO, *, single: bool
-) -> Iterator[tuple[bool, str]]:
+) -> Generator[tuple[bool, str], None, None]:
     """Each input's printed diagnosis (False: an error line for stderr), in input order; a batch
     is spread over --jobs worker processes."""
     from bot.core.diagnose.pipeline import load_knowledge
