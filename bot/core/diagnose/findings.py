@@ -83,6 +83,7 @@ class FindingBuilder:
     max_findings: int = MAX_FINDINGS
     _groups: dict[tuple[str, ...], _Group] = field(default_factory=dict)
     _memo: dict[tuple[object, ...], Cause | None] = field(default_factory=dict)
+    _narrowed: dict[tuple[object, ...], tuple[Cause, ...]] = field(default_factory=dict)
     _presented: dict[tuple[str, ...], _Presented] = field(default_factory=dict)
     _expected: set[str] = field(default_factory=set)
     _expected_seen: set[str] = field(default_factory=set)
@@ -138,7 +139,7 @@ class FindingBuilder:
         found = next(
             (
                 cause
-                for cause in self.causes.candidates(status)
+                for cause in self._candidates(status, fact, reason)
                 if _applies(
                     cause, fact, status, reason=reason, text=text, values=values, checks=checks
                 )
@@ -149,6 +150,24 @@ class FindingBuilder:
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
             self._memo[key] = found
+        return found
+
+    def _candidates(
+        self, status: EnhancedStatus | None, fact: Fact, reason: str
+    ) -> tuple[Cause, ...]:
+        """The causes for `status` whose kind, source and reason lists admit the fact (the
+        first tests of _applies, done once per combination), most specific first."""
+        key = (status, fact.kind, fact.source, reason)
+        found = self._narrowed.get(key)
+        if found is None:
+            found = tuple(
+                cause
+                for cause in self.causes.candidates(status)
+                if _admits(cause, fact.kind, fact.source, reason)
+            )
+            if len(self._narrowed) >= _MEMO_LIMIT:
+                self._narrowed.clear()
+            self._narrowed[key] = found
         return found
 
     @property
@@ -431,6 +450,18 @@ class FindingBuilder:
 # helpers
 
 
+def _admits(cause: Cause, kind: FactKind, source: str, reason: str) -> bool:
+    if cause.check == "overflow":
+        return False
+    if cause.kinds and kind not in cause.kinds:
+        return False
+    if not cause.kinds and kind in _OWN_KINDS:
+        return False
+    if cause.sources and source not in cause.sources:
+        return False
+    return not (cause.reasons and reason not in cause.reasons)
+
+
 def _applies(
     cause: Cause,
     fact: Fact,
@@ -441,17 +472,8 @@ def _applies(
     values: Mapping[str, str],
     checks: Mapping[str, bool] | None,
 ) -> bool:
-    if cause.check == "overflow":
-        return False
-    if cause.kinds and fact.kind not in cause.kinds:
-        return False
-    if not cause.kinds and fact.kind in _OWN_KINDS:
-        return False
-    if cause.sources and fact.source not in cause.sources:
-        return False
+    """The conditions of `cause` on `fact` beyond those of _admits (checked by _candidates)."""
     if cause.reply_codes and fact.reply_code not in cause.reply_codes:
-        return False
-    if cause.reasons and reason not in cause.reasons:
         return False
     if cause.providers and fact.provider not in cause.providers:
         return False

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from bot.core.diagnose.fact import Fact, FactKind
@@ -119,6 +119,10 @@ class ReasonBook:
     mda: tuple[tuple[str, ProviderRule], ...] = ()
     descriptions: Mapping[str, str] = field(default_factory=dict)  # reason -> one sentence
     kind_defaults: Mapping[str, str] = field(default_factory=dict)  # fact kind -> reason
+
+    @cached_property
+    def provider_index(self) -> ProviderIndex:
+        return ProviderIndex.of(self.providers)
 
     def provider(self, name: str) -> ProviderTable | None:
         return next((table for table in self.providers if table.name == name), None)
@@ -311,27 +315,56 @@ def _reply_in(code: str, patterns: Sequence[str]) -> bool:
 
 def provider_of(fact: Fact, book: ReasonBook) -> ProviderTable | None:
     """Sisimai's rhost.Name: recipient domain, then remote host, then reporting host."""
+    index = book.provider_index
     recipient = (fact.recipient or "").rpartition("@")[2].lower()
     if recipient:
-        for table in book.providers:
-            if table.match_recipient_domain and any(
-                host.lstrip(".").endswith(recipient) for host in table.hosts
-            ):
-                return table
+        found = index.by_recipient_domain.get(recipient)
+        if found is not None:
+            return book.providers[found]
     for name in (fact.remote_host, fact.reporting_mta):
-        if not name:
-            continue
-        lowered = name.lower().rstrip(".")
-        for table in book.providers:
-            if any(_host_matches(lowered, host) for host in table.hosts):
-                return table
+        if name:
+            found = index.by_host(name.lower().rstrip("."))
+            if found is not None:
+                return book.providers[found]
     return None
 
 
-def _host_matches(name: str, host: str) -> bool:
-    if host.startswith("."):
-        return name.endswith(host) or name == host[1:]
-    return name.endswith(host)
+@dataclass(frozen=True)
+class ProviderIndex:
+    """provider_of's lookups as dictionaries: the number of the first table (in book order)
+    that a recipient domain or a host name belongs to.
+
+    A table's host matches a name that ends with it (".example.com" also matches the name
+    "example.com"); a recipient domain matches a table of `match_recipient_domain` when one of
+    its hosts ends with the domain."""
+
+    by_recipient_domain: Mapping[str, int]
+    by_suffix: Mapping[str, int]  # host as written -> table
+    by_dotless: Mapping[str, int]  # ".example.com" as "example.com" -> table
+
+    @classmethod
+    def of(cls, tables: Sequence[ProviderTable]) -> ProviderIndex:
+        recipient: dict[str, int] = {}
+        suffix: dict[str, int] = {}
+        dotless: dict[str, int] = {}
+        for number, table in enumerate(tables):
+            for host in table.hosts:
+                suffix.setdefault(host, number)
+                if host.startswith("."):
+                    dotless.setdefault(host[1:], number)
+                if table.match_recipient_domain:
+                    bare = host.lstrip(".")
+                    for start in range(len(bare)):
+                        recipient.setdefault(bare[start:], number)
+        return cls(recipient, suffix, dotless)
+
+    def by_host(self, name: str) -> int | None:
+        found = self.by_dotless.get(name)
+        for start in range(len(name) + 1):
+            number = self.by_suffix.get(name[start:])
+            if number is not None and (found is None or number < found):
+                found = number
+        return found
 
 
 def provider_reason(fact: Fact, lowered: str, book: ReasonBook) -> str:
