@@ -121,6 +121,14 @@ class HeaderTestIndex:
                 if test not in self.ids:
                     self.ids[test] = len(self.ids)
                     groups.setdefault(test.header, []).append((self.ids[test], test))
+        # spec name -> the numbers of its tests and of its vetoes
+        self.numbers = {
+            spec.name: (
+                tuple(self.ids[test] for test in spec.tests),
+                tuple(self.ids[test] for test in spec.vetoes),
+            )
+            for spec in specs
+        }
         self._groups = tuple((name, _union(tests), tuple(tests)) for name, tests in groups.items())
 
     def evaluate(self, headers: Headers) -> list[bool]:
@@ -147,22 +155,24 @@ def _union(tests: Sequence[tuple[int, Test]]) -> re.Pattern[str] | None:
 
 
 class HeaderTests:
-    """The header tests of one diagnosis: evaluated once per message, shared by its readers."""
+    """The header tests of the message last looked at, shared by the MTA readers: evaluated
+    once per message. The memo is one (headers, results) pair, replaced whole, so readers
+    shared between threads never see one message's headers with another's results."""
 
     def __init__(self, index: HeaderTestIndex) -> None:
         self.index = index
-        self._headers: Headers | None = None
-        self._results: list[bool] = []
+        self._memo: tuple[Headers, list[bool]] | None = None
 
     def results(self, headers: Headers) -> list[bool]:
-        if headers is not self._headers:
-            self._results = self.index.evaluate(headers)
-            self._headers = headers
-        return self._results
+        memo = self._memo
+        if memo is None or memo[0] is not headers:
+            memo = self._memo = (headers, self.index.evaluate(headers))
+        return memo[1]
 
 
 class MtaReader(Reader):
-    """The engine for one MtaSpec; `hook` methods let subclasses refine the facts."""
+    """The engine for one MtaSpec; `hook` methods let subclasses refine the facts. Keeps no
+    state of an input: one instance serves every diagnosis (registry.new_readers)."""
 
     first_window_only = True
 
@@ -170,9 +180,7 @@ class MtaReader(Reader):
         self.spec = spec
         self.name = spec.name  # type: ignore[misc]
         self.tests = tests or HeaderTests(HeaderTestIndex((spec,)))
-        ids = self.tests.index.ids
-        self._test_ids = tuple(ids[test] for test in spec.tests)
-        self._veto_ids = tuple(ids[test] for test in spec.vetoes)
+        self._test_ids, self._veto_ids = self.tests.index.numbers[spec.name]
 
     def detect(self, document: Document) -> int:
         message = document.message

@@ -50,13 +50,14 @@ HOOKS: dict[str, type[MtaReader]] = {
 
 
 def new_readers() -> list[Reader]:
-    """Fresh reader instances (readers may keep state across the windows of one input)."""
+    """Fresh instances of the readers written in code (they may keep state across the windows
+    of one input), then the MTA readers, which keep none and are made once."""
     readers: list[Reader] = [cls() for cls in CODE_READERS]
-    tests = HeaderTests(_header_index())
-    readers.extend(HOOKS.get(spec.name, MtaReader)(spec, tests) for spec in load_specs())
+    readers.extend(_mta_readers())
     return readers
 
 
 @cache
-def _header_index() -> HeaderTestIndex:
-    return HeaderTestIndex(load_specs())
+def _mta_readers() -> tuple[MtaReader, ...]:
+    tests = HeaderTests(HeaderTestIndex(load_specs()))
+    return tuple(HOOKS.get(spec.name, MtaReader)(spec, tests) for spec in load_specs())
