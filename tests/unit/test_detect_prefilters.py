@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.diagnose import enrich, findings
 from bot.core.diagnose.decode.mime import parse_message
 from bot.core.diagnose.readers import exchange_ndr, mta_log
 from bot.core.diagnose.readers.mta import HeaderTestIndex, load_specs
@@ -70,3 +71,32 @@ def test_the_header_test_index_agrees_with_each_test_alone() -> None:
             assert results[number] == alone, (path.name, test.header)
     assert messages > 300
     assert sum(len(s.tests) + len(s.vetoes) for s in specs) >= len(index.ids) > 50
+
+
+def test_the_command_words_keep_every_text_the_command_patterns_find(texts: list[str]) -> None:
+    extra = [
+        "550 5.1.1 RCPT TO:<a@b> rejected", "in reply to end of DATA command", "AUTH failed",
+        "TLS Negotiation failed", "after initial CONNECTION", ">>> HELO x", "\u017ftarttls x",
+    ]  # fmt: skip
+    found = 0
+    for text in [*texts, *extra]:
+        for line in text.splitlines()[:400]:
+            wanted = next((c for p, c, _ in enrich._COMMANDS if p.search(line)), None)
+            assert enrich.named_command(line) == wanted, line
+            found += wanted is not None
+    assert found > 100
+
+
+def test_the_exchange_look_ahead_changes_no_match(texts: list[str]) -> None:
+    plain = re.compile(
+        r"\b(?:RESOLVER|STOREDRV|SMTPSEND|SMTPSUBMIT|QUEUE|ROUTING|CAT)\.[A-Z][A-Za-z]"
+        r"|protection\.outlook\.com|prod\.outlook\.com|\bATTR\d{1,3}\b|\bAS\(\d{3,}\)"
+    )
+    hits = 0
+    for text in texts:
+        for line in text.splitlines()[:400]:
+            ours = findings._EXCHANGE_WORDS.search(line)
+            theirs = plain.search(line)
+            assert (ours and ours.span()) == (theirs and theirs.span()), line
+            hits += theirs is not None
+    assert hits > 20

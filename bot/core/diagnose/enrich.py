@@ -33,20 +33,26 @@ _CODE_AT = re.compile(
     r"(?:#?(?P<status>[245]\.\d{1,3}\.\d{1,3})(?!\.?\d))?"
     r"|#?(?P<bare>[245]\.\d{1,3}\.\d{1,3})(?!\.?\d))"
 )
+# (pattern, command, words): every text the pattern matches contains one of the words in lower
+# case, so an ASCII text with none of them is not searched (the patterns' alternations, under
+# IGNORECASE, leave the regex engine nothing to skip ahead with).
 _COMMANDS = (
     (re.compile(r"in reply to (?:end of )?data\b|after end of data|final data|after data\b"
-                r"|>>> data|for data response|message content rejected|end of data", re.I), "DATA"),
+                r"|>>> data|for data response|message content rejected|end of data", re.I), "DATA",
+     ("data", "message content rejected")),
     (re.compile(r"in reply to rcpt to|after rcpt to|>>> rcpt|rcpt to response|rcpt to:?<"
-                r"|\brcpt to command|for rcpt to", re.I), "RCPT"),
+                r"|\brcpt to command|for rcpt to", re.I), "RCPT", ("rcpt",)),
     (re.compile(r"in reply to mail from|after mail from|>>> mail from|mail from response"
-                r"|\bmail from command|for mail from", re.I), "MAIL"),
+                r"|\bmail from command|for mail from", re.I), "MAIL", ("mail from",)),
     (re.compile(r"in reply to (?:ehlo|helo)|after (?:ehlo|helo)|>>> (?:ehlo|helo)"
-                r"|(?:ehlo|helo) response", re.I), "EHLO"),
-    (re.compile(r"\bstarttls\b|tls negotiation|handshake", re.I), "STARTTLS"),
-    (re.compile(r"\bauth(?:entication)? (?:command|failed)|in reply to auth", re.I), "AUTH"),
+                r"|(?:ehlo|helo) response", re.I), "EHLO", ("ehlo", "helo")),
+    (re.compile(r"\bstarttls\b|tls negotiation|handshake", re.I), "STARTTLS",
+     ("starttls", "tls negotiation", "handshake")),
+    (re.compile(r"\bauth(?:entication)? (?:command|failed)|in reply to auth", re.I), "AUTH",
+     ("auth",)),
     (re.compile(r"after initial connection|connection greeting"
                 r"|in reply to (?:the )?(?:banner|greeting)|while connecting|smtp greeting"
-                r"|after connect", re.I), "CONN"),
+                r"|after connect", re.I), "CONN", ("connect", "greeting", "banner")),
 )  # fmt: skip
 _REMOTE = (
     re.compile(r"\bhost\s+(?P<host>[A-Za-z0-9.-]{3,255})\s*\[(?P<ip>[0-9A-Fa-f:.]{3,45})\]", re.I),
@@ -202,9 +208,9 @@ def command_of(text: str) -> str | None:
     transcript = _TRANSCRIPT.findall(text)
     if transcript:
         return _command_name(transcript[-1])
-    for pattern, command in _COMMANDS:
-        if pattern.search(text):
-            return command
+    command = named_command(text)
+    if command is not None:
+        return command
     last: tuple[int, str] | None = None
     for found in _COMMAND_WORD.finditer(text):
         if last is None or found.start() >= last[0]:
@@ -218,6 +224,17 @@ _COMMAND_WORD = re.compile(
     r"(?<![A-Za-z0-9])(HELO|EHLO|STARTTLS|AUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)|MAIL F|RCPT|DATA"
     r"|QUIT|XFORWARD)(?![A-Za-z0-9])"
 )
+
+
+def named_command(text: str) -> str | None:
+    """The command of the first of _COMMANDS whose pattern finds its phrase in `text`."""
+    lowered = text.lower() if text.isascii() else None
+    for pattern, command, words in _COMMANDS:
+        if lowered is not None and not any(word in lowered for word in words):
+            continue
+        if pattern.search(text):
+            return command
+    return None
 
 
 def _command_name(token: str) -> str:

@@ -503,9 +503,12 @@ def _about_exchange(fact: Fact) -> bool:
     return _EXCHANGE_WORDS.search(fact.diagnostic[:MAX_MATCH_TEXT]) is not None
 
 
+# The look-ahead names the first letters of the alternatives: with it the regex engine skips
+# to those letters (a pattern whose alternatives start with \b gives it nothing to skip with;
+# five times slower on a long text).
 _EXCHANGE_WORDS = re.compile(
-    r"\b(?:RESOLVER|STOREDRV|SMTPSEND|SMTPSUBMIT|QUEUE|ROUTING|CAT)\.[A-Z][A-Za-z]"
-    r"|protection\.outlook\.com|prod\.outlook\.com|\bATTR\d{1,3}\b|\bAS\(\d{3,}\)"
+    r"(?=[RSQCpA])(?:\b(?:RESOLVER|STOREDRV|SMTPSEND|SMTPSUBMIT|QUEUE|ROUTING|CAT)\.[A-Z][A-Za-z]"
+    r"|protection\.outlook\.com|prod\.outlook\.com|\bATTR\d{1,3}\b|\bAS\(\d{3,}\))"
 )
 
 
