@@ -15,8 +15,10 @@ Run from the repository root:  python -m benchmarks.bench_diagnose [--mb 200] [-
 5. Short lines: 1 MB and 10 MB of short chat-like lines diagnosed in-process; lines per second
    at both sizes and the ratio of the time per line (1.0 = linear).
 6. Batch: the Sisimai corpus (../shared/corpus/sisimai/samples) diagnosed by one
-   `mailflow diagnose DIR --json` process, side by side with Perl Sisimai's `Sisimai->make` over
-   the same directory (Debian's libsisimai-perl), alternating, messages per second.
+   `mailflow diagnose DIR --json` command (its worker processes, one per CPU, as users run it;
+   `--jobs 1` is timed too, for the single-process rate), side by side with Perl Sisimai's
+   `Sisimai->make` over the same directory (Debian's libsisimai-perl), alternating, messages
+   per second.
 
 Targets: throughput at least the baseline's, peak RSS under 150 MB, the 1 MB paste in under
 0.5 s, short lines linear and at least 2 M lines/s, batch at least 2x Sisimai's rate. A
@@ -39,6 +41,7 @@ import time
 from pathlib import Path
 
 from bot.diagnosis import diagnose_bytes, diagnose_input, diagnose_text
+from bot.workers import default_jobs
 
 MB = 1024 * 1024
 RSS_LIMIT_MB = 150.0
@@ -432,20 +435,24 @@ def _batch(repeat: int) -> None:
         ).returncode
         == 0
     )
-    our_times, their_times = [], []
+    single = [*ours, "--jobs", "1"]
+    our_times: list[float] = []
+    single_times: list[float] = []
+    their_times: list[float] = []
+    runs = [(our_times, ours), (single_times, single)]
+    if have_perl:
+        runs.append((their_times, perl))
     for index in range(max(1, repeat) * 2):
-        if index % 2 == 0:
-            our_times.append(_time_batch(ours))
-            if have_perl:
-                their_times.append(_time_batch(perl))
-        else:
-            if have_perl:
-                their_times.append(_time_batch(perl))
-            our_times.append(_time_batch(ours))
+        for times, command in runs if index % 2 == 0 else runs[::-1]:
+            times.append(_time_batch(command))
     our_rate = messages / min(our_times)
     print(
         f"batch     mailflow diagnose DIR --json : {our_rate:7.0f} messages/s"
-        f" ({min(our_times):.2f} s for {messages})"
+        f" ({min(our_times):.2f} s for {messages}, {default_jobs()} workers)"
+    )
+    print(
+        f"batch     ... --jobs 1                 : {messages / min(single_times):7.0f}"
+        f" messages/s ({min(single_times):.2f} s)"
     )
     if not have_perl:
         print("batch: Perl Sisimai is not installed (apt-get install libsisimai-perl); no ratio")
