@@ -31,7 +31,6 @@ SIGNATURES = (
     "Failed to connect. Winsock error code",
     "Unable to connect to remote server",
     "SMTPSEND.",
-    "Remote host said:",
 )
 EOP_QUEUE_STATUSES = frozenset({"4.4.312", "4.4.315", "4.4.316", "4.4.317", "4.4.318", "4.7.320"})
 _SIGNATURE = re.compile("|".join(re.escape(s) for s in SIGNATURES))
