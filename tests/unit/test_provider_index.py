@@ -14,9 +14,10 @@ BOOK = load_reasons()
 HOSTS = sorted({host for table in BOOK.providers for host in table.hosts})
 
 
-def _in_order(recipient: str, names: tuple[str, ...]) -> ProviderTable | None:
+def _in_order(recipient: str, names: tuple[str, ...], diagnostic: str = "") -> ProviderTable | None:
     """The definition: the first table whose host ends the recipient domain's name or the host
-    name (a host written with a leading dot also matches the name without it)."""
+    name (a host written with a leading dot also matches the name without it), else the first
+    whose reply mark is in the diagnostic."""
     domain = recipient.rpartition("@")[2].lower()
     if domain:
         for table in BOOK.providers:
@@ -32,12 +33,16 @@ def _in_order(recipient: str, names: tuple[str, ...]) -> ProviderTable | None:
             for host in table.hosts:
                 if lowered.endswith(host) or (host.startswith(".") and lowered == host[1:]):
                     return table
+    for table in BOOK.providers:
+        if any(mark in diagnostic.lower() for mark in table.reply_marks):
+            return table
     return None
 
 
-def _fact(recipient: str, remote: str, reporting: str) -> Fact:
+def _fact(recipient: str, remote: str, reporting: str, diagnostic: str = "") -> Fact:
     return Fact(source="test", kind=FactKind.DELIVERY, recipient=recipient or None,
-                remote_host=remote or None, reporting_mta=reporting or None)  # fmt: skip
+                remote_host=remote or None, reporting_mta=reporting or None,
+                diagnostic=diagnostic)  # fmt: skip
 
 
 def _variants(host: str) -> list[str]:
@@ -67,7 +72,18 @@ def test_every_listed_host_and_its_neighbours_name_the_same_table() -> None:
     ),
     st.one_of(st.sampled_from(HOSTS), st.text("abcmo.-", max_size=20)),
     st.one_of(st.sampled_from(HOSTS), st.text("abcgle.", max_size=20)),
+    st.sampled_from(["", "550 5.7.1 blocked - gsmtp", "[X.prod.outlook.com]", "- GSMTP", "gsmtp"]),
 )
-def test_any_names_name_the_same_table(recipient: str, remote: str, reporting: str) -> None:
-    fact = _fact(recipient, remote, reporting)
-    assert provider_of(fact, BOOK) is _in_order(recipient, (remote, reporting))
+def test_any_names_name_the_same_table(
+    recipient: str, remote: str, reporting: str, diagnostic: str
+) -> None:
+    fact = _fact(recipient, remote, reporting, diagnostic)
+    assert provider_of(fact, BOOK) is _in_order(recipient, (remote, reporting), diagnostic)
+
+
+def test_a_reply_without_hosts_is_known_by_its_provider_mark() -> None:
+    google = _fact("", "", "", "421 4.7.0 IP not in whitelist for RCPT domain - gsmtp")
+    microsoft = _fact("", "", "", "550 5.7.1 x [BN8NAM12FT012.eop.prod.protection.outlook.com]")
+    assert (provider_of(google, BOOK) or BOOK.providers[0]).name == "google"
+    assert (provider_of(microsoft, BOOK) or BOOK.providers[0]).name == "microsoft"
+    assert provider_of(_fact("", "", "", "550 5.7.1 blocked"), BOOK) is None

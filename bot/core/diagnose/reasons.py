@@ -101,6 +101,7 @@ class ProviderTable:
     class_digit_matters: bool
     code_scheme: str | None
     rules: tuple[ProviderRule, ...]
+    reply_marks: tuple[str, ...] = ()  # lower-case texts only this provider's replies hold
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,8 @@ def _reply_in(code: str, patterns: Sequence[str]) -> bool:
 
 
 def provider_of(fact: Fact, book: ReasonBook) -> ProviderTable | None:
-    """Sisimai's rhost.Name: recipient domain, then remote host, then reporting host."""
+    """Sisimai's rhost.Name: recipient domain, then remote host, then reporting host; then, for
+    a reply without hosts, the reply marks of the providers (config/reasons/README.md)."""
     index = book.provider_index
     recipient = (fact.recipient or "").rpartition("@")[2].lower()
     if recipient:
@@ -326,7 +328,15 @@ def provider_of(fact: Fact, book: ReasonBook) -> ProviderTable | None:
             found = index.by_host(name.lower().rstrip("."))
             if found is not None:
                 return book.providers[found]
+    if fact.diagnostic and index.reply_marks:
+        lowered = fact.diagnostic[:MAX_MARK_TEXT].lower()
+        for mark, number in index.reply_marks:
+            if mark in lowered:
+                return book.providers[number]
     return None
+
+
+MAX_MARK_TEXT = 4096  # of the diagnostic, searched for reply marks
 
 
 @dataclass(frozen=True)
@@ -341,6 +351,7 @@ class ProviderIndex:
     by_recipient_domain: Mapping[str, int]
     by_suffix: Mapping[str, int]  # host as written -> table
     by_dotless: Mapping[str, int]  # ".example.com" as "example.com" -> table
+    reply_marks: tuple[tuple[str, int], ...] = ()  # (mark, table), in book order
 
     @classmethod
     def of(cls, tables: Sequence[ProviderTable]) -> ProviderIndex:
@@ -356,7 +367,8 @@ class ProviderIndex:
                     bare = host.lstrip(".")
                     for start in range(len(bare)):
                         recipient.setdefault(bare[start:], number)
-        return cls(recipient, suffix, dotless)
+        marks = tuple((mark, number) for number, t in enumerate(tables) for mark in t.reply_marks)
+        return cls(recipient, suffix, dotless, marks)
 
     def by_host(self, name: str) -> int | None:
         found = self.by_dotless.get(name)
@@ -683,9 +695,18 @@ def _provider(path: Path) -> ProviderTable:
         class_digit_matters=entry.boolean("class_digit_matters", True),
         code_scheme=entry.string("code_scheme", "") or None,
         rules=tuple(rules),
+        reply_marks=tuple(_reply_marks(entry)),
     )
     entry.done()
     return table
+
+
+def _reply_marks(entry: Entry) -> list[str]:
+    marks = entry.strings("reply_marks", ())
+    for mark in marks:
+        if len(mark) < 5 or mark != mark.lower():
+            raise entry.fail(f"reply_marks: lower case, 5 characters or more: {mark!r}")
+    return list(marks)
 
 
 def _load_mda(path: Path) -> tuple[tuple[str, ProviderRule], ...]:

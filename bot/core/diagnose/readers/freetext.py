@@ -27,13 +27,12 @@ from bot.core.diagnose.readers.protocol_log import has_log_header, is_record
 # characters at C speed instead of trying both branches at every position (5x on chat text).
 _CANDIDATE = re.compile(r"[245](?:\.\d{1,3}\.\d{1,3}|(?<![0-9][245])(?<=[45])\d\d[ -])")
 MAX_FACTS = 2000
-# A reply that a mail client or an MTA wrapped goes on in the next lines: each begins indented, or
-# in lower case or with a bracket after a line as long as a wrapped one, and the line before it did
-# not end a sentence. A new reply, a "Name: value" line, a separator or a blank line ends it.
+# A reply that a mail client or an MTA wrapped goes on in the next lines: each is indented or
+# follows a line as long as a wrapped one, and the line before it did not end a sentence. A new
+# reply, a "Name: value" line, a separator or a blank line ends it.
 MAX_CONTINUATION_LINES = 6
 WRAPPED_LINE = range(40, 81)  # the length of a line that a wrap at 72-80 columns cut
 _INDENTED = re.compile(r"[ \t]+\S")
-_CONTINUES = re.compile(r"[a-z(\[]")
 _NOT_CONTINUATION = re.compile(r"[ \t]*(?:[245]\d\d[ -]|[245]\.\d|[A-Za-z][\w-]{0,40}: |--|==|#)")
 _SENTENCE_END = (".", "!", "?", ")", "]", ":", ">")
 
@@ -98,7 +97,7 @@ def _continuation(text: str, end: int, line: str) -> tuple[list[str], int]:
         following = text.find("\n", end + 1)
         following = len(text) if following < 0 else following
         candidate = text[end + 1 : following][:4096]
-        wrapped_here = len(previous) in WRAPPED_LINE and _CONTINUES.match(candidate)
+        wrapped_here = len(previous) in WRAPPED_LINE and candidate.strip()
         if not (_INDENTED.match(candidate) or wrapped_here) or _NOT_CONTINUATION.match(candidate):
             break
         if is_record(candidate) or is_log_line(candidate):
