@@ -11,7 +11,8 @@
   config/knowledge/sending_ip.toml);
 - `[Key=Value]` and `{KEY=value}` facts;
 - defaults from the message a bounce came in (sender, subject, message id, reporting MTA);
-- the provider behind the remote host or reporting MTA (config/reasons/providers).
+- the provider behind the remote host or reporting MTA is decided after enrich, by
+  reasons.provider_of (config/reasons/providers: hosts, recipient domain, reply marks).
 """
 
 from __future__ import annotations
@@ -83,9 +84,7 @@ class MessageContext:
     extra: Mapping[str, str] | None = None
 
 
-def enrich(
-    fact: Fact, context: MessageContext | None = None, providers: Sequence[Provider] = ()
-) -> Fact:
+def enrich(fact: Fact, context: MessageContext | None = None) -> Fact:
     changes: dict[str, object] = {}
     text = fact.diagnostic[:_SCAN]
     replies = reply_chain(text) if text else ()
@@ -118,12 +117,7 @@ def enrich(
         merged = {**extra, **fact.extra}
         if merged != dict(fact.extra):
             changes["extra"] = merged
-    enriched = fact.with_(**changes) if changes else fact
-    if providers and enriched.provider is None:
-        provider = provider_of(enriched, providers)
-        if provider:
-            enriched = enriched.with_(provider=provider)
-    return enriched
+    return fact.with_(**changes) if changes else fact
 
 
 def _apply_context(
@@ -325,32 +319,6 @@ def inner_status(fact: Fact) -> Reply | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Provider:
-    name: str
-    suffixes: tuple[str, ...]  # ".google.com" (suffix) or "gmail-smtp-in.l.google.com" (exact)
-    text_marks: tuple[str, ...] = ()  # lower-case words of its replies ("gsmtp")
-
-
-def provider_of(fact: Fact, providers: Sequence[Provider]) -> str | None:
-    names = [n for n in (fact.remote_host, fact.reporting_mta) if n]
-    lowered = fact.diagnostic.lower()
-    for provider in providers:
-        for name in names:
-            if any(_host_matches(name, suffix) for suffix in provider.suffixes):
-                return provider.name
-        if any(mark in lowered for mark in provider.text_marks):
-            return provider.name
-    return None
-
-
-def _host_matches(name: str, pattern: str) -> bool:
-    name = name.lower().rstrip(".")
-    if pattern.startswith("."):
-        return name.endswith(pattern) or name == pattern[1:]
-    return name == pattern
-
-
 def recipient_from_text(fact: Fact) -> str | None:
     found = address_in(fact.diagnostic)
     return found if found and found != fact.sender else None
@@ -362,7 +330,6 @@ def host_ip(text: str) -> tuple[str | None, str | None]:
 
 __all__ = [
     "MessageContext",
-    "Provider",
     "codes",
     "enrich",
     "inner_status",
