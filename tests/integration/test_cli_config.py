@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.cli_run import REPO, mailflow
+
 CASE = REPO / "tests" / "data" / "config_case"
-
-
-def mailflow(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=REPO, capture_output=True, text=True,
-        timeout=60, check=False,
-    )  # fmt: skip
 
 
 def test_together_is_one_case_with_one_story() -> None:

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.cli_run import REPO, mailflow
+
 TRACE = (
     "Reason: [{LED=450 4.7.320 Certificate validation failed [Message=SubjectMismatch] "
     "[LastAttemptedServerName=mail.contoso.com] [LastAttemptedIP=203.0.113.5:25]};"
     "{MSG=SubjectMismatch};{FQDN=mail.contoso.com};{IP=203.0.113.5}]"
 )
-
-
-def mailflow(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=REPO, input=stdin.decode(),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
 
 
 def test_json_contract_from_stdin() -> None:

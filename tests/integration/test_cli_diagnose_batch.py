@@ -7,18 +7,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.cli_run import REPO, mailflow
+
 SAMPLES = REPO / "tests" / "data" / "diagnose"
-
-
-def mailflow(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=REPO, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
 
 
 def _lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, object]]:
