@@ -405,8 +405,11 @@ def _diagnoses(
         path, result = diagnose_item(item, knowledge)
         return _diagnosis_text(args, path, result, color, single=single)
 
+    def key(item: InputItem | InputError) -> str:
+        return item.path if isinstance(item, InputItem) else str(item)
+
     jobs = 1 if single or "-" in paths else (args.jobs or default_jobs())
-    return ordered_map(lambda: input_items(paths), one, jobs)
+    return ordered_map(lambda: input_items(paths), one, jobs, key)
 
 
 def _diagnosis_text(

@@ -5,9 +5,11 @@
 Each worker enumerates the same items (the enumeration is cheap and deterministic: a sorted
 directory walk, mbox offsets) and does every `jobs`-th of them, so nothing but results crosses a
 pipe. The parent enumerates too, reads item i from worker i % jobs and yields in input order;
-pipes give back-pressure, so memory stays bounded by the pipe buffers. When a worker is gone
-(it crashed or was killed), the parent does that worker's remaining items itself: nothing is
-lost, and an error the work raises shows up exactly as in a serial run.
+pipes give back-pressure, so memory stays bounded by the pipe buffers. Each result carries its
+item's key (a path), so a worker that enumerated something else (a directory that changed in
+between) is noticed. When a worker is gone (it crashed, was killed, or is out of step), the parent
+does that worker's remaining items itself: nothing is lost or repeated, and an error the work
+raises shows up exactly as in a serial run.
 
 Fork after everything the work needs is loaded, so that workers share it copy-on-write.
 """
@@ -20,10 +22,10 @@ import signal
 import struct
 import sys
 from collections.abc import Callable, Generator, Iterable
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar
 
 _T = TypeVar("_T")
-_HEADER = struct.Struct("<?I")  # ok flag, payload length
+_HEADER = struct.Struct("<?II")  # ok flag, key length, payload length
 MAX_JOBS = 16
 
 
@@ -44,54 +46,71 @@ def ordered_map(
     make_items: Callable[[], Iterable[_T]],
     work: Callable[[_T], tuple[bool, str]],
     jobs: int,
+    key: Callable[[_T], str] = str,
 ) -> Generator[tuple[bool, str], None, None]:
-    """work(item) for every item of make_items(), in order, over `jobs` worker processes."""
+    """work(item) for every item of make_items(), in order, over `jobs` worker processes;
+    `key(item)` names an item the same way in every process."""
     if jobs <= 1 or not can_fork():
         yield from map(work, make_items())
         return
     for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
         with contextlib.suppress(ValueError, OSError):
             stream.flush()
-    workers = [_Worker.start(make_items, work, slot, jobs) for slot in range(jobs)]
+    task = _Task(make_items, work, key, jobs)
+    workers: list[_Worker] = []
+    for slot in range(jobs):
+        workers.append(_Worker.start(task, slot, [w.fileno for w in workers]))
     try:
         for index, item in enumerate(make_items()):
-            result = workers[index % jobs].result()
+            result = workers[index % jobs].result(key(item))
             yield result if result is not None else work(item)
     finally:
         for worker in workers:
             worker.stop()
 
 
+class _Task(Generic[_T]):
+    def __init__(
+        self,
+        make_items: Callable[[], Iterable[_T]],
+        work: Callable[[_T], tuple[bool, str]],
+        key: Callable[[_T], str],
+        jobs: int,
+    ) -> None:
+        self.make_items = make_items
+        self.work = work
+        self.key = key
+        self.jobs = jobs
+
+
 class _Worker:
     def __init__(self, pid: int, pipe: BinaryIO) -> None:
         self.pid = pid
         self.pipe: BinaryIO | None = pipe
+        self.fileno = pipe.fileno()
 
     @classmethod
-    def start(
-        cls,
-        make_items: Callable[[], Iterable[_T]],
-        work: Callable[[_T], tuple[bool, str]],
-        slot: int,
-        jobs: int,
-    ) -> _Worker:
+    def start(cls, task: _Task[Any], slot: int, inherited: list[int]) -> _Worker:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker: never returns
-            os.close(read_end)
-            _serve(make_items, work, slot, jobs, write_end)
+            for fd in (read_end, *inherited):  # the parent's ends of the other workers' pipes
+                os.close(fd)
+            _serve(task, slot, write_end)
         os.close(write_end)
         return cls(pid, os.fdopen(read_end, "rb"))
 
-    def result(self) -> tuple[bool, str] | None:
-        """The worker's next result; None when it is gone."""
+    def result(self, expected: str) -> tuple[bool, str] | None:
+        """The worker's result for the item named `expected`; None when the worker is gone or
+        sent another item's (it is stopped then)."""
         if self.pipe is None:
             return None
         header = self.pipe.read(_HEADER.size)
         if len(header) == _HEADER.size:
-            ok, length = _HEADER.unpack(header)
+            ok, key_length, length = _HEADER.unpack(header)
+            key = self.pipe.read(key_length)
             payload = self.pipe.read(length)
-            if len(payload) == length:
+            if len(payload) == length and key == _encode(expected):
                 return ok, payload.decode("utf-8", "surrogatepass")
         self.stop()
         return None
@@ -107,22 +126,20 @@ class _Worker:
             os.waitpid(self.pid, 0)
 
 
-def _serve(
-    make_items: Callable[[], Iterable[_T]],
-    work: Callable[[_T], tuple[bool, str]],
-    slot: int,
-    jobs: int,
-    fd: int,
-) -> None:
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _serve(task: _Task[Any], slot: int, fd: int) -> None:
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         with os.fdopen(fd, "wb") as pipe:
-            for index, item in enumerate(make_items()):
-                if index % jobs == slot:
-                    ok, text = work(item)
-                    payload = text.encode("utf-8", "surrogatepass")
-                    pipe.write(_HEADER.pack(ok, len(payload)) + payload)
+            for index, item in enumerate(task.make_items()):
+                if index % task.jobs == slot:
+                    ok, text = task.work(item)
+                    key, payload = _encode(task.key(item)), _encode(text)
+                    pipe.write(_HEADER.pack(ok, len(key), len(payload)) + key + payload)
                     pipe.flush()
     except BaseException:  # the parent redoes the item, and reports its error as a serial run would
         code = 1

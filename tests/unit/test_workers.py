@@ -75,3 +75,21 @@ def test_stopping_early_leaves_no_worker_behind(tmp_path: Path) -> None:
             os.waitpid(pid, os.WNOHANG)  # reaped already: not our child any more
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_worker_that_enumerated_other_items_is_not_trusted(tmp_path: Path) -> None:
+    """A directory that changes between the parent's and a worker's walk: the results that
+    carry another item's key are not used; the parent does those items itself."""
+    parent = os.getpid()
+
+    def items() -> list[str]:
+        names = [f"item-{n}" for n in range(30)]
+        if os.getpid() != parent:
+            names.insert(5, "appeared-later")  # the workers see one more item
+        return names
+
+    def work(item: str) -> tuple[bool, str]:
+        return True, f"{item} in {'parent' if os.getpid() == parent else 'worker'}"
+
+    results = [text.split(" in ")[0] for _, text in ordered_map(items, work, 3, key=str)]
+    assert results == [f"item-{n}" for n in range(30)]  # each once, in the parent's order
