@@ -200,6 +200,8 @@ class FindingBuilder:
         cause = self._select(unwrapped, inner, reason)
         if cause is None or cause.id == GENERIC_ID:
             return None
+        if cause.priority < 0 and _specific(self._select(fact, status, reason)):
+            return None  # the inner error has only a catch-all cause; the outer code's own stands
         keep = (
             replace(unwrapped, extra={**fact.extra, "inner_status": str(inner)})
             if status
@@ -448,6 +450,11 @@ class FindingBuilder:
 
 # ------------------------------------------------------------------------------------------
 # helpers
+
+
+def _specific(cause: Cause | None) -> bool:
+    """A cause of its own, not a catch-all for a reason or a status class."""
+    return cause is not None and cause.id != GENERIC_ID and cause.priority >= 0
 
 
 def _admits(cause: Cause, kind: FactKind, source: str, reason: str) -> bool:
