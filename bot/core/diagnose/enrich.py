@@ -63,8 +63,9 @@ _REMOTE = (
     # qmail-send: "198.51.100.12 does not like recipient.", "Connected to 192.0.2.1 but ..."
     re.compile(r"(?:^|\s)(?P<ip>\d{1,3}(?:\.\d{1,3}){3}) does not like (?:recipient|sender)"),
     re.compile(r"\bConnected to (?P<ip>\d{1,3}(?:\.\d{1,3}){3}) but "),
-    # Google: "[mail.contoso.example 203.0.113.9: timed out]"
-    re.compile(r"\[(?P<host>[A-Za-z0-9.-]{3,255}\.[A-Za-z]{2,63}) (?P<ip>[0-9A-Fa-f:.]{3,45}): "),
+    # Google: "[mail.contoso.example 203.0.113.9: timed out]", the name also with its final dot
+    re.compile(r"\[(?P<host>[A-Za-z0-9.-]{3,255}\.[A-Za-z]{2,63})\.?"
+               r" (?P<ip>[0-9A-Fa-f:.]{3,45}): "),
     re.compile(r"\b(?:LastAttemptedServerName|FQDN|RemoteHost|TargetHost|Server)=(?P<host>[A-Za-z0-9.-]{3,255}\.[A-Za-z]{2,63})"),
     re.compile(r"\b(?:LastAttemptedIP|IP|RemoteIP|TargetIP)=(?P<ip>[0-9A-Fa-f:.]{3,45})\b"),
     re.compile(r"\b(?P<host>[A-Za-z0-9.-]{3,255}\.[A-Za-z]{2,63})\s*\[(?P<ip>\d{1,3}(?:\.\d{1,3}){3})\]"),
