@@ -60,6 +60,10 @@ _REMOTE = (
     re.compile(r"\bby\s+(?P<host>[A-Za-z0-9.-]{3,255}\.[A-Za-z]{2,63})\.?\s*\[(?P<ip>[0-9A-Fa-f:.]{3,45})\]"),
     re.compile(r"\bremote host\s+(?P<ip>\d{1,3}(?:\.\d{1,3}){3})\b", re.I),
     re.compile(r"\bwhile talking to\s+(?P<host>[A-Za-z0-9.-]{3,255}\.[A-Za-z]{2,63})\.?", re.I),
+    # Exim (cPanel builds): "SMTP error from remote server for RCPT TO command, host: mx.example
+    # (192.0.2.1) reason: 550 ..."
+    re.compile(r"\bhost: (?P<host>[A-Za-z0-9.-]{3,255}\.[A-Za-z]{2,63})"
+               r" \((?P<ip>[0-9A-Fa-f:.]{3,45})\) reason: "),
     # qmail-send: "198.51.100.12 does not like recipient.", "Connected to 192.0.2.1 but ..."
     re.compile(r"(?:^|\s)(?P<ip>\d{1,3}(?:\.\d{1,3}){3}) does not like (?:recipient|sender)"),
     re.compile(r"\bConnected to (?P<ip>\d{1,3}(?:\.\d{1,3}){3}) but "),
