@@ -103,6 +103,7 @@ class MtaSpec:
     commands: tuple[Table, ...]
     cut_diagnostic: tuple[str, ...] = field(default=())
     original_to: bool = False
+    delayed: tuple[str, ...] = ()  # texts that make the whole report a delay notice
     # A per-recipient field of the delivery-status part in which this MTA names the bounce
     # category itself, and category -> reason (read by the RFC 3464 reader).
     dsn_field: tuple[str, Mapping[str, str]] | None = None
@@ -277,6 +278,8 @@ class MtaReader(Reader):
                 text = text[position + len(marker) :].strip()
         lowered = text.lower()
         changes: dict[str, object] = {"diagnostic": text} if text != fact.diagnostic else {}
+        if self.spec.delayed and any(m in document.text[:_MAX_REPORT] for m in self.spec.delayed):
+            changes["action"] = "delayed"  # still being retried: a warning, not a failure
         for table in self.spec.messages:
             if table.match(text, lowered):
                 changes["reason"] = table.value
@@ -364,6 +367,7 @@ def _spec(entry: Entry) -> MtaSpec:
         commands=tuple(_table(item, "command") for item in entry.tables("command")),
         cut_diagnostic=report.strings("cut_diagnostic", ()),
         original_to=report.boolean("original_to", False),
+        delayed=report.strings("delayed", ()),
         dsn_field=_dsn_field(entry),
     )
     report.done()
