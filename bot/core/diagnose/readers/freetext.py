@@ -35,6 +35,8 @@ WRAPPED_LINE = range(40, 81)  # the length of a line that a wrap at 72-80 column
 _INDENTED = re.compile(r"[ \t]+\S")
 _NOT_CONTINUATION = re.compile(r"[ \t]*(?:[245]\d\d[ -]|[245]\.\d|[A-Za-z][\w-]{0,40}: |--|==|#)")
 _SENTENCE_END = (".", "!", "?", ")", "]", ":", ">")
+# "Diagnostic-Code: smtp; 550 ..." pasted or in a report: the reply is what follows the label.
+_DSN_LABEL = re.compile(r"[ \t]*diagnostic-code:[ \t]*(?:[\w-]{1,20}[ \t]*;)?[ \t]*", re.IGNORECASE)
 
 
 class FreeTextReader(Reader):
@@ -71,7 +73,7 @@ class FreeTextReader(Reader):
                 number = segment.line(start)
                 wrapped, end = _continuation(text, end, line)
                 position = end + 1
-                stripped = clip(" ".join((line.strip(), *wrapped)), 2000)
+                stripped = clip(" ".join((_without_label(line), *wrapped)), 2000)
                 facts.append(
                     Fact(
                         source=self.name,
@@ -84,6 +86,11 @@ class FreeTextReader(Reader):
                     )
                 )
         return facts
+
+
+def _without_label(line: str) -> str:
+    label = _DSN_LABEL.match(line)
+    return (line[label.end() :] if label else line).strip()
 
 
 def _continuation(text: str, end: int, line: str) -> tuple[list[str], int]:

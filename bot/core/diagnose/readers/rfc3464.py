@@ -97,12 +97,11 @@ def read_groups(segment: Segment) -> tuple[dict[str, str], list[Group]]:
 
 
 def _starts_group(name: str, current: Group | None) -> bool:
-    """A new recipient group starts at Final-Recipient (unless the group so far only holds its
-    Original-Recipient) or at a field the current group already has."""
+    """A new recipient group starts at a field the current group already has. The fields of a
+    group may come in any order: a Final-Recipient after the group's Action, Status and
+    Diagnostic-Code (or after its Original-Recipient) belongs to them."""
     if current is None:
         return True
-    if name == "final-recipient":
-        return set(current.fields) != {"original-recipient"}
     return name in current.fields
 
 
