@@ -86,6 +86,14 @@ ADDRESS_ALONE = Layout(
     )
 )
 COMMON_LAYOUTS = (ANGLE_LINE, ADDRESS_COLON, INDENTED_ADDRESS, ADDRESS_ALONE)
+# The last resort of the generic reader: a sentence that ends with the recipient in angle
+# brackets ("User's mailbox is full: <a@b>"); a sentence of words, not a "Name: value" header.
+SENTENCE_THEN_ADDRESS = Layout(
+    re.compile(
+        r"^[ \t]*(?P<rest>[A-Za-z][^<>:\n]{2,120}?[ \t][^<>:\n]{1,120}?):?[ \t]*"
+        r"<(?P<address>(?!(?i:mailer-daemon|postmaster)@)[^<>\s]{1,512}@[^<>\s]{1,255})>\.?[ \t]*$"
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +293,8 @@ class GenericBounceReader(Reader):
         known = failed_recipients(message.headers)
         if known:
             return [block_fact(b, self.name) for b in known_recipient_blocks(segments, known)]
-        return []
+        blocks = list(recipient_blocks(segments, SENTENCE_THEN_ADDRESS))
+        return [block_fact(block, self.name) for block in blocks]
 
 
 def first_address_line(text: str) -> re.Match[str] | None:

@@ -264,9 +264,13 @@ class MtaReader(Reader):
             to = address_in(original_headers(document).get("to"))
             known = [to] if to else []
         if known:
-            if self.spec.whole_report or self.spec.original_to:
-                return [_whole(Block(r, (), 0, 0), segments) for r in known]
-            return known_recipient_blocks(segments, known)
+            if not (self.spec.whole_report or self.spec.original_to):
+                named = known_recipient_blocks(segments, known)
+                if named:
+                    return named
+            # The report does not name them (Exim's "save to ..." for a local delivery): the
+            # whole report is about each recipient the headers list.
+            return [_whole(Block(r, (), 0, 0), segments) for r in known]
         return []
 
     def fact(self, block: Block, document: Document) -> Fact:
