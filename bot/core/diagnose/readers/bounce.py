@@ -86,12 +86,14 @@ ADDRESS_ALONE = Layout(
     )
 )
 COMMON_LAYOUTS = (ANGLE_LINE, ADDRESS_COLON, INDENTED_ADDRESS, ADDRESS_ALONE)
-# The last resort of the generic reader: a sentence that ends with the recipient in angle
-# brackets ("User's mailbox is full: <a@b>"); a sentence of words, not a "Name: value" header.
+# The last resort of the generic reader: a sentence that ends with the recipient, after a colon
+# or in angle brackets ("User's mailbox is full: <a@b>", "Did not reach the following recipient:
+# a@b"); a sentence of words, not a "Name: value" header, and not the bounce's own sender.
 SENTENCE_THEN_ADDRESS = Layout(
     re.compile(
-        r"^[ \t]*(?P<rest>[A-Za-z][^<>:\n]{2,120}?[ \t][^<>:\n]{1,120}?):?[ \t]*"
-        r"<(?P<address>(?!(?i:mailer-daemon|postmaster)@)[^<>\s]{1,512}@[^<>\s]{1,255})>\.?[ \t]*$"
+        r"^[ \t]*(?P<rest>[A-Za-z][^<>:\n]{2,120}?[ \t][^<>:\n]{1,120}?)(?::[ \t]*<?|[ \t]*<)"
+        r"(?P<address>(?!(?i:mailer-daemon|postmaster)@)[^<>\s]{1,512}@[A-Za-z0-9.-]{1,255}[A-Za-z0-9])"
+        r">?\.?[ \t]*$"
     )
 )
 
