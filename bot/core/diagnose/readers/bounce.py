@@ -91,7 +91,9 @@ COMMON_LAYOUTS = (ANGLE_LINE, ADDRESS_COLON, INDENTED_ADDRESS, ADDRESS_ALONE)
 # a@b"); a sentence of words, not a "Name: value" header, and not the bounce's own sender.
 SENTENCE_THEN_ADDRESS = Layout(
     re.compile(
-        r"^[ \t]*(?P<rest>[A-Za-z][^<>:\n]{2,120}?[ \t][^<>:\n]{1,120}?)(?::[ \t]*<?|[ \t]*<)"
+        # words separated by blanks: one way to split a line, so matching stays linear
+        r"^[ \t]*(?P<rest>[A-Za-z][^<>:\s]{0,60}(?:[ \t]+[^<>:\s]{1,60}){1,20})"
+        r"[ \t]*(?::[ \t]*<?|<)"
         r"(?P<address>(?!(?i:mailer-daemon|postmaster)@)[^<>\s]{1,512}@[A-Za-z0-9.-]{1,255}[A-Za-z0-9])"
         r">?\.?[ \t]*$"
     )
