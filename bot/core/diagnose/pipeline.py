@@ -22,6 +22,7 @@ from bot.core.diagnose.findings import FindingBuilder
 from bot.core.diagnose.playbooks import Playbooks, load_playbooks
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.amazonses import load_spec as load_notification_spec
+from bot.core.diagnose.readers.bounce import forwarded_bounces
 from bot.core.diagnose.readers.exchange_config import ExchangeConfigReader
 from bot.core.diagnose.readers.merge import merge_facts
 from bot.core.diagnose.readers.message import message_context
@@ -97,7 +98,7 @@ def _diagnose(
     sources: dict[str, int] = {}
     kind = "empty"
     observer = CaseObserver()
-    for document in docs:
+    for document in _with_forwarded_bounces(docs):
         facts = _read(document, readers, sources)
         if document.index == 0:
             kind = _kind(document, sources)
@@ -119,6 +120,14 @@ def _diagnose(
     if kind in ("empty", "text") and set(sources) - {"text"}:
         kind = _kind(None, sources)
     return Diagnosis(InputInfo(kind, size()), findings)
+
+
+def _with_forwarded_bounces(docs: Iterable[Document]) -> Iterator[Document]:
+    """Each document, then the bounces a message carries as forwarded attachments."""
+    for document in docs:
+        yield document
+        if document.message is not None and document.index == 0:
+            yield from forwarded_bounces(document)
 
 
 def _read(document: Document, readers: list[Reader], sources: dict[str, int]) -> list[Fact]:

@@ -62,6 +62,13 @@ def message_document(data: bytes) -> Document:
     return Document(_message_segments(message, raw), message=message, raw=raw)
 
 
+def attached_message_document(document: Document, part: Part) -> Document:
+    """The message attached to `document` as `part` (a message/rfc822 part) as a document of its
+    own, its lines numbered as in the input (a bounce forwarded as an attachment)."""
+    message = parse_message(document.raw, part.start, part.end)
+    return Document(_message_segments(message, document.raw), message=message, raw=document.raw)
+
+
 def _message_segments(message: Message, raw: str) -> tuple[Segment, ...]:
     """The text parts of the report (not of the attached original) as segments; a message
     without any gives its whole body."""
@@ -283,6 +290,7 @@ __all__ = [
     "Message",
     "Part",
     "Segment",
+    "attached_message_document",
     "clean_chat_text",
     "documents",
     "message_document",

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from bot.core.diagnose import codes
-from bot.core.diagnose.decode import Document, Segment
+from bot.core.diagnose.decode import Document, Segment, attached_message_document
 from bot.core.diagnose.decode.mime import Headers, parse_headers
 from bot.core.diagnose.fact import Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
@@ -124,9 +124,33 @@ def is_bounce(document: Document) -> bool:
     headers = message.headers
     if "x-failed-recipients" in headers or message.first("message/delivery-status"):
         return True
-    sender = headers.get("from") + " " + headers.get("return-path")
-    subject = headers.get("subject")
-    return bool(_FROM_DAEMON.search(sender) or _BOUNCE_SUBJECT.search(subject))
+    return sent_by_daemon(headers) or bool(_BOUNCE_SUBJECT.search(headers.get("subject")))
+
+
+def sent_by_daemon(headers: Headers) -> bool:
+    """Does the From or Return-Path name a mail system rather than a person?"""
+    return bool(_FROM_DAEMON.search(headers.get("from") + " " + headers.get("return-path")))
+
+
+def forwarded_bounces(document: Document) -> list[Document]:
+    """Bounces that a person forwarded as attachments ("FW: Undeliverable" with the NDR
+    attached): the attached messages that are bounces, when the message itself is not a
+    report (a bounce's own attached original is not a forwarded bounce)."""
+    message = document.message
+    if message is None or sent_by_daemon(message.headers):
+        return []
+    if any(p.content_type.endswith("delivery-status") and not p.in_original for p in message.parts):
+        return []
+    attached = [
+        p
+        for p in message.parts
+        if p.content_type == "message/rfc822" and p.depth <= 1 and not p.in_original
+    ]
+    inner = (attached_message_document(document, part) for part in attached[:MAX_FORWARDED])
+    return [candidate for candidate in inner if is_bounce(candidate)]
+
+
+MAX_FORWARDED = 20
 
 
 def report_segments(document: Document, layout: Layout | None = None) -> list[Segment]:
