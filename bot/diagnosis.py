@@ -4,7 +4,7 @@ to the pure pipeline (bot.core.diagnose.pipeline).
     diagnose_input("ndr.eml")                 # a file, or "-" for stdin
     diagnose_text(pasted)                     # a Slack message
     diagnose_bytes(upload, "trace.csv")       # an uploaded file
-    for path, result in diagnose_paths(["bounces/", "x.mbox"]): ...   # batch mode
+    for item in input_items(["bounces/", "x.mbox"]): diagnose_item(item)   # batch mode
 """
 
 from __future__ import annotations
@@ -44,15 +44,6 @@ def diagnose_bytes(
     """Diagnose an uploaded file's bytes with the same decoding as files on disk. Raises
     InputError past `max_bytes`."""
     return _stream(ByteInput(name, io.BytesIO(data), max_bytes=max_bytes), knowledge)
-
-
-def diagnose_paths(
-    paths: Sequence[str], knowledge: Knowledge | None = None, max_bytes: int = MAX_INPUT_BYTES
-) -> Iterator[tuple[str, Diagnosis | InputError]]:
-    """Batch mode: each file, each file of a directory (recursively) and each message of an
-    mbox, in order; an input that cannot be read comes back as its InputError."""
-    for item in input_items(paths, max_bytes=max_bytes):
-        yield diagnose_item(item, knowledge)
 
 
 def diagnose_item(

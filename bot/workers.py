@@ -22,6 +22,7 @@ import signal
 import struct
 import sys
 from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Generic, TypeVar
 
 _T = TypeVar("_T")
@@ -69,18 +70,12 @@ def ordered_map(
             worker.stop()
 
 
+@dataclass(frozen=True)
 class _Task(Generic[_T]):
-    def __init__(
-        self,
-        make_items: Callable[[], Iterable[_T]],
-        work: Callable[[_T], tuple[bool, str]],
-        key: Callable[[_T], str],
-        jobs: int,
-    ) -> None:
-        self.make_items = make_items
-        self.work = work
-        self.key = key
-        self.jobs = jobs
+    make_items: Callable[[], Iterable[_T]]
+    work: Callable[[_T], tuple[bool, str]]
+    key: Callable[[_T], str]
+    jobs: int
 
 
 class _Worker:
