@@ -35,6 +35,15 @@ _REPLY_PHRASE = re.compile(
 )  # matched against lower-cased text
 
 
+# Reply codes of RFC 5321 (and 521/556 of RFC 7504, 534/535/538 of RFC 4954, 571 of old
+# Microsoft servers) that HTTP does not use, or uses only rarely (421, 451).
+_SMTP_ONLY_REPLIES = frozenset(
+    {"421", "450", "451", "452", "454", "455", "521", "530", "534", "535", "538", "550", "551",
+     "552", "553", "554", "555", "556", "571"}
+)  # fmt: skip
+# HTTP's own phrases for the codes it shares with SMTP ("451 Unavailable For Legal Reasons").
+_HTTP_PHRASE = re.compile(r"legal reasons|misdirected request|\bhttp/\d|\bhttp error")
+
 # A dotted number that chat uses for something else: "version 5.7.1", "section 4.2.5",
 # "ticket #5.4.1", "at 4.5.3 %", "the 4.4.7 release", "4.2.2 style". Matched against the
 # lower-cased text just before / just after a bare status code.
@@ -112,9 +121,17 @@ def free_text_error(text: str) -> Reply | None:
     lead = LEADING_REPLY.match(text) or _LABELLED_REPLY.match(text)
     if lead and lead.group(1)[0] in "45":
         rest = text[lead.end() :]
-        if looks_like_reply_text(rest) and has_mail_context(text):
+        if looks_like_reply_text(rest) and (
+            has_mail_context(text) or _reads_as_smtp_only(lead.group(1), rest)
+        ):
             return Reply(lead.group(1), None)
     return None
+
+
+def _reads_as_smtp_only(code: str, rest: str) -> bool:
+    """A reply code that only SMTP uses ("550 No such user here", "421 Too many connections")
+    needs no mail words around it; a code HTTP shares (404, 429, 503) does."""
+    return code in _SMTP_ONLY_REPLIES and _HTTP_PHRASE.search(rest.lower()) is None
 
 
 def status_in(text: str) -> str | None:

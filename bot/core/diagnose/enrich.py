@@ -153,7 +153,7 @@ def reply_chain(text: str) -> tuple[Reply, ...]:
     chain: list[Reply] = []
     for index, (start, _end, reply, status) in enumerate(found):
         stop = found[index + 1][0] if index + 1 < len(found) else len(text)
-        piece = text[start:stop].strip(" ;,:'\"[]{}()")
+        piece = _unquoted(text, start, stop).strip(" ;,:'\"[]{}()")
         if (
             chain
             and chain[-1].status == status
@@ -167,6 +167,25 @@ def reply_chain(text: str) -> tuple[Reply, ...]:
         if len(chain) >= MAX_REPLIES:
             break
     return tuple(chain)
+
+
+def _unquoted(text: str, start: int, stop: int) -> str:
+    """The reply at `start` up to `stop`; a reply quoted in the text ('responded with: "421 4.4.1
+    Connection timed out." Attempted failover ...') ends at its closing quote."""
+    quote = text[start - 1] if start else ""
+    if quote not in _QUOTES:
+        return text[start:stop]
+    closing = _CLOSING_QUOTE[quote].search(text, start, stop)
+    return text[start : closing.start()] if closing else text[start:stop]
+
+
+_QUOTES = frozenset("\"'\u201c")
+# A closing quote: not inside a word ("User's mailbox", "doesn't"), so followed by the end, a
+# blank or punctuation.
+_CLOSING_QUOTE = {
+    quote: re.compile(re.escape(closing) + r"(?=$|[\s.,;:)\]])")
+    for quote, closing in (('"', '"'), ("'", "'"), ("\u201c", "\u201d"))
+}
 
 
 def _reply_position(text: str, start: int) -> bool:

@@ -31,6 +31,10 @@ class FactKind(StrEnum):
     CONFIG = "config"  # a configuration problem the cross-check found (bot.core.diagnose.config)
 
 
+# The source of the facts the free-text fallback reader finds (a reply pasted on its own).
+FREE_TEXT_SOURCE = "text"
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One SMTP reply of a chain: the outermost first, then what it wrapped (`->`, `LED=`,

@@ -193,9 +193,7 @@ class FindingBuilder:
             fact,
             status=str(inner),
             reply_code=reply.reply_code or fact.reply_code,
-            diagnostic=fact.diagnostic[fact.diagnostic.find(reply.text[:20]) :] or fact.diagnostic
-            if reply.text
-            else fact.diagnostic,
+            diagnostic=_inner_text(fact.diagnostic, reply.text),
         )
         cause = self._select(unwrapped, inner, reason)
         if cause is None or cause.id == GENERIC_ID:
@@ -719,3 +717,10 @@ def _one_line(value: str) -> str:
 
 def _tidy(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
+
+
+def _inner_text(diagnostic: str, inner: str) -> str:
+    """The inner reply's own text within the outer diagnostic (up to its closing quote, or to
+    the end), or the whole diagnostic when it is not found there."""
+    start = diagnostic.find(inner[:20]) if inner else -1
+    return diagnostic[start : start + len(inner)] if start >= 0 else diagnostic

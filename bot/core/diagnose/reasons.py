@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 
-from bot.core.diagnose.fact import Fact, FactKind
+from bot.core.diagnose.fact import FREE_TEXT_SOURCE, Fact, FactKind
 from bot.core.models import BOUNCE_REASONS
 from bot.core.paths import ConfigError, config_dir
 from bot.core.tables import Entry, load_toml, toml_files
@@ -155,7 +155,7 @@ def classify(fact: Fact, book: ReasonBook | None = None) -> str:
     for found in (_mda(context), provider_reason(fact, lowered, book)):
         if found and found not in book.not_explicit:
             return found
-    found = _find(context)
+    found = _error_string_reason(context) or _find(context)
     if found in ("", "undefined", "onhold"):
         default = book.kind_defaults.get(fact.kind.value)
         if default:
@@ -163,6 +163,16 @@ def classify(fact: Fact, book: ReasonBook | None = None) -> str:
         if given:
             return given if found == "" else found
     return found or "undefined"
+
+
+def _error_string_reason(context: _Context) -> str:
+    """A reply pasted on its own (free text, no status code, no command): the reason its words
+    give, in the order Sisimai's matcher for a bare error string tries them (`text_only`). The
+    SMTP probes would read a missing command as "not RCPT" ("550 No such user here" filtered)."""
+    fact = context.fact
+    if fact.source != FREE_TEXT_SOURCE or fact.status or fact.command:
+        return ""
+    return next((name for name in context.book.text_only if context.phrases_of(name)), "")
 
 
 @dataclass(slots=True)

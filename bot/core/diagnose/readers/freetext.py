@@ -15,7 +15,7 @@ import re
 
 from bot.core.diagnose.codes import free_text_error
 from bot.core.diagnose.decode import Document
-from bot.core.diagnose.fact import Fact, Reply, clip
+from bot.core.diagnose.fact import FREE_TEXT_SOURCE, Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.common import address_in
 from bot.core.diagnose.readers.mta_log import is_log_line
@@ -40,7 +40,7 @@ _DSN_LABEL = re.compile(r"[ \t]*diagnostic-code:[ \t]*(?:[\w-]{1,20}[ \t]*;)?[ \
 
 
 class FreeTextReader(Reader):
-    name = "text"
+    name = FREE_TEXT_SOURCE
 
     def __init__(self) -> None:
         self._log_file = False
