@@ -28,6 +28,24 @@ MAX_RECORDS = 50_000  # records read from one document
 MAX_VALUE = 8000  # characters kept of one value
 _PROPERTY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]{0,80})( {0,80}): ?(.*)$")
 _RULE = re.compile(r"^[ -]*--[ -]*$")
+# The columns of Exchange 2013-2019's message tracking log files (Microsoft Learn, "Message
+# tracking", fields in the order of the file's #Fields line): used for lines pasted without it.
+TRACKING_FIELDS = (
+    "date-time", "client-ip", "client-hostname", "server-ip", "server-hostname", "source-context",
+    "connector-id", "source", "event-id", "internal-message-id", "message-id",
+    "network-message-id", "recipient-address", "recipient-status", "total-bytes",
+    "recipient-count", "related-recipient-address", "reference", "message-subject",
+    "sender-address", "return-path", "message-info", "directionality", "tenant-id",
+    "original-client-ip", "original-server-ip", "custom-data", "transport-traffic-type", "log-id",
+    "schema-version",
+)  # fmt: skip
+# A tracking log line without its header: the time stamp, client IP (or none), client host name,
+# server IP (or none), then event-id (upper case) as the ninth field; grep and findstr put the
+# file's name first ("MSGTRK2026120309-1.LOG:").
+TRACKING_LINE = re.compile(
+    r"(?P<file>(?i:[^\s,:]{1,120}\.log:))?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,7}Z,[0-9A-Fa-f:.]*,[^,\n]*,[0-9A-Fa-f:.]*,"
+    r"(?:[^,\n]*,){4}[A-Z_]{3,30},"
+)
 _CSV_HEADER = re.compile(
     r'^\s*"?[#A-Za-z][\w .#/()-]{0,60}"?(?:\s*,\s*"?[A-Za-z][\w .#/()-]{0,60}"?){2,}\s*$'
 )
@@ -103,6 +121,9 @@ def _segment_records(segment: Segment) -> Iterator[Record]:
         line = lines[index]
         if _is_csv_header(line) and index + 1 < len(lines) and "," in lines[index + 1]:
             index = yield from _csv(lines, index, segment)
+            continue
+        if TRACKING_LINE.match(line):
+            index = yield from _tracking_lines(lines, index, segment)
             continue
         if index + 1 < len(lines) and _RULE.match(lines[index + 1]) and line.strip():
             index = yield from _table(lines, index, segment)
@@ -201,12 +222,28 @@ def _table(lines: list[str], index: int, segment: Segment) -> Generator[Record, 
 def _csv(lines: list[str], index: int, segment: Segment) -> Generator[Record, None, int]:
     header = next(csv.reader([lines[index].removeprefix("#Fields:").lstrip("#").strip()]))
     names = [name.strip() for name in header]
-    index += 1
-    buffered: list[str] = []
-    start = index
+    start = index + 1
+    index = start
     while index < len(lines) and lines[index].strip():
-        buffered.append(lines[index])
         index += 1
+    yield from _csv_rows(lines[start:index], names, start, segment)
+    return index
+
+
+def _tracking_lines(lines: list[str], index: int, segment: Segment) -> Generator[Record, None, int]:
+    """Message tracking log lines pasted without their #Fields header (grep output)."""
+    start = index
+    rows: list[str] = []
+    while index < len(lines) and (found := TRACKING_LINE.match(lines[index])):
+        rows.append(lines[index][found.end("file") if found.group("file") else 0 :])
+        index += 1
+    yield from _csv_rows(rows, list(TRACKING_FIELDS), start, segment)
+    return index
+
+
+def _csv_rows(
+    buffered: list[str], names: list[str], start: int, segment: Segment
+) -> Iterator[Record]:
     reader = csv.reader(buffered)
     line = start
     try:
@@ -218,7 +255,6 @@ def _csv(lines: list[str], index: int, segment: Segment) -> Generator[Record, No
             line = start + reader.line_num
     except csv.Error:
         pass
-    return index
 
 
 def _json_records(segment: Segment) -> Iterator[Record]:

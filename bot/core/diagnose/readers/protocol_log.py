@@ -74,6 +74,10 @@ _CLASS_4_OR_5 = re.compile(r" [45]\.")  # one regex pass beats two str.find pass
 # The record shape, `YYYY-MM-DDTHH:MM:SS.fffZ,`: "-" at 4, "T" at 10, "Z," at 23 (is_record);
 # _NON_RECORD finds a line that does not have it.
 _NON_RECORD = re.compile(r"\n(?!.{4}-.{5}T.{12}Z,)")
+# After the time stamp of a record without its file's header: the connector, a session id of 16
+# hex digits and the sequence number. A message tracking log line has the same time stamp, then
+# an IP address.
+_SESSION_FIELDS = re.compile(r".{24},[^,\n]*,[0-9A-Fa-f]{16},\d+,")
 _EVENTS = frozenset({"<", ">", "*", "+", "-", "&lt;", "&gt;"})
 _CHAIN_OK = frozenset({"Valid", "EmptyCertificate", "TestBypassed"})
 _CHAIN_LINE = "ertificate chain validation status"
@@ -895,7 +899,7 @@ class ProtocolLogReader(Reader):
         if has_log_header(document.text):
             return 40
         lines = document.text[:65536].split("\n", 200)[:200]
-        return 40 if any(is_record(line) for line in lines) else 0
+        return 40 if any(is_record(line) and _SESSION_FIELDS.match(line) for line in lines) else 0
 
     def parse(self, document: Document) -> list[Fact]:
         split = _split(document)

@@ -18,7 +18,7 @@ import re
 
 from bot.core.diagnose import codes
 from bot.core.diagnose.decode import Document
-from bot.core.diagnose.decode.records import Record, records
+from bot.core.diagnose.decode.records import TRACKING_LINE, Record, records
 from bot.core.diagnose.fact import Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.common import address_in, addresses_in, ip_value
@@ -34,7 +34,7 @@ class TrackingLogReader(Reader):
     def detect(self, document: Document) -> int:
         head = document.text[:65536]
         if "EventId" not in head and "event-id" not in head:  # the cheap test first
-            return 0
+            return 30 if "Z," in head and _headerless(head) else 0
         return 30 if _MARK.search(head) else 0
 
     def parse(self, document: Document) -> list[Fact]:
@@ -49,6 +49,8 @@ class TrackingLogReader(Reader):
         if action is None:
             return []
         status_text = record.get("RecipientStatus", "recipient-status").strip("{}[] ")
+        if event == "DSN" and not status_text:
+            return []  # the NDR's own delivery, addressed to the sender: the FAIL tells why
         recipients: list[str | None] = [
             *addresses_in(record.get("Recipients", "recipient-address"), 50)
         ] or [None]
@@ -72,7 +74,11 @@ class TrackingLogReader(Reader):
             Fact(
                 source=self.name,
                 recipient=recipient,
-                sender=address_in(record.get("Sender", "sender-address")),
+                # A DSN event is the NDR itself: its sender is Exchange's system mailbox, not
+                # the sender of the mail that failed (its FAIL event names that one).
+                sender=None
+                if event == "DSN"
+                else address_in(record.get("Sender", "sender-address")),
                 action=action,
                 status=reply.status,
                 reply_code=reply.reply_code,
@@ -88,6 +94,11 @@ class TrackingLogReader(Reader):
             )
             for recipient in recipients[:50]
         ]
+
+
+def _headerless(head: str) -> bool:
+    """Tracking log lines pasted without the file's header (a line of grep output)."""
+    return any(TRACKING_LINE.match(line) for line in head.split("\n", 200)[:200])
 
 
 def _endpoints(record: Record, event: str, connector: str | None) -> tuple[str | None, str | None]:
