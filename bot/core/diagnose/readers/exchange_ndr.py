@@ -95,7 +95,7 @@ _LABEL_ALIASES = {
 _REMOTE_RETURNED = re.compile(
     r"(?:(?P<when>\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d:\d\d(?: [AP]M)?) - )?"
     r"Remote Server (?:at (?P<host>[\w.-]{1,253})(?: \((?P<ip>[0-9A-Fa-f.:]{2,45})\))? )?"
-    r"returned '(?P<text>.{1,4000}?)'",
+    r"returned '(?P<text>.{1,4000}?)'(?=$|[\s.,;:)\]])",  # not the ' of "can't"
     re.I,
 )
 _ORIGINAL_HEADER = re.compile(r"^(From|Subject|Message-ID):[ \t]{0,8}(.{1,2000})$", re.I)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
 
-from bot.core.diagnose.fact import Fact, FactKind
+from bot.core.diagnose.fact import FREE_TEXT_SOURCE, Fact, FactKind
 
 _SCALARS = tuple(
     f.name
@@ -135,7 +135,13 @@ def _combine(base: Fact, other: Fact) -> Fact:
     status = _better_status(base.status, other.status)
     if status != base.status:
         changes["status"] = status
-    diagnostic = _better_text(base.diagnostic, other.diagnostic)
+    # The free-text reader's line (with its "LastError :" label and trace braces) completes a
+    # format reader's text only when that had none.
+    diagnostic = (
+        base.diagnostic or other.diagnostic
+        if other.source == FREE_TEXT_SOURCE and base.source != FREE_TEXT_SOURCE
+        else _better_text(base.diagnostic, other.diagnostic)
+    )
     if diagnostic != base.diagnostic:
         changes["diagnostic"] = diagnostic
     if not base.replies and other.replies:

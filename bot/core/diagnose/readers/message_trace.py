@@ -53,7 +53,8 @@ def led_facts(text: str) -> dict[str, str]:
     """The named values of a trace reason, under canonical fact names."""
     raw: dict[str, str] = {}
     for key, value in _BRACE_FIELD.findall(text):
-        raw.setdefault(key.upper() if len(key) <= 4 else key, value.strip())
+        # A value that Format-List wrapped goes on, indented, on the next lines: one line again.
+        raw.setdefault(key.upper() if len(key) <= 4 else key, " ".join(value.split()))
     led = raw.get("LED", "")
     found: dict[str, str] = {}
     if led:
@@ -79,6 +80,7 @@ def led_facts(text: str) -> dict[str, str]:
         found.setdefault("message", raw["MSG"])
     if raw.get("FQDN"):
         found.setdefault("remote_host", raw["FQDN"].lower())
+        found.setdefault("fqdn", raw["FQDN"])
     if raw.get("IP") and ip_value(raw["IP"]):
         found.setdefault("ip", ip_value(raw["IP"]) or raw["IP"])
     if raw.get("LRT"):

@@ -38,6 +38,7 @@ _EOP_CODE = re.compile(r"4\.(?:4\.31[2-8]|7\.320)(?![\d.])")
 _LAST_ENDPOINT = re.compile(r"last endpoint attempted was \[?([0-9A-Fa-f.:]{2,45}?)\]?:(\d{1,5})")
 _TLS_FAILED = re.compile(r"TLS negotiation failed with error (\w{1,80})")
 _QUEUE_PROPERTIES = ("lasterror",)
+_LED_VALUE = re.compile(r"^\[?\{LED=(.{1,4000}?)\};\{", re.DOTALL)
 
 
 def error_facts(text: str) -> dict[str, str]:
@@ -101,7 +102,10 @@ class QueueReader(Reader):
         if not error or error in ("{}", "-"):
             return self._waiting(record, document) if not error else None
         if "LED=" in error:
-            return None
+            led = _LED_VALUE.search(error)
+            if led is None:
+                return None
+            error = led.group(1).strip()  # Exchange 2016/2019 show LastError as [{LED=...};...]
         identity = record.get("Identity")
         queue = record.get("Queue") or identity
         server = (
