@@ -234,6 +234,8 @@ def to_fact(event: MailEvent, fields: dict[str, FieldValue], count: int) -> Fact
         )
     core = {name: _text(values.pop(name, None)) for name in _CORE}
     command = _text(values.pop("command", None))
+    # A log line's outcome is the DSN action it stands for: deferred mail is still retried.
+    core["action"] = core.get("action") or _ACTIONS.get(str(values.get("delivery_status", "")))
     return Fact(
         source=event.source.value,
         kind=_FACT_KINDS[event.kind],
@@ -249,6 +251,9 @@ def to_fact(event: MailEvent, fields: dict[str, FieldValue], count: int) -> Fact
         extra=values,
         **core,
     )
+
+
+_ACTIONS = {"deferred": "delayed", "bounced": "failed"}
 
 
 def _text(value: FieldValue | None) -> str | None:
