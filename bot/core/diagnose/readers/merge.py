@@ -177,8 +177,15 @@ def _vague(status: str) -> bool:
 
 
 def _better_text(one: str, other: str) -> str:
+    """`other` when it says all `one` says and more; blanks do not count (a DSN's
+    Diagnostic-Code and the notification's paragraph wrap the same reply differently, and
+    Gmail's replies hold a double space that one of the wraps may fold)."""
     if not one:
         return other
-    if other and len(other) > len(one) and one.lower() in other.lower():
+    if other and len(other) > len(one) and _words(one) in _words(other):
         return other
     return one
+
+
+def _words(text: str) -> str:
+    return " ".join(text.lower().split())
