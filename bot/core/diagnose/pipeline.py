@@ -28,6 +28,7 @@ from bot.core.diagnose.readers.merge import merge_facts
 from bot.core.diagnose.readers.message import message_context
 from bot.core.diagnose.readers.mta import load_specs
 from bot.core.diagnose.readers.registry import new_readers
+from bot.core.diagnose.readers.webhooks import load_services as load_webhook_services
 from bot.core.diagnose.reasons import ReasonBook, classify, load_reasons, provider_of
 from bot.core.diagnose.sending_ip import load_sending_ip_patterns
 from bot.core.models import Diagnosis, InputInfo
@@ -48,6 +49,7 @@ def load_knowledge() -> Knowledge:
     """Load and validate everything the diagnosis reads from config/ (raises ConfigError)."""
     load_specs()
     load_notification_spec()
+    load_webhook_services()
     load_sending_ip_patterns()
     return Knowledge(load_reasons(), load_causes(), load_playbooks())
 

@@ -26,11 +26,13 @@ from bot.core.diagnose.readers.rfc3464 import Rfc3464Reader
 from bot.core.diagnose.readers.sendmail import SendmailReader
 from bot.core.diagnose.readers.tlsrpt import TlsRptReader
 from bot.core.diagnose.readers.tracking_log import TrackingLogReader
+from bot.core.diagnose.readers.webhooks import WebhookEventsReader
 
 CODE_READERS: tuple[type[Reader], ...] = (
     TlsRptReader,
     ProtocolLogReader,
     AmazonSesReader,
+    WebhookEventsReader,
     SendmailReader,
     Rfc3464Reader,
     ExchangeNdrReader,
