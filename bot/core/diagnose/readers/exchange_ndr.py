@@ -94,7 +94,7 @@ _LABEL_ALIASES = {
 }  # fmt: skip
 _REMOTE_RETURNED = re.compile(
     r"(?:(?P<when>\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d:\d\d(?: [AP]M)?) - )?"
-    r"Remote Server (?:at (?P<host>[\w.-]{1,253})(?: \((?P<ip>[0-9A-Fa-f.:]{2,45})\))? )?"
+    r"(?:Remote )?Server (?:at (?P<host>[\w.-]{1,253})(?: \((?P<ip>[0-9A-Fa-f.:]{2,45})\))? )?"
     r"returned '(?P<text>.{1,4000}?)'(?=$|[\s.,;:)\]])",  # not the ' of "can't"
     re.I,
 )

@@ -271,7 +271,8 @@ class MtaLogParser:
         if delivery is None:
             return False
         outcome = "bounced" if delivery.group(1) == "**" else "deferred"
-        fields = {**base, "recipient": delivery.group(2), "delivery_status": outcome}
+        # "** a@b.example: Unrouteable address": the address ends before the colon
+        fields = {**base, "recipient": delivery.group(2).rstrip(":"), "delivery_status": outcome}
         for key, value in _EXIM_ROUTER.findall(rest):
             fields[{"R": "router", "T": "transport", "X": "tls_cipher"}[key]] = value.rstrip(":")
         if host:
