@@ -39,7 +39,8 @@ _ADDRESS_LINE = re.compile(
 _MARKERS = re.compile(
     r"Delivery has failed to these recipients or groups|Delivery is delayed to these recipients"
     r"|Diagnostic information for administrators|Your message to .{1,300} couldn.t be delivered"
-    r"|Remote Server (?:at [\w.-]{1,253} )?returned '|Your message couldn.t be delivered"
+    r"|Remote Server (?:at [\w.-]{1,253} (?:\([0-9A-Fa-f.:]{2,45}\) )?)?returned '"
+    r"|Your message couldn.t be delivered"
     r"|#\d\.\d{1,3}\.\d{1,3} smtp;|Informations de diagnostic pour les administrateurs"
     r"|Informazioni di diagnostica per gli amministratori"
     r"|Diagnoseinformationen für Administratoren",
@@ -92,6 +93,26 @@ _LABEL_ALIASES = {
     "absenderadresse": "sender address", "empfängeradresse": "recipient address",
     "erstellungsdatum": "created date", "generierender server": "generating server",
 }  # fmt: skip
+_WRAPPED_LINES = 8  # lines a mail client's wrap may spread one "returned '...'" over
+
+
+def _wrapped_reply(lines: list[str], index: int) -> tuple[str, int]:
+    """The line at `index`, stripped; a "returned '..." whose closing quote a mail client
+    wrapped onto the next lines, joined with them (and the index of the last one used)."""
+    line = lines[index].strip()
+    if "returned '" not in line or _REMOTE_RETURNED.search(line) is not None:
+        return line, index
+    joined = line
+    for last in range(index + 1, min(len(lines), index + 1 + _WRAPPED_LINES)):
+        following = lines[last].strip()
+        if not following:
+            break
+        joined = f"{joined} {following}"
+        if _REMOTE_RETURNED.search(joined) is not None:
+            return joined, last
+    return line, index
+
+
 _REMOTE_RETURNED = re.compile(
     r"(?:(?P<when>\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d:\d\d(?: [AP]M)?) - )?"
     r"(?:Remote )?Server (?:at (?P<host>[\w.-]{1,253})(?: \((?P<ip>[0-9A-Fa-f.:]{2,45})\))? )?"
@@ -179,11 +200,17 @@ class _Report:
 
     def facts(self) -> list[Fact]:
         lines = self.segment.text.split("\n")
-        for index, line in enumerate(lines):
+        index = 0
+        while index < len(lines):
+            line = lines[index]
             if _HEADERS.match(line):
                 self._original_headers(lines[index + 1 : index + 1 + _HEADER_LINES])
                 break
-            self._line(line.strip(), self.segment.line_number(index))
+            text, last = _wrapped_reply(lines, index)
+            self._line(text, self.segment.line_number(index))
+            if last > index and self.current is not None and self.current.text:
+                self.current.last_line = self.segment.line_number(last)
+            index = last + 1
         entries = [e for e in self.entries.values() if e.text or e.explanation]
         if not entries and self.loose:
             return [self._fact(None, self.loose, (self.loose_line, self.loose_line))]

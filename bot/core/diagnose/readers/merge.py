@@ -101,7 +101,7 @@ def _same_as(
             if (
                 scores.get(other.source, 0) > _GENERIC_SCORE
                 and _overlap(fact, other)
-                and _compatible(fact.status, other.status)
+                and _compatible(fact, other)
             ):
                 return index  # a surer reader read these lines: the generic guess adds to it
     for index, other in nearby:
@@ -110,14 +110,24 @@ def _same_as(
             and not (fact.recipient and other.recipient)
             and (not fact.recipient or other.kind == fact.kind)
             and _overlap(fact, other)
-            and _compatible(fact.status, other.status)
+            and _compatible(fact, other)
         ):
             return index  # the same lines, and at most one of the two names a recipient
     return None
 
 
-def _compatible(one: str | None, other: str | None) -> bool:
-    return not one or not other or one == other
+def _compatible(one: Fact, other: Fact) -> bool:
+    """Can the two be one thing: the same status (or one has none), or one's status is a reply
+    nested in the other's text (an NDR's "550 4.4.7 ... [Last Error: 451 4.4.0 ...]" and the
+    queue reader's 4.4.0 of the same lines)."""
+    first, second = one.status, other.status
+    if not first or not second or first == second:
+        return True
+    return _nested(first, other.diagnostic) or _nested(second, one.diagnostic)
+
+
+def _nested(status: str, text: str) -> bool:
+    return f" {status} " in text
 
 
 def _overlap(one: Fact, other: Fact) -> bool:
