@@ -166,6 +166,7 @@ class _FailureSeen:
     thumbprint: str = ""
     subject: str = ""
     exchange_online: bool = False
+    log_type: str = ""  # "send" or "receive": whose connector it was
     evidence: tuple[tuple[int, str], ...] = ()
 
 
@@ -648,6 +649,7 @@ class ProtocolLogParser:
         seen.fqdn = seen.fqdn or own_fqdn or session.remote_name
         seen.remote_ip = seen.remote_ip or session.remote_ip
         seen.remote_ehlo = seen.remote_ehlo or session.remote_name
+        seen.log_type = seen.log_type or session.log_type or self._log_type
         if _is_exchange_online(session.remote_name):
             seen.exchange_online = True
             self._connector(connector).exchange_online = True
@@ -789,6 +791,7 @@ def _failure_event(seen: _FailureSeen) -> MailEvent:
         "thumbprint": seen.thumbprint,
         "subject": seen.subject,
         "exchange_online": "yes" if seen.exchange_online else "no",
+        "log_type": seen.log_type,
         "count": seen.count,
         "first_seen": seen.first_seen,
         "last_seen": seen.last_seen,
