@@ -26,6 +26,25 @@ def address_in(text: str) -> str | None:
     return _cleaned(found.group(1)) if "@" in found.group(1) else None
 
 
+def recipient_in(text: str) -> str | None:
+    """The first address in `text` that is not labelled as the sender (`from=<a@b>`,
+    "MAIL FROM:<a@b>", "sender a@b"): log lines name the sender before the recipient."""
+    for index, found in enumerate(ADDRESS.finditer(text)):
+        if index >= _MAX_CANDIDATES:
+            break
+        before = text[max(0, found.start(1) - 20) : found.start(1)]
+        if "@" in found.group(1) and _SENDER_LABEL.search(before) is None:
+            return _cleaned(found.group(1))
+    return None
+
+
+_MAX_CANDIDATES = 20
+_SENDER_LABEL = re.compile(
+    r"(?:\bfrom|\bsender|envelope-from|return-path|\bsmtp\.mailfrom)\s{0,3}[=:]?\s{0,3}[<\"']?$",
+    re.IGNORECASE,
+)
+
+
 def _cleaned(address: str) -> str:
     """Without the quotes and dots around it, nor the brace of a PowerShell collection
     (`{a@b.example;2;...}`): atext allows `{`, real addresses never start with one."""

@@ -17,7 +17,7 @@ from bot.core.diagnose.codes import free_text_error
 from bot.core.diagnose.decode import Document
 from bot.core.diagnose.fact import FREE_TEXT_SOURCE, Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
-from bot.core.diagnose.readers.common import address_in
+from bot.core.diagnose.readers.common import recipient_in
 from bot.core.diagnose.readers.mta_log import is_log_line
 from bot.core.diagnose.readers.protocol_log import has_log_header, is_record
 
@@ -77,7 +77,7 @@ class FreeTextReader(Reader):
                 facts.append(
                     Fact(
                         source=self.name,
-                        recipient=address_in(line),
+                        recipient=recipient_in(line),
                         status=reply.status,
                         reply_code=reply.reply_code,
                         replies=(Reply(reply.reply_code, reply.status, stripped),),
