@@ -100,16 +100,19 @@ def _wrapped_reply(lines: list[str], index: int) -> tuple[str, int]:
     """The line at `index`, stripped; a "returned '..." whose closing quote a mail client
     wrapped onto the next lines, joined with them (and the index of the last one used)."""
     line = lines[index].strip()
-    if "returned '" not in line or _REMOTE_RETURNED.search(line) is not None:
-        return line, index
-    joined = line
+    opened = line.find("returned '")
+    if opened < 0 or "'" in line[opened + 10 :]:
+        return line, index  # no reply, or its closing quote may be on this line
+    pieces = [line]
     for last in range(index + 1, min(len(lines), index + 1 + _WRAPPED_LINES)):
         following = lines[last].strip()
         if not following:
             break
-        joined = f"{joined} {following}"
-        if _REMOTE_RETURNED.search(joined) is not None:
-            return joined, last
+        pieces.append(following)
+        if "'" in following:  # the closing quote, or an apostrophe ("didn't")
+            joined = " ".join(pieces)
+            if _REMOTE_RETURNED.search(joined):
+                return joined, last
     return line, index
 
 
