@@ -56,6 +56,24 @@ def error_facts(text: str) -> dict[str, str]:
     return found
 
 
+def _join_waiting(facts: list[Fact]) -> list[Fact]:
+    """A Get-Queue table and, pasted after it, the LastError of one of its queues (`Get-Queue
+    X | fl LastError`): when exactly one queue waits and the errors name no queue, they are
+    that queue's errors, so the waiting queue is not reported as one without a reason."""
+    waiting = [f for f in facts if f.status is None and f.reply_code is None and "queue" in f.extra]
+    errors = [f for f in facts if (f.status or f.reply_code) and "queue" not in f.extra]
+    if len(waiting) != 1 or not errors:
+        return facts
+    queue = waiting[0]
+    if any(f.server and queue.server and f.server != queue.server for f in errors):
+        return facts
+    joined = {
+        id(f): f.with_(server=f.server or queue.server, extra={**queue.extra, **f.extra})
+        for f in errors
+    }
+    return [joined.get(id(f), f) for f in facts if f is not queue]
+
+
 class QueueReader(Reader):
     name = "queue"
 
@@ -95,7 +113,7 @@ class QueueReader(Reader):
                 end = text.find("\n", found.end())
                 covered.add(line)
                 facts.append(self._text(text[start : len(text) if end < 0 else end].strip(), line))
-        return facts
+        return _join_waiting(facts)
 
     def _record(self, record: Record, document: Document) -> Fact | None:
         error = record.get("LastError")
