@@ -70,8 +70,9 @@ class Record:
 
     def get(self, *names: str) -> str:
         """The first of `names` that the record has. Property names compare without case,
-        spaces and underscores: `RecipientAddress` (PowerShell), `Recipient Address` (a portal
-        export), `recipient_address` (historical search) are one property."""
+        spaces, underscores and hyphens: `RecipientAddress` (PowerShell), `Recipient Address` (a
+        portal export), `recipient_address` (historical search), `recipient-address` (a tracking
+        log file) are one property."""
         keyed = {_key(key): value for key, value in self.props.items()}
         for name in names:
             value = keyed.get(_key(name))
@@ -81,7 +82,7 @@ class Record:
 
 
 def _key(name: str) -> str:
-    return name.lower().replace(" ", "").replace("_", "")
+    return name.lower().replace(" ", "").replace("_", "").replace("-", "")
 
 
 def records(document: Document) -> list[Record]:

@@ -22,10 +22,12 @@ from bot.core.diagnose.decode.records import TRACKING_LINE, Record, records
 from bot.core.diagnose.fact import Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.common import address_in, addresses_in, ip_value
+from bot.core.diagnose.readers.message_trace import led_facts
 
 _FAILURES = {"FAIL": "failed", "DEFER": "delayed", "DSN": "failed", "BADMAIL": "failed",
              "POISONMESSAGE": "failed", "HAREDIRECTFAIL": "failed"}  # fmt: skip
-_MARK = re.compile(r"EventId|event-id|RecipientStatus|recipient-status", re.I)
+# PowerShell's names, the log file's, and the extended message trace's (event_id, recipient_status)
+_MARK = re.compile(r"Event ?Id|event[-_]id|Recipient ?Status|recipient[-_]status", re.I)
 
 
 class TrackingLogReader(Reader):
@@ -33,7 +35,7 @@ class TrackingLogReader(Reader):
 
     def detect(self, document: Document) -> int:
         head = document.text[:65536]
-        if "EventId" not in head and "event-id" not in head:  # the cheap test first
+        if "EventId" not in head and "event-id" not in head and "event_id" not in head:
             return 30 if "Z," in head and _headerless(head) else 0
         return 30 if _MARK.search(head) else 0
 
@@ -49,6 +51,8 @@ class TrackingLogReader(Reader):
         if action is None:
             return []
         status_text = record.get("RecipientStatus", "recipient-status").strip("{}[] ")
+        if "LED=" in status_text:  # an extended message trace: the reason as a trace
+            status_text = led_facts("{" + status_text + "}").get("led", status_text)
         if event == "DSN" and not status_text:
             return []  # the NDR's own delivery, addressed to the sender: the FAIL tells why
         recipients: list[str | None] = [
@@ -88,7 +92,7 @@ class TrackingLogReader(Reader):
                 remote_host=remote,
                 connector=connector,
                 ip=ip_value(record.get("ServerIp", "server-ip")) if event == "FAIL" else None,
-                timestamp=record.get("Timestamp", "date-time") or None,
+                timestamp=record.get("Timestamp", "date-time", "date_time_utc") or None,
                 lines=(record.first_line, record.last_line),
                 extra=extra,
             )
@@ -109,6 +113,6 @@ def _endpoints(record: Record, event: str, connector: str | None) -> tuple[str |
     server = record.get("ServerHostname", "server-hostname") or None
     sending = record.get("Source", "source").upper() == "SMTP" and event in ("FAIL", "DEFER")
     prefix = connector.split("\\", 1)[0] if connector and "\\" in connector else None
-    if sending and client:
+    if sending:  # an extended message trace leaves client-hostname empty on DEFER
         return prefix or client, server.lower() if server and "." in server else None
     return prefix or server, None
