@@ -61,6 +61,10 @@ _ENDPOINT = re.compile(r"([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\]")
 
 _EXIM_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d{1,6})?(?: [+-]\d{4})? ")
 _EXIM_ID = re.compile(r"[\w]{6}-[\w]{6,11}-[\w]{2,4}")
+_POSTFIX_TO = re.compile(r"\bto=<([^<>\s]{1,500})>")
+# "1swxyB-000ABE-St => paul@example.net R=dnslookup ...": a delivery (the first address)
+_EXIM_DELIVERED = re.compile(r"([\w]{6}-[\w]{6,11}-[\w]{2,4}) => (\S{1,500}?@\S{1,500}?)[\s,]")
+_MAX_DELIVERED = 100_000
 _EXIM_DELIVERY = re.compile(r" (\*\*|==) (\S{1,500})")
 _EXIM_HOST = re.compile(r"H=([\w.-]{1,253}) \[([0-9A-Fa-f.:]{2,45})\](?::(\d{1,5}))?")
 _EXIM_ROUTER = re.compile(r"\b([RTX])=(\S{1,200})")
@@ -102,6 +106,8 @@ class MtaLogParser:
         # log holds no certificate failure for that host (with a verify policy both appear).
         self._untrusted: dict[str, tuple[str, dict[str, FieldValue]]] = {}
         self._failed_hosts: set[str] = set()
+        # (queue id, recipient) delivered later in the log: its earlier deferrals are history
+        self.delivered: set[tuple[str, str]] = set()
 
     def finish(self) -> None:
         for host, (message, fields) in self._untrusted.items():
@@ -122,7 +128,10 @@ class MtaLogParser:
     # -- Postfix ---------------------------------------------------------------------------------
     def _postfix(self, line: str, program: str, message: str) -> None:
         self._sink.seen(InputKind.POSTFIX)
-        if "status=sent" in message or not _postfix_worth_reading(message):
+        if "status=sent" in message:
+            self._delivery(_QUEUE_ID.match(message), _POSTFIX_TO.search(message))
+            return
+        if not _postfix_worth_reading(message):
             return
         base: dict[str, FieldValue] = {"mta": "postfix", "program": f"postfix/{program}"}
         stamp = _SYSLOG_TIME.match(line)
@@ -234,9 +243,18 @@ class MtaLogParser:
                 fields.setdefault("sender", address)
 
     # -- Exim ------------------------------------------------------------------------------------
+    def _delivery(self, queue_id: re.Match[str] | None, recipient: re.Match[str] | None) -> None:
+        if queue_id and recipient and len(self.delivered) < _MAX_DELIVERED:
+            self.delivered.add((queue_id.group(1), recipient.group(1).lower()))
+
     def _exim(self, line: str) -> bool:
         stamp = _EXIM_TIME.match(line)
         rest = line[stamp.end() :] if stamp else line
+        if " => " in rest:
+            delivered = _EXIM_DELIVERED.match(rest)
+            if delivered:
+                self.delivered.add((delivered.group(1), delivered.group(2).lower()))
+                return True
         base: dict[str, FieldValue] = {"mta": "exim"}
         if stamp:
             base["timestamp"] = stamp.group(1)
@@ -381,8 +399,40 @@ class MtaLogReader(Reader):
                 if "postfix" in line or (line[:2].isdigit() and line[4:5] == "-"):
                     sink.line, sink.line_text = segment.line_number(index), line
                     parser.feed(line[:65536])
-        return sink.facts()  # per window, so that other readers' facts of a line merge in
+        return self._pending(sink.facts())  # per window: other readers' facts of a line merge in
 
     def finish(self) -> list[Fact]:
         self._parser.finish()
-        return self._sink.facts()
+        return self._pending(self._sink.facts())
+
+    def _pending(self, facts: list[Fact]) -> list[Fact]:
+        """Without the deferrals of a recipient that the log shows delivered afterwards."""
+        delivered = self._parser.delivered
+        if not delivered:
+            return facts
+        queues = {queue for queue, _ in delivered}
+        pending = (_still_pending(fact, delivered, queues) for fact in facts)
+        return [fact for fact in pending if fact is not None]
+
+
+def _still_pending(fact: Fact, delivered: set[tuple[str, str]], queues: set[str]) -> Fact | None:
+    """A temporary failure without the recipients the log shows delivered afterwards (None when
+    that leaves none). A line that names no recipient (Postfix's "host X said: 451 ..." before
+    it tries the next MX) counts as delivered when its queue id was."""
+    queue = str(fact.extra.get("queue_id", ""))
+    if not queue or fact.action == "failed" or not (fact.status or "4").startswith("4"):
+        return fact
+    if not fact.recipient:
+        return None if queue in queues else fact
+    listed = fact.extra.get("recipients")
+    everyone = list(listed) if isinstance(listed, tuple) else [fact.recipient]
+    left = [r for r in everyone if (queue, str(r).lower()) not in delivered]
+    if len(left) == len(everyone):
+        return fact
+    if not left:
+        return None
+    extra = {k: v for k, v in fact.extra.items() if k != "recipients"}
+    if len(left) > 1:
+        extra["recipients"] = tuple(left)
+    removed = len(everyone) - len(left)
+    return fact.with_(recipient=str(left[0]), extra=extra, count=max(1, fact.count - removed))
