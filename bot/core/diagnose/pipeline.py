@@ -9,6 +9,7 @@ facts are folded into findings as they come).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -166,6 +167,9 @@ def _read(document: Document, readers: list[Reader], sources: dict[str, int]) ->
     ]
 
 
+_STATUS_CODE = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])")
+_EVIDENCE_TEXT = 4000  # characters of a fact's text searched for nested codes
+_EVIDENCE_CODES = 5
 _EVIDENCE_LINES = 3
 _EVIDENCE_SCAN = 200  # lines of a long span looked at for the reply
 
@@ -181,7 +185,9 @@ def _evidence(document: Document, fact: Fact) -> tuple[tuple[int, str], ...]:
         for line in document.line_texts(first, min(last, first + _EVIDENCE_SCAN), _EVIDENCE_SCAN)
         if line[1].strip()
     ]
-    codes = [code for code in (fact.status, fact.reply_code) if code]
+    # its own codes and those of the replies nested in its text ("400 4.4.7 ... -> 451 4.7.320")
+    nested = _STATUS_CODE.findall(fact.diagnostic[:_EVIDENCE_TEXT])[:_EVIDENCE_CODES]
+    codes = list(dict.fromkeys(code for code in (fact.status, fact.reply_code, *nested) if code))
     coded = [line for line in lines[1:] if any(code in line[1] for code in codes)]
     chosen = lines[:1] + (coded or lines[1:])[: _EVIDENCE_LINES - 1]
     return tuple(sorted(chosen))
