@@ -23,7 +23,7 @@ from bot.core.diagnose import codes
 from bot.core.diagnose.decode import Document, Segment
 from bot.core.diagnose.fact import Fact, FactKind, Reply, clip
 from bot.core.diagnose.readers import Reader
-from bot.core.diagnose.readers.common import address_in
+from bot.core.diagnose.readers.common import address_in, json_values
 from bot.core.models import BOUNCE_REASONS
 from bot.core.paths import ConfigError, config_dir
 from bot.core.tables import Entry, load_toml
@@ -90,32 +90,9 @@ class AmazonSesReader(Reader):
 
 def _notifications(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(offset, notification) for every SES notification in `text`."""
-    decoder = json.JSONDecoder()
-    start, attempts = text.find("{"), 0
-    while start >= 0 and attempts < _ATTEMPTS:
-        attempts += 1
-        value, end = _decode(decoder, text, start)
-        if value is None:
-            start = text.find("{", start + 1)
-            continue
+    for start, _end, value in json_values(text, "{", _ATTEMPTS, _ARTIFACT):
         for notification in _unwrap(value, 0):
             yield start, notification
-        start = text.find("{", end)
-
-
-def _decode(decoder: json.JSONDecoder, text: str, start: int) -> tuple[object, int]:
-    try:
-        return decoder.raw_decode(text, start)
-    except (ValueError, RecursionError):
-        pass
-    if _ARTIFACT not in text:
-        return None, start
-    rest = text[start:].replace(_ARTIFACT, "")
-    try:
-        value, _ = decoder.raw_decode(rest)
-    except (ValueError, RecursionError):
-        return None, start
-    return value, len(text)
 
 
 def _unwrap(value: object, depth: int) -> Iterator[dict[str, Any]]:

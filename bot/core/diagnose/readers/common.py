@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
+from collections.abc import Iterator
 
 # An e-mail address as bounces write it: local part of the usual characters (IMCEAEX addresses of
 # Exchange are long and full of + and =), then a domain. Bounded so that it stays linear.
@@ -101,3 +103,44 @@ def host_and_ip(text: str) -> tuple[str | None, str | None]:
 
 def is_host_name(text: str) -> bool:
     return bool(_HOST.fullmatch(text.strip().rstrip(".")))
+
+
+def json_values(
+    text: str, openers: str = "{", attempts: int = 16, artifact: str = ""
+) -> Iterator[tuple[int, int, object]]:
+    """(start, end, value) of each JSON value in `text` that starts at one of `openers`, in
+    order. A start that does not parse is skipped; at most `attempts` starts are tried, which
+    bounds the time on text that only looks like JSON. `artifact`: a fold that some mail
+    archives put into long lines, removed when a value does not parse otherwise (that value
+    then runs to the end of the text)."""
+    decoder = json.JSONDecoder()
+    start = _next_opener(text, openers, 0)
+    for _ in range(attempts):
+        if start < 0:
+            return
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            value, end = _repaired(decoder, text, start, artifact)
+        if end <= start:
+            start = _next_opener(text, openers, start + 1)
+            continue
+        yield start, end, value
+        start = _next_opener(text, openers, end)
+
+
+def _repaired(
+    decoder: json.JSONDecoder, text: str, start: int, artifact: str
+) -> tuple[object, int]:
+    if not artifact or artifact not in text:
+        return None, start
+    try:
+        value, _ = decoder.raw_decode(text[start:].replace(artifact, ""))
+    except (ValueError, RecursionError):
+        return None, start
+    return value, len(text)
+
+
+def _next_opener(text: str, openers: str, position: int) -> int:
+    found = [index for index in (text.find(opener, position) for opener in openers) if index >= 0]
+    return min(found) if found else -1

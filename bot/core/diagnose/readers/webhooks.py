@@ -11,7 +11,6 @@ event). Other events (delivered, opened, clicked) are quiet.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +21,7 @@ from bot.core.diagnose.decode import Document, Segment
 from bot.core.diagnose.fact import Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.amazonses import NotificationSpecError
-from bot.core.diagnose.readers.common import address_in
+from bot.core.diagnose.readers.common import address_in, json_values
 from bot.core.models import BOUNCE_REASONS
 from bot.core.paths import config_dir
 from bot.core.tables import Entry, load_toml
@@ -118,26 +117,11 @@ def _has(event: Mapping[str, Any], spec: ServiceSpec) -> bool:
 
 def _events(text: str) -> Iterator[tuple[tuple[int, int], Mapping[str, Any]]]:
     """((start, end) offsets of the JSON value, event) for every event object in `text`."""
-    decoder = json.JSONDecoder()
-    start, attempts = _start(text, 0), 0
-    while start >= 0 and attempts < _ATTEMPTS:
-        attempts += 1
-        try:
-            value, end = decoder.raw_decode(text, start)
-        except (ValueError, RecursionError):
-            start = _start(text, start + 1)
-            continue
+    for start, end, value in json_values(text, "{[", _ATTEMPTS):
         items = value if isinstance(value, list) else [value]
         for item in items[:_MAX_EVENTS]:
             if isinstance(item, dict):
                 yield (start, end), item
-        start = _start(text, end)
-
-
-def _start(text: str, position: int) -> int:
-    """The next '{' or '[' at or after `position`."""
-    found = [index for index in (text.find("{", position), text.find("[", position)) if index >= 0]
-    return min(found) if found else -1
 
 
 def _fact(
@@ -149,7 +133,7 @@ def _fact(
     outcome = spec.events.get(f"{kind}/{detail}") or spec.events.get(kind)
     if outcome is None:
         return None
-    text = next((t for t in (_value(body, (p,)) for p in spec.paths["text"]) if t), "")
+    text = _value(body, spec.paths["text"])
     diagnostic = clip(text.removeprefix("smtp;").strip(), 2000)
     reply = codes.find_reply(diagnostic)
     status = _value(body, spec.paths["status"])
