@@ -129,7 +129,9 @@ class MtaLogParser:
     def _postfix(self, line: str, program: str, message: str) -> None:
         self._sink.seen(InputKind.POSTFIX)
         if "status=sent" in message:
-            self._delivery(_QUEUE_ID.match(message), _POSTFIX_TO.search(message))
+            queue_id, recipient = _QUEUE_ID.match(message), _POSTFIX_TO.search(message)
+            if queue_id and recipient:
+                self._delivered(queue_id.group(1), recipient.group(1))
             return
         if not _postfix_worth_reading(message):
             return
@@ -243,9 +245,9 @@ class MtaLogParser:
                 fields.setdefault("sender", address)
 
     # -- Exim ------------------------------------------------------------------------------------
-    def _delivery(self, queue_id: re.Match[str] | None, recipient: re.Match[str] | None) -> None:
-        if queue_id and recipient and len(self.delivered) < _MAX_DELIVERED:
-            self.delivered.add((queue_id.group(1), recipient.group(1).lower()))
+    def _delivered(self, queue_id: str, recipient: str) -> None:
+        if len(self.delivered) < _MAX_DELIVERED:
+            self.delivered.add((queue_id, recipient.lower()))
 
     def _exim(self, line: str) -> bool:
         stamp = _EXIM_TIME.match(line)
@@ -253,7 +255,7 @@ class MtaLogParser:
         if " => " in rest:
             delivered = _EXIM_DELIVERED.match(rest)
             if delivered:
-                self.delivered.add((delivered.group(1), delivered.group(2).lower()))
+                self._delivered(delivered.group(1), delivered.group(2))
                 return True
         base: dict[str, FieldValue] = {"mta": "exim"}
         if stamp:
