@@ -44,6 +44,10 @@ _SMTP_ONLY_REPLIES = frozenset(
 # HTTP's own phrases for the codes it shares with SMTP ("451 Unavailable For Legal Reasons").
 _HTTP_PHRASE = re.compile(r"legal reasons|misdirected request|\bhttp/\d|\bhttp error")
 
+# Exchange's delay notification states the delay as a reply of its own ("400 4.4.7 Message
+# delayed"); the attempt history after it says why.
+DELAY_NOTICE = "4.4.7 Message delayed"
+
 # A dotted number that chat uses for something else: "version 5.7.1", "section 4.2.5",
 # "ticket #5.4.1", "at 4.5.3 %", "the 4.4.7 release", "4.2.2 style". Matched against the
 # lower-cased text just before / just after a bare status code.

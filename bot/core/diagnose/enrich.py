@@ -89,11 +89,6 @@ class MessageContext:
     extra: Mapping[str, str] | None = None
 
 
-# Exchange's delay notification states the delay as a reply of its own: "400 4.4.7 Message
-# delayed" (the attempt history after it says why).
-_DELAY_NOTICE = re.compile(r"\b4\.4\.7 Message delayed\b")
-
-
 def enrich(fact: Fact, context: MessageContext | None = None) -> Fact:
     changes: dict[str, object] = {}
     text = fact.diagnostic[:_SCAN]
@@ -117,7 +112,7 @@ def enrich(fact: Fact, context: MessageContext | None = None) -> Fact:
             changes["remote_host"] = host
         if ip and not fact.ip:
             changes["ip"] = ip
-    if not fact.action and _DELAY_NOTICE.search(text):
+    if not fact.action and codes.DELAY_NOTICE in text:
         changes["action"] = "delayed"  # the notice itself: still being retried
     extra = _key_values(text) if "=" in text else {}
     sending = sending_ip_in(text) if text and "sending_ip" not in fact.extra else None

@@ -93,7 +93,6 @@ _LABEL_ALIASES = {
     "absenderadresse": "sender address", "empfängeradresse": "recipient address",
     "erstellungsdatum": "created date", "generierender server": "generating server",
 }  # fmt: skip
-_DELAY_NOTICE = "4.4.7 Message delayed"  # Exchange's delay notification's own reply
 _WRAPPED_LINES = 8  # lines a mail client's wrap may spread one "returned '...'" over
 
 
@@ -251,7 +250,7 @@ class _Report:
             if entry is not None:
                 text = returned.group("text")
                 # A delay notification states the delay, then the attempts: one chain of replies
-                delayed = entry.text and _DELAY_NOTICE in entry.text and text != entry.text
+                delayed = entry.text and codes.DELAY_NOTICE in entry.text and text != entry.text
                 entry.text = f"{entry.text} -> {text}" if delayed else text
                 entry.last_line = number
                 entry.remote_host = entry.remote_host or returned.group("host")
