@@ -118,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="worker processes for a batch (default: one per CPU, at most 16)",
+        help=(
+            "worker processes (default: one per CPU, at most 16): a batch spreads its inputs"
+            " over them; one big protocol log uses a second process to find its lines"
+        ),
     )
     diagnose.add_argument(
         "--together",
@@ -400,16 +403,18 @@ def _diagnoses(
 
         color = terminal.styling(args.color, out)
     knowledge = load_knowledge()  # before the workers fork: they share it
+    jobs = args.jobs or default_jobs()
+    batch = not single and "-" not in paths
 
     def one(item: InputItem | InputError) -> tuple[bool, str]:
-        path, result = diagnose_item(item, knowledge)
+        # a single input may use the processes itself (a big log: bot.scan_ahead)
+        path, result = diagnose_item(item, knowledge, 1 if batch else jobs)
         return _diagnosis_text(args, path, result, color, single=single)
 
     def key(item: InputItem | InputError) -> str:
         return item.path if isinstance(item, InputItem) else str(item)
 
-    jobs = 1 if single or "-" in paths else (args.jobs or default_jobs())
-    return ordered_map(lambda: input_items(paths), one, jobs, key)
+    return ordered_map(lambda: input_items(paths), one, jobs if batch else 1, key)
 
 
 def _diagnosis_text(

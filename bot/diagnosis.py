@@ -10,7 +10,7 @@ to the pure pipeline (bot.core.diagnose.pipeline).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from bot.core.diagnose.pipeline import Knowledge
 from bot.core.diagnose.pipeline import diagnose_bytes as _diagnose_bytes
@@ -25,13 +25,18 @@ from bot.inputs import (
     input_items,
     open_input,
 )
+from bot.scan_ahead import scan_ahead
 
 
 def diagnose_input(
-    path: str, knowledge: Knowledge | None = None, max_bytes: int = MAX_INPUT_BYTES
+    path: str,
+    knowledge: Knowledge | None = None,
+    max_bytes: int = MAX_INPUT_BYTES,
+    jobs: int = 1,
 ) -> Diagnosis:
-    """Diagnose a file, or `-` for stdin. Raises bot.inputs.InputError (one-line message)."""
-    return _stream(open_input(path, max_bytes=max_bytes), knowledge)
+    """Diagnose a file, or `-` for stdin, in up to `jobs` processes (bot.scan_ahead). Raises
+    bot.inputs.InputError (one-line message)."""
+    return _stream(lambda: open_input(path, max_bytes=max_bytes), knowledge, jobs)
 
 
 def diagnose_text(text: str, knowledge: Knowledge | None = None) -> Diagnosis:
@@ -43,18 +48,18 @@ def diagnose_bytes(
 ) -> Diagnosis:
     """Diagnose an uploaded file's bytes with the same decoding as files on disk. Raises
     InputError past `max_bytes`."""
-    return _stream(ByteInput(name, io.BytesIO(data), max_bytes=max_bytes), knowledge)
+    return _stream(lambda: ByteInput(name, io.BytesIO(data), max_bytes=max_bytes), knowledge)
 
 
 def diagnose_item(
-    item: InputItem | InputError, knowledge: Knowledge | None = None
+    item: InputItem | InputError, knowledge: Knowledge | None = None, jobs: int = 1
 ) -> tuple[str, Diagnosis | InputError]:
     """One input of bot.inputs.input_items(): its path and its diagnosis (or why it could not be
-    read)."""
+    read), in up to `jobs` processes."""
     if isinstance(item, InputError):
         return str(item).split(":", 1)[0], item
     try:
-        return item.path, _stream(item.open(), knowledge)
+        return item.path, _stream(item.open, knowledge, jobs)
     except InputError as error:
         return item.path, error
 
@@ -91,5 +96,9 @@ def diagnose_together(
     return diagnosis, used, errors
 
 
-def _stream(data: ByteInput, knowledge: Knowledge | None) -> Diagnosis:
-    return _diagnose_bytes(data, lambda: data.bytes, knowledge)
+def _stream(
+    reopen: Callable[[], ByteInput], knowledge: Knowledge | None, jobs: int = 1
+) -> Diagnosis:
+    data = reopen()
+    with scan_ahead(reopen, data.size, jobs) as prepare:
+        return _diagnose_bytes(data, lambda: data.bytes, knowledge, prepare)

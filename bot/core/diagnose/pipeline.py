@@ -59,10 +59,22 @@ def diagnose_bytes(
     chunks: Iterable[bytes],
     size: Callable[[], int] | None = None,
     knowledge: Knowledge | None = None,
+    prepare: Callable[[Document], None] | None = None,
 ) -> Diagnosis:
-    """Diagnose an input given as byte chunks; `size` is asked for the byte count at the end."""
+    """Diagnose an input given as byte chunks; `size` is asked for the byte count at the end.
+    `prepare` sees each of the input's documents before the readers do (bot.scan_ahead gives
+    them what another process derived from the same input)."""
     counted = _Counter(chunks)
-    return _diagnose(documents(counted), lambda: size() if size else counted.bytes, knowledge)
+    docs = documents(counted)
+    if prepare is not None:
+        docs = _prepared(docs, prepare)
+    return _diagnose(docs, lambda: size() if size else counted.bytes, knowledge)
+
+
+def _prepared(docs: Iterator[Document], prepare: Callable[[Document], None]) -> Iterator[Document]:
+    for document in docs:
+        prepare(document)
+        yield document
 
 
 def diagnose_case(

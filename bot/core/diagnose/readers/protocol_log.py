@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -199,21 +200,29 @@ class ProtocolLogParser:
         self.dropped = 0
 
     # -- finding the interesting records -------------------------------------------------------
-    def feed_block(self, text: str, first_line: int = 0, starts: list[int] | None = None) -> None:
+    def feed_block(
+        self,
+        text: str,
+        first_line: int = 0,
+        starts: list[int] | None = None,
+        spans: SpanIndex | None = None,
+    ) -> None:
         """Take the records among the lines of `text` (a block from `split_lines`); the header
         lines of a log file (`#Fields: ...`) among the others set what follows, and the rest is
         not this parser's. `starts`: the offsets of the lines that are not records
-        (`non_record_starts(text)`), when the caller has them already.
+        (`non_record_starts(text)`), `spans`: `SpanIndex(text)`, when the caller has them.
 
-        The records between two such lines are searched for `_NEEDLES` as one run, at C speed,
-        without a Python loop over their lines."""
+        The lines that hold `_NEEDLES` are found for the whole block at once, at C speed,
+        without a Python loop over its lines; the records between two other lines are a run."""
         if starts is None:
             starts = non_record_starts(text)
+        if spans is None:
+            spans = SpanIndex(text)
         lines = LineCounter(text)
         run_start = 0  # where the current run of records began
         for position in starts:
             if position > run_start:  # the records before it, fed as one run
-                self._records(text[run_start : position - 1], lines, run_start, first_line)
+                self._records(text, (run_start, position - 1), lines, first_line, spans)
             end = text.find("\n", position)
             end = len(text) if end < 0 else end
             raw = text[position:end][:MAX_LINE]
@@ -221,17 +230,26 @@ class ProtocolLogParser:
                 self._header(raw.rstrip("\r"))
             run_start = end + 1
         if run_start < len(text):
-            self._records(text[run_start:] if run_start else text, lines, run_start, first_line)
+            self._records(text, (run_start, len(text)), lines, first_line, spans)
 
-    def _records(self, text: str, lines: LineCounter, offset: int, first_line: int) -> None:
-        """The run `text` of records, at `offset` in the segment whose lines `lines` counts
-        and whose first line is input line `first_line`."""
+    def _records(
+        self,
+        block: str,
+        run: tuple[int, int],
+        lines: LineCounter,
+        first_line: int,
+        spans: SpanIndex,
+    ) -> None:
+        """The run of records `block[offset:end]` (`run`) of the block whose lines `lines`
+        counts and whose first line is input line `first_line`."""
+        offset, end = run
         self._mark_seen()
+        text = block[offset:end] if offset or end < len(block) else block
         self._block = (len(self._tail), text, offset, first_line, lines)
         window = self._tail + text
-        needles = _RECEIVE_NEEDLES if self._log_type == "receive" else _NEEDLES
-        for start, end in _needle_spans(window, len(self._tail), needles):
-            self._record(window, start, end)
+        shift = len(self._tail) - offset
+        for start, stop in spans.between(offset, end, replies=self._log_type != "receive"):
+            self._record(window, start + shift, stop + shift)
         self._tail = (window[1 - LOOKBACK :] if len(window) >= LOOKBACK else window) + "\n"
 
     def _record(self, window: str, start: int, end: int) -> None:
@@ -682,17 +700,53 @@ class ProtocolLogParser:
             self._sink.add_event(_failure_event(failure))
 
 
-def _needle_spans(
-    text: str, offset: int, needles: tuple[str, ...] = _NEEDLES
+class SpanIndex:
+    """Where the lines of a block that the parser splits are: (line start, line end) in order,
+    the lines holding one of `_RECEIVE_NEEDLES` or an enhanced status code of class 4 or 5
+    within their first MAX_LINE characters; those holding a received multi-line reply (send
+    logs only) are searched for when first asked."""
+
+    __slots__ = ("_replies", "_spans", "_starts", "_text")
+
+    def __init__(self, text: str, spans: list[tuple[int, int]] | None = None) -> None:
+        self._text = text
+        self._spans = _needle_spans(text, _RECEIVE_NEEDLES, codes=True) if spans is None else spans
+        self._starts = [start for start, _ in self._spans]
+        self._replies: tuple[list[tuple[int, int]], list[int]] | None = None
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return self._spans
+
+    def between(self, start: int, end: int, *, replies: bool) -> list[tuple[int, int]]:
+        """The spans of the lines that start in text[start:end]; `replies`: with the lines of
+        received multi-line replies."""
+        found = _slice(self._spans, self._starts, start, end)
+        if not replies:
+            return found
+        if self._replies is None:
+            extra = _needle_spans(self._text, _NEEDLES[-1:], codes=False)
+            self._replies = extra, [line for line, _ in extra]
+        more = _slice(*self._replies, start, end)
+        return sorted({**dict(more), **dict(found)}.items()) if more else found
+
+
+def _slice(
+    spans: list[tuple[int, int]], starts: list[int], start: int, end: int
 ) -> list[tuple[int, int]]:
-    """(start, end) of the lines of `text[offset:]` that hold one of `needles` or an enhanced
-    status code of class 4 or 5, within the first MAX_LINE characters of the line, in order."""
+    return spans[bisect_left(starts, start) : bisect_left(starts, end)]
+
+
+def _needle_spans(text: str, needles: tuple[str, ...], *, codes: bool) -> list[tuple[int, int]]:
+    """(start, end) of the lines of `text` that hold one of `needles` (or, with `codes`, an
+    enhanced status code of class 4 or 5) within the first MAX_LINE characters of the line, in
+    order."""
     spans: dict[int, int] = {}
     size = len(text)
     find, rfind, startswith, endswith = text.find, text.rfind, text.startswith, text.endswith
     for needle in needles:
         reach = MAX_LINE - len(needle)
-        found = find(needle, offset)
+        found = find(needle)
         while found >= 0:
             end = find("\n", found)
             if end < 0:
@@ -706,12 +760,13 @@ def _needle_spans(
             ):
                 spans[line_start] = end
             found = find(needle, end)
-    for match in _CLASS_4_OR_5.finditer(text, offset):
-        found = match.start()
-        line_start = rfind("\n", 0, found) + 1
-        if line_start not in spans and found + 3 <= line_start + MAX_LINE:
-            end = find("\n", found)
-            spans[line_start] = size if end < 0 else end
+    if codes:
+        for match in _CLASS_4_OR_5.finditer(text):
+            found = match.start()
+            line_start = rfind("\n", 0, found) + 1
+            if line_start not in spans and found + 3 <= line_start + MAX_LINE:
+                end = find("\n", found)
+                spans[line_start] = size if end < 0 else end
     return sorted(spans.items())
 
 
@@ -906,8 +961,9 @@ class ProtocolLogReader(Reader):
 
     def parse(self, document: Document) -> list[Fact]:
         split = _split(document)
-        for segment, (_, starts) in zip(document.segments, split, strict=True):
-            self._parser.feed_block(segment.text, segment.first_line, starts)
+        indexes = span_indexes(document)
+        for segment, (_, starts), spans in zip(document.segments, split, indexes, strict=True):
+            self._parser.feed_block(segment.text, segment.first_line, starts, spans)
         return []
 
     def foreign(self, document: Document) -> Document:
@@ -921,6 +977,19 @@ class ProtocolLogReader(Reader):
     def finish(self) -> list[Fact]:
         self._parser.finish()
         return self._sink.facts()
+
+
+SPANS_KEY = "protocol_log.spans"
+
+
+def span_indexes(document: Document) -> list[SpanIndex]:
+    """Per segment, its SpanIndex: computed once per document, unless it was given beforehand
+    (`document.cached(SPANS_KEY, [...])`: bot.scan_ahead finds the spans in another process)."""
+    indexes = document.cached(
+        SPANS_KEY, lambda: [SpanIndex(segment.text) for segment in document.segments]
+    )
+    assert isinstance(indexes, list)
+    return indexes
 
 
 def _split(document: Document) -> list[tuple[list[Segment], list[int]]]:
