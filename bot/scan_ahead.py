@@ -20,6 +20,7 @@ the result is the same either way.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import select
@@ -51,12 +52,15 @@ def scan_ahead(
     if jobs < 2 or size is None or size < MIN_BYTES or not can_fork():
         yield None
         return
-    with tempfile.TemporaryFile() as locks:
-        helper = _Helper.start(reopen, _Claims(locks.fileno()))
+    with contextlib.ExitStack() as stack:
         try:
-            yield helper.prime
-        finally:
-            helper.stop()
+            locks = stack.enter_context(tempfile.TemporaryFile())
+            helper = _Helper.start(reopen, _Claims(locks.fileno()))
+        except OSError:  # no scratch file, no process to spare: the parser does it all
+            yield None
+            return
+        stack.callback(helper.stop)
+        yield helper.prime
 
 
 def fingerprint(text: str) -> int:
@@ -75,8 +79,9 @@ class _Claims:
     def take(self, window: int) -> bool:
         try:
             fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, window, os.SEEK_SET)
-        except OSError:  # EACCES or EAGAIN: the other process has it
-            return False
+        except OSError as error:
+            # Anything but "the other process has it" (no locks here): each searches it itself.
+            return error.errno not in (errno.EACCES, errno.EAGAIN)
         return True
 
 
@@ -94,7 +99,12 @@ class _Helper:
                 stream.flush()
         read_end, write_end = os.pipe()
         wait_end, live_end = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (read_end, write_end, wait_end, live_end):
+                os.close(fd)
+            raise
         if pid == 0:  # the helper: never returns
             os.close(read_end)
             os.close(live_end)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import io
 import os
 import random
@@ -205,3 +207,31 @@ def test_small_files_stdin_and_one_job_use_no_helper(tmp_path: Path) -> None:
     path.write_bytes(b"12345")
     assert open_input(str(path)).size == 5  # a regular file's size is known: it may be helped
     assert open_input("-", stdin=io.BytesIO(b"12345")).size is None
+
+
+@pytest.mark.parametrize("broken", ["tempfile", "fork"])
+def test_no_scratch_file_or_no_process_means_no_helper(
+    broken: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_: object) -> None:
+        raise OSError(errno.EAGAIN, "refused")
+
+    target = (tempfile, "TemporaryFile") if broken == "tempfile" else (os, "fork")
+    monkeypatch.setattr(*target, refuse)
+    opened = len(os.listdir("/proc/self/fd"))
+    with scan_ahead.scan_ahead(_opener(b"x"), scan_ahead.MIN_BYTES, 2) as prime:
+        assert prime is None
+    assert len(os.listdir("/proc/self/fd")) == opened  # no pipe left open
+
+
+@pytest.mark.usefixtures("small_windows")
+def test_without_record_locks_the_parser_searches_everything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_locks(*_: object) -> None:
+        raise OSError(errno.ENOLCK, "no locks available")
+
+    monkeypatch.setattr(fcntl, "lockf", no_locks)
+    data = _log(300_000)
+    docs, primed = _primed(_opener(data, data), pause=0.01)
+    assert len(docs) > 2 and not any(primed)  # and it did not wait for the helper forever
