@@ -23,6 +23,7 @@ _INPUTS = sorted(
 )
 _MTA_LOG_PLAIN = (
     r"\bpostfix(?:-[\w.-]{1,40})?/[\w/-]{1,40}\[\d{1,10}\]: |^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+    r"|\bdelivery \d{1,12}: (?:failure|deferral|success): \S|\bstarting delivery \d{1,12}: msg \d"
 )
 
 
@@ -47,7 +48,11 @@ def test_the_ndr_prefilter_keeps_every_text_the_ndr_patterns_find(texts: list[st
 
 def test_the_mta_log_mark_is_the_plain_pattern(texts: list[str]) -> None:
     plain = re.compile(_MTA_LOG_PLAIN, re.MULTILINE)
-    extra = ["x\n2026-01-02 03:04:05 y", "2026-01-02 03:04:05", "postfix/smtp[12]: x", "postfix"]
+    extra = [
+        "x\n2026-01-02 03:04:05 y", "2026-01-02 03:04:05", "postfix/smtp[12]: x", "postfix",
+        "@4000 delivery 7: deferral: Sorry", "x starting delivery 7: msg 9 to remote a@b",
+        "the delivery 7: failure: ", "no delivery here",
+    ]  # fmt: skip
     for text in [*texts, *extra]:
         head = text[:65536]
         assert mta_log._marked(head) == bool(plain.search(head)), head[:200]

@@ -70,3 +70,34 @@ def test_exim_log() -> None:
     assert tls_error.fields["ip"] == "203.0.113.7"
     assert not_offered.fields["recipient"] == "it@tailspintoys.example"
     assert len(events) == 3  # the arrival line (<=) is not an error
+
+
+def test_qmail_report_lines_are_joined_and_urls_keep_their_slashes() -> None:
+    text = (
+        "@400000006553f1091d2c3b4a starting delivery 9: msg 77 to remote someone@gmail.example\n"
+        "@400000006553f10a1d2c3b4a delivery 9: failure: 142.250.0.27_does_not_like_recipient./"
+        "Remote_host_said:_550-5.1.1_The_email_account_that_you_tried_to_reach_does_not_exist./"
+        "550_5.1.1_https://support.google.com/mail/?p=NoSuchUser_a1si_-_gsmtp/"
+        "Giving_up_on_142.250.0.27./\n"
+    )
+    _, events = run(text)
+    [error] = of_kind(events, EventKind.SMTP_ERROR)
+    assert error.text == (
+        "550-5.1.1 The email account that you tried to reach does not exist. 550 5.1.1"
+        " https://support.google.com/mail/?p=NoSuchUser a1si - gsmtp"
+    )
+    assert error.fields["recipient"] == "someone@gmail.example"
+    assert error.fields["ip"] == "142.250.0.27"
+    # TAI64N: 2^62 + 10 + Unix seconds (0x6553f10a - 10 = 1700000000)
+    assert error.fields["timestamp"] == "2023-11-14T22:13:20Z"
+
+
+def test_qmail_deliveries_in_flight_are_bounded() -> None:
+    lines = [
+        f"@4000000065537f0a00000000 starting delivery {n}: msg {n} to remote u{n}@example.net"
+        for n in range(120_000)
+    ]
+    lines.append("@4000000065537f0a00000000 delivery 1: deferral: Connection_refused_(#4.4.1)/")
+    reader = MtaLogReader()
+    read(reader, ["\n".join(lines) + "\n"])
+    assert len(reader._parser._qmail_deliveries) == 100_000 - 1  # the bound, less the one done

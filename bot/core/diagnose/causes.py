@@ -89,7 +89,7 @@ READER_NAMES = frozenset(
         "courier", "gmail", "googlegroups", "outlook", "yahoo", "amazonses", "sendgrid",
         "mimecast", "barracuda", "proofpoint", "tracking_log", "event_log", "arf", "rfc3834",
         "message_trace_csv", "notes", "exchange2003", "mta_log", "exchange_config", "tlsrpt",
-        "webhooks",
+        "webhooks", "qmail_log",
     }
 )  # fmt: skip
 _ID = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")

@@ -31,6 +31,7 @@ class InputKind(StrEnum):
     PROTOCOL_LOG = "protocol_log"
     POSTFIX = "postfix_log"
     EXIM = "exim_log"
+    QMAIL = "qmail_log"
     TEXT = "ehlo"
 
 

@@ -1,4 +1,4 @@
-"""Postfix and Exim log lines about delivery errors and TLS.
+"""Postfix, Exim and qmail-send log lines about delivery errors and TLS.
 
 Nov 20 09:00:02 mx1 postfix/smtp[2211]: 4QbC2x1yZ: to=<megan.bowen@contoso.com>,
   relay=contoso-com.mail.protection.outlook.com[52.101.40.26]:25, ..., dsn=4.7.5,
@@ -10,11 +10,17 @@ Nov 20 09:00:02 mx1 postfix/smtp[2211]: certificate verification failed for
   TO:<megan.bowen@contoso.com>: 550 5.1.1 User unknown
 2026-11-20 09:00:03 TLS error on connection to mx.fabrikam.example [203.0.113.7]
   (gnutls_handshake): The TLS connection was non-properly terminated.
+@4000000055f1380e2efdbb54 starting delivery 17: msg 1234567 to remote user@example.net
+@4000000055f1380e336347f4 delivery 17: failure: 203.0.113.25_does_not_like_recipient./
+  Remote_host_said:_550_5.1.1_User_unknown/Giving_up_on_203.0.113.25./
+  (qmail-log(5): the report with blanks as "_" and line ends as "/"; multilog's TAI64N label
+  or splogger's "Nov 15 11:41:13 mail qmail: 1289842873.750403 " in front)
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from bot.core.diagnose.codes import find_reply
 from bot.core.diagnose.decode import Document
@@ -84,6 +90,34 @@ _EXIM_TLS = (
     "TLS error on connection",
     "TLS session required",
 )
+# qmail-send: which recipient and message a delivery number is, the message's sender, the result.
+_QMAIL_START = re.compile(
+    r"\bstarting delivery (\d{1,12}): msg (\d{1,20}) to (?:local|remote) (\S{1,500})"
+)
+_QMAIL_INFO = re.compile(r"\binfo msg (\d{1,20}): bytes \d{1,20} from <([^<>\s]{0,500})>")
+_QMAIL_END = re.compile(r"\bend msg (\d{1,20})\b")
+_QMAIL_RESULT = re.compile(r"\bdelivery (\d{1,12}): (success|failure|deferral): (\S{0,8000})")
+_QMAIL_TAI64N = re.compile(r"@(4[0-9a-f]{15})[0-9a-f]{8} ")
+_QMAIL_UNIX = re.compile(r" (\d{9,11})\.\d{6} (?:new|info|starting|delivery|bounce|end|status) ")
+# Where a report's line ends ("/"), not a slash inside a URL: before a capital, "<", a reply code
+# or the end, or after a sentence.
+_QMAIL_LINE_END = re.compile(r"/(?=[A-Z<]|\d{3}[- ]|$)|(?<=[.)])/")
+_QMAIL_PEER = re.compile(
+    r"(?:^|\. )(?:Connected to )?([0-9A-Fa-f.:]{7,45}|[\w.-]{1,253}\.[a-z]{2,63})"
+    r" (?:does not like recipient|does not like sender|but sender was rejected"
+    r"|failed after I sent the message|but greeting failed|but connection died)"
+)
+_QMAIL_GIVING_UP = re.compile(r"Giving up on ([0-9A-Fa-f.:]{7,45})\.")
+_QMAIL_COMMANDS = (
+    ("does not like recipient", "RCPT"),
+    ("does not like sender", "MAIL"),
+    ("sender was rejected", "MAIL"),
+    ("failed after I sent the message", "DATA"),
+    ("greeting failed", "CONNECT"),
+)
+_TAI64_EPOCH = 2**62 + 10  # a TAI64 label of the Unix epoch (libtai: no leap seconds counted)
+_MAX_QMAIL = 100_000  # deliveries and messages in flight remembered
+
 # Exim names the host a certificate was checked for at the end: H="mx.fabrikam.example".
 _EXIM_VERIFY_HOST = re.compile(r'\bH="([\w.-]{1,253})"')
 
@@ -108,6 +142,8 @@ class MtaLogParser:
         self._failed_hosts: set[str] = set()
         # (queue id, recipient) delivered later in the log: its earlier deferrals are history
         self.delivered: set[tuple[str, str]] = set()
+        self._qmail_deliveries: dict[str, tuple[str, str]] = {}  # number -> (msg, recipient)
+        self._qmail_senders: dict[str, str] = {}  # msg -> sender
 
     def finish(self) -> None:
         for host, (message, fields) in self._untrusted.items():
@@ -123,6 +159,8 @@ class MtaLogParser:
                 return True
         if line[:2].isdigit() and _EXIM_TIME.match(line):
             return self._exim(line)
+        if " msg " in line or "delivery " in line:
+            return self._qmail(line)
         return False
 
     # -- Postfix ---------------------------------------------------------------------------------
@@ -306,6 +344,53 @@ class MtaLogParser:
         self._smtp_error(InputKind.EXIM, text, fields)
         return True
 
+    # -- qmail-send -------------------------------------------------------------------------------
+    def _qmail(self, line: str) -> bool:
+        result = _QMAIL_RESULT.search(line)
+        if result is None:
+            return self._qmail_bookkeeping(line)
+        self._sink.seen(InputKind.QMAIL)
+        number, outcome, report = result.groups()
+        message, recipient = self._qmail_deliveries.pop(number, ("", ""))
+        if outcome == "success":
+            if message and recipient:
+                self._delivered(message, recipient)
+            return True
+        fields: dict[str, FieldValue] = {
+            "mta": "qmail",
+            "delivery_status": "bounced" if outcome == "failure" else "deferred",
+        }
+        stamp = _qmail_time(line)
+        if stamp:
+            fields["timestamp"] = stamp
+        if message:
+            fields["queue_id"] = message
+            sender = self._qmail_senders.get(message)
+            if sender:
+                fields["sender"] = sender
+        if recipient:
+            fields["recipient"] = recipient
+        self._smtp_error(InputKind.QMAIL, _qmail_reply(_qmail_text(report), fields), fields)
+        return True
+
+    def _qmail_bookkeeping(self, line: str) -> bool:
+        started = _QMAIL_START.search(line)
+        if started:
+            if len(self._qmail_deliveries) < _MAX_QMAIL:
+                number, message, recipient = started.groups()
+                self._qmail_deliveries[number] = (message, recipient)
+            return True
+        info = _QMAIL_INFO.search(line)
+        if info:
+            if len(self._qmail_senders) < _MAX_QMAIL and info.group(2):
+                self._qmail_senders[info.group(1)] = info.group(2)
+            return True
+        ended = _QMAIL_END.search(line)
+        if ended:
+            self._qmail_senders.pop(ended.group(1), None)
+            return True
+        return False
+
     # -- events ----------------------------------------------------------------------------------
     def _note_certificate_failure(self, fields: dict[str, FieldValue]) -> None:
         error, ip = fields.get("tls_error"), fields.get("ip")
@@ -359,6 +444,9 @@ _POSTFIX_MARK = re.compile(r"\bpostfix(?:-[\w.-]{1,40})?/[\w/-]{1,40}\[\d{1,10}\
 _STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
 _STAMP_FIRST = re.compile(_STAMP)
 _STAMP_LINE = re.compile("\n" + _STAMP)
+_QMAIL_MARK = re.compile(
+    r"\bdelivery \d{1,12}: (?:failure|deferral|success): \S|\bstarting delivery \d{1,12}: msg \d"
+)
 
 
 def _marked(text: str) -> bool:
@@ -366,7 +454,51 @@ def _marked(text: str) -> bool:
         ("postfix" in text and _POSTFIX_MARK.search(text))
         or _STAMP_FIRST.match(text)
         or _STAMP_LINE.search(text)
+        or ("delivery " in text and _QMAIL_MARK.search(text))
     )
+
+
+def _qmail_text(report: str) -> str:
+    """A qmail-send report as the lines qmail-remote wrote, joined by blanks."""
+    lines = _QMAIL_LINE_END.split(report.replace("_", " "))
+    return " ".join(part.strip() for part in lines if part.strip())
+
+
+def _qmail_reply(text: str, fields: dict[str, FieldValue]) -> str:
+    """The remote server's reply in a qmail-remote report (the whole report when it has none),
+    with the peer and the command it answered put into `fields`."""
+    peer = _QMAIL_PEER.search(text) or _QMAIL_GIVING_UP.search(text)
+    if peer:
+        name = peer.group(1)
+        fields["ip" if name[:1].isdigit() or ":" in name else "remote_server"] = name
+    for phrase, command in _QMAIL_COMMANDS:
+        if phrase in text:
+            fields["smtp_command"] = command
+            break
+    said = text.find("Remote host said: ")
+    if said < 0:
+        return text
+    reply = text[said + len("Remote host said: ") :]
+    giving_up = reply.find(" Giving up on ")
+    return reply[:giving_up] if giving_up > 0 else reply
+
+
+def _qmail_time(line: str) -> str:
+    """The time of a qmail-send line (multilog's TAI64N label, or splogger's Unix seconds), as
+    ISO 8601 UTC."""
+    tai = _QMAIL_TAI64N.match(line)
+    unix = _QMAIL_UNIX.search(line) if tai is None else None
+    if tai is not None:
+        seconds = int(tai.group(1), 16) - _TAI64_EPOCH
+    elif unix is not None:
+        seconds = int(unix.group(1))
+    else:
+        return ""
+    try:
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return ""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _command_answered(words: str) -> str:
@@ -376,14 +508,17 @@ def _command_answered(words: str) -> str:
 
 
 def is_log_line(line: str) -> bool:
-    """A Postfix or Exim log line (what MtaLogParser reads)."""
+    """A Postfix, Exim or qmail-send log line (what MtaLogParser reads)."""
     if "postfix" in line and _POSTFIX.search(line):
+        return True
+    if "delivery " in line and _QMAIL_RESULT.search(line):
         return True
     return line[:2].isdigit() and _EXIM_TIME.match(line) is not None
 
 
 class MtaLogReader(Reader):
-    """Postfix and Exim log lines (one reader: a paste often mixes both sides of a hop)."""
+    """Postfix, Exim and qmail-send log lines (one reader: a paste often mixes both sides of a
+    hop)."""
 
     name = "mta_log"
 
@@ -398,7 +533,12 @@ class MtaLogReader(Reader):
         sink, parser = self._sink, self._parser
         for segment in document.segments:
             for index, line in enumerate(segment.text.split("\n")):
-                if "postfix" in line or (line[:2].isdigit() and line[4:5] == "-"):
+                if (
+                    "postfix" in line
+                    or (line[:2].isdigit() and line[4:5] == "-")
+                    or " msg " in line
+                    or "delivery " in line
+                ):
                     sink.line, sink.line_text = segment.line_number(index), line
                     parser.feed(line[:65536])
         return self._pending(sink.facts())  # per window: other readers' facts of a line merge in
