@@ -10,6 +10,7 @@
     status = "4.7.5"
     reason = "failedstarttls"
     fields = { server = "SERVER2" }     # facts it must carry (exact values)
+    no_fields = ["fqdn"]        # facts it must not carry (the input did not hold them)
     fixes = ["Enable-ExchangeCertificate"]   # text some step's title or command contains
     evidence = [4]              # input lines among its evidence
     [[absent]]
@@ -31,7 +32,7 @@ from bot.diagnosis import diagnose_input, diagnose_text
 DATA = Path(__file__).parents[1] / "data" / "diagnose"
 EXPECTATIONS = sorted(DATA.rglob("*.expect.toml"))
 _KEYS = {"chat", "kind", "quiet", "finding", "absent", "readers"}
-_FINDING_KEYS = {"id", "severity", "status", "reason", "fields", "fixes", "evidence"}
+_FINDING_KEYS = {"id", "severity", "status", "reason", "fields", "no_fields", "fixes", "evidence"}
 
 
 def _sample(expect: Path) -> Path:
@@ -52,6 +53,9 @@ def _matches(finding: Finding, want: dict[str, Any]) -> list[str]:
         got = finding.fields.get(name)
         if (list(got) if isinstance(got, tuple) else got) != value:
             problems.append(f"fields.{name} {got!r} != {value!r}")
+    for name in want.get("no_fields", []):
+        if name in finding.fields:
+            problems.append(f"fields.{name} {finding.fields[name]!r} should be absent")
     steps = [f"{fix.title}\n{fix.powershell or ''}\n{fix.shell or ''}" for fix in finding.fixes]
     for text in want.get("fixes", []):
         if not any(text in step for step in steps):

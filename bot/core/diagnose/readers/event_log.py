@@ -30,11 +30,14 @@ _FIELD = re.compile(
     r"^\s*(Log Name|Source|Date|Event ID|Task Category|Level|Keywords|User|Computer|Description)"
     r":\s*(.*)$"
 )
+_QUOTED = ("Event ID", "Computer")  # with the description's first line: what a finding quotes
 _MARK = re.compile(r"Event ?ID\s*:|EventID\s+:|Id\s+:\s+\d{3,5}", re.I)
 _NAMED = (
     ("domain_name", re.compile(r"contains the domain name (\S{1,300}?) in the personal store")),
     ("connector", re.compile(r"for the connector (.{1,200}?) with a FQDN parameter")),
-    ("fqdn", re.compile(r"with a FQDN parameter of (\S{1,300}?)\.?(?:\s|$)")),
+    # an event logged for a connector without an FQDN reads "with a FQDN parameter of . If the
+    # connector's FQDN is not specified, ..." (copies often drop the lone dot)
+    ("fqdn", re.compile(r"with a FQDN parameter of (?!If )(\S{1,300}?)\.?(?:\s|$)")),
     ("fqdn", re.compile(r"certificate for the FQDN of (\S{1,300}?)\.?(?:\s|$)")),
     ("thumbprint", re.compile(r"thumbprint(?: of)?:? ?([0-9A-Fa-f]{40})", re.IGNORECASE)),
     ("connector", re.compile(r"for Receive connector (.{1,200}?)\. ")),
@@ -88,31 +91,40 @@ class EventLogReader(Reader):
             block = segment.text[start:end]
             values: dict[str, str] = {}
             description: list[str] = []
+            shown: list[int] = []  # offsets in the block of the lines the finding quotes
             in_description = False
+            offset = 0
             for line in block.split("\n"):
                 found = _FIELD.match(line)
                 if found and not in_description:
                     values[found.group(1)] = found.group(2).strip()
                     in_description = found.group(1) == "Description"
+                    if found.group(1) in _QUOTED or (in_description and found.group(2).strip()):
+                        shown.append(offset)
                     if in_description and found.group(2).strip():
                         description.append(found.group(2).strip())
                 elif in_description or (values.get("Computer") and line.strip()):
                     if line.strip().startswith("Event Xml:"):
                         break
+                    if line.strip() and len(shown) < len(_QUOTED) + 1:
+                        shown.append(offset)
                     description.append(line.strip())
+                offset += len(line) + 1
             event_id = values.get("Event ID", "")
             if not event_id.isdigit() or "MSExchange" not in values.get("Source", ""):
                 continue
-            out.append(
-                _fact(
-                    event_id,
-                    values.get("Source", ""),
-                    values.get("Computer", ""),
-                    values.get("Date", ""),
-                    " ".join(d for d in description if d),
-                    segment.span(start, end),
-                )
+            fact = _fact(
+                event_id,
+                values.get("Source", ""),
+                values.get("Computer", ""),
+                values.get("Date", ""),
+                " ".join(d for d in description if d),
+                segment.span(start, end),
             )
+            quoted = [
+                segment.line_texts(line, line) for line in (segment.line(start + o) for o in shown)
+            ]
+            out.append(fact.with_(evidence=tuple(line for lines in quoted for line in lines)))
         return out
 
 
