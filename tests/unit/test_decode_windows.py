@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bot.core.diagnose.decode as decode
-from bot.core.diagnose.decode import documents
+from bot.core.diagnose.decode import documents, unquoted
 
 _PIECES = st.sampled_from(
     [b"a", b"bc ", b"\n", b"\r\n", b"\r", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x93\xa7",
@@ -66,3 +66,22 @@ def test_a_line_longer_than_a_window_is_cut_between_characters(
     monkeypatch.setattr(decode, "WINDOW_CHARS", 5)
     docs = list(documents([b"x" + "\u20ac".encode() * 6]))
     assert [doc.segments[0].text for doc in docs] == ["x\u20ac"] + ["\u20ac"] * 5
+
+
+def test_a_text_quoted_whole_loses_its_quote_marks_and_keeps_its_lines() -> None:
+    text = "Forwarding this:\n\n> Generating server: EX01\n>> > nested: 1\n>\n> end\n"
+    plain = unquoted(text)
+    assert plain.split("\n") == [
+        "Forwarding this:",
+        "",
+        "Generating server: EX01",
+        "nested: 1",
+        "",
+        "end",
+        "",
+    ]
+
+
+def test_a_text_with_a_few_quoted_lines_is_left_alone() -> None:
+    text = "Log line 1\nLog line 2\n> quoted remark\nLog line 3\nLog line 4\nLog line 5\n"
+    assert unquoted(text) == text

@@ -193,7 +193,23 @@ def _decoded_windows(
 
 
 def _text_document(text: str, first_line: int, index: int, chat: bool) -> Document:
-    return Document((Segment(clean_chat_text(text) if chat else text, first_line),), index=index)
+    return Document(
+        (Segment(clean_chat_text(text) if chat else unquoted(text), first_line),), index=index
+    )
+
+
+_MAIL_QUOTE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?){1,8}", re.MULTILINE)
+_QUOTED_SHARE = 0.8  # of the non-blank lines: a text quoted whole, as a reply quotes a bounce
+
+
+def unquoted(text: str) -> str:
+    """A text quoted the way mail replies quote ("> " at the start of its lines, nested or not)
+    without the quote marks; any other text as it is. The number of lines never changes."""
+    if not text.startswith(">") and "\n>" not in text:
+        return text
+    lines = [line for line in text.split("\n") if line.strip()]
+    quoted = sum(1 for line in lines if line.lstrip().startswith(">"))
+    return _MAIL_QUOTE.sub("", text) if quoted >= _QUOTED_SHARE * len(lines) else text
 
 
 def _chain(first: bytes, stream: Iterator[bytes]) -> Iterator[bytes]:
@@ -289,4 +305,5 @@ __all__ = [
     "documents",
     "message_document",
     "text_documents",
+    "unquoted",
 ]
