@@ -75,7 +75,9 @@ _REMOTE = (
     re.compile(r"\b(?P<host>[A-Za-z0-9.-]{3,255}\.[A-Za-z]{2,63})\s*\[(?P<ip>\d{1,3}(?:\.\d{1,3}){3})\]"),
 )  # fmt: skip
 _KEY_VALUE = re.compile(r"[\[{]([A-Za-z][A-Za-z0-9_]{1,40})=([^\]\[{}]{0,500})[\]}]")
-_WRAPPERS = frozenset({"4.4.7", "5.4.7", "4.0.0", "5.0.0", "4.4.0", "5.4.0", "5.4.300"})
+# 5.4.317: Exchange Online's "Message expired, cannot connect to remote server" after a day of
+# 4.4.317 attempts (5.4.316 has a cause of its own: exo.connector.refused)
+_WRAPPERS = frozenset({"4.4.7", "5.4.7", "4.0.0", "5.0.0", "4.4.0", "5.4.0", "5.4.300", "5.4.317"})
 
 
 @dataclass(frozen=True, slots=True)

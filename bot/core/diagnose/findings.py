@@ -513,7 +513,8 @@ def _about_exchange(fact: Fact) -> bool:
 # five times slower on a long text).
 _EXCHANGE_WORDS = re.compile(
     r"(?=[RSQCpA])(?:\b(?:RESOLVER|STOREDRV|SMTPSEND|SMTPSUBMIT|QUEUE|ROUTING|CAT)\.[A-Z][A-Za-z]"
-    r"|protection\.outlook\.com|prod\.outlook\.com|\bATTR\d{1,3}\b|\bAS\(\d{3,}\))"
+    r"|protection\.outlook\.com|prod\.outlook\.com|primary target IP address"
+    r"|\bATTR\d{1,3}\b|\bAS\(\d{3,}\))"
 )
 
 

@@ -148,6 +148,18 @@ class _Entry:
     remote_host: str | None = None
     ip: str | None = None
     timestamp: str | None = None
+    attempts: int = 0  # the "Server at ... returned '...'" lines read for it
+    host_of_verdict: bool = False  # remote_host came from the expiry or delay line
+
+
+# Exchange Online names the host that refused a recipient on the line under the recipient's:
+# "user@fabrikam.com / mx.fabrikam.com / Remote server returned '...'".
+_HOST_LINE = re.compile(
+    r"(?=[A-Za-z0-9.-]{4,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?"
+)
+
+
+_LOCAL_VERDICT = re.compile(r"message expired|queue\.expired|message delayed", re.I)
 
 
 class ExchangeNdrReader(Reader):
@@ -248,14 +260,7 @@ class _Report:
         if returned is not None:
             entry = self.current or self._loose(returned.group("text"), number)
             if entry is not None:
-                text = returned.group("text")
-                # A delay notification states the delay, then the attempts: one chain of replies
-                delayed = entry.text and codes.DELAY_NOTICE in entry.text and text != entry.text
-                entry.text = f"{entry.text} -> {text}" if delayed else text
-                entry.last_line = number
-                entry.remote_host = entry.remote_host or returned.group("host")
-                entry.ip = entry.ip or returned.group("ip")
-                entry.timestamp = entry.timestamp or returned.group("when")
+                self._returned(entry, returned, number)
             return
         label = _LABEL.match(line)
         if label is not None:
@@ -282,11 +287,35 @@ class _Report:
             if self.admin and codes.STATUS.search(line) and not self.current.text:
                 self.current.text = line
                 self.current.last_line = number
+            elif self.admin and not self.current.text and _HOST_LINE.fullmatch(line):
+                self.current.remote_host = self.current.remote_host or line.rstrip(".").lower()
             elif not self.admin and len(self.current.explanation) < 8:
                 self.current.explanation.append(line)
                 self.current.last_line = number
         elif codes.STATUS.search(line) and not self.loose:
             self.loose, self.loose_line = line, number
+
+    def _returned(self, entry: _Entry, returned: re.Match[str], number: int) -> None:
+        text = returned.group("text")
+        # The attempts for one recipient, newest first, make one chain of replies, as does a
+        # delay notification (the delay stated, then the attempts)
+        chained = entry.text and text != entry.text
+        chained = chained and (entry.attempts > 0 or codes.DELAY_NOTICE in entry.text)
+        entry.text = f"{entry.text} -> {text}" if chained else text
+        entry.attempts += 1
+        entry.last_line = number
+        host = returned.group("host")
+        # The expiry or delay line may name the reporting server itself; an attempt names the
+        # server it tried
+        verdict = _LOCAL_VERDICT.search(text) is not None
+        if (
+            host
+            and host.lower() != self.reporting
+            and (entry.remote_host is None or (entry.host_of_verdict and not verdict))
+        ):
+            entry.remote_host, entry.ip = host, returned.group("ip")
+            entry.host_of_verdict = verdict
+        entry.timestamp = entry.timestamp or returned.group("when")
 
     def _angle_diagnostic(self, found: re.Match[str], number: int) -> None:
         # Exchange 2003 gives only the status: "<EXCH03.corp.contoso.local #5.1.1>"
