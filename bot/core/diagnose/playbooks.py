@@ -10,6 +10,13 @@
     action = "dns"                         # a non-command remedy: dns | firewall | contact | change
     when = ["thumbprint"]                  # only when these facts are known (an alternative)
     unless = ["thumbprint"]                # only when one of these is unknown (the other branch)
+    [[playbook.step]]
+    use = "enable_tls12"                   # a step kept once under [[shared_step]], any file
+
+    [[shared_step]]                        # a step several playbooks give word for word
+    name = "enable_tls12"
+    stage = "fix"
+    title = "..."
 
 A fact a command needs but the input did not hold is never a reason to drop the step: it shows as
 a visible placeholder (`'<recipient address>'`) and the step says how to get the value
@@ -140,18 +147,25 @@ def _load(directory: Path, causes: CauseBook) -> Playbooks:
     steps: dict[tuple[str, str], tuple[Step, ...]] = {}
     placeholders: dict[str, Placeholder] = {}
     known = {(cause.id, cause.variant) for cause in causes.causes}
-    for path in toml_files(directory, PlaybookError):
-        document = Entry(load_toml(path, PlaybookError), path.name, PlaybookError)
+    documents = [
+        Entry(load_toml(path, PlaybookError), path.name, PlaybookError)
+        for path in toml_files(directory, PlaybookError)
+    ]
+    shared = _shared_steps(documents)
+    for document in documents:
         for name, raw in document.mapping("placeholder", lambda name, raw: (name, raw)).values():
-            placeholders[name] = _placeholder(path.name, name, raw)
+            placeholders[name] = _placeholder(document.where, name, raw)
         for entry in document.tables("playbook"):
             key = (entry.string("cause"), entry.string("variant", ""))
-            entry.where = f"{path.name}: playbook {key[0]!r}"
+            entry.where = f"{document.where}: playbook {key[0]!r}"
             if key not in known:
                 raise entry.fail("names no cause in config/causes")
             if key in steps:
                 raise entry.fail("defined twice")
-            steps[key] = tuple(_step(item) for item in entry.tables("step", required=True))
+            steps[key] = tuple(
+                _used(item, shared) if item.has("use") else _step(item)
+                for item in entry.tables("step", required=True)
+            )
             gap = _alternative_without_remedy(steps[key])
             if gap is not None:
                 raise entry.fail(f"has no remedying fix step{gap}{_REMEDY_HINT}")
@@ -197,6 +211,26 @@ def _placeholder(origin: str, name: str, raw: object) -> Placeholder:
     result = Placeholder(entry.string("shown"), entry.string("how"))
     entry.done()
     return result
+
+
+def _shared_steps(documents: list[Entry]) -> dict[str, Step]:
+    shared: dict[str, Step] = {}
+    for document in documents:
+        for entry in document.tables("shared_step"):
+            name = entry.string("name")
+            entry.where = f"{document.where}: shared_step {name!r}"
+            if name in shared:
+                raise entry.fail("defined twice")
+            shared[name] = _step(entry)
+    return shared
+
+
+def _used(entry: Entry, shared: Mapping[str, Step]) -> Step:
+    name = entry.string("use")
+    entry.done()
+    if name not in shared:
+        raise entry.fail(f"uses {name!r}, which no [[shared_step]] defines")
+    return shared[name]
 
 
 def _step(entry: Entry) -> Step:

@@ -151,8 +151,16 @@ def _list(lines: list[str], index: int, segment: Segment) -> Generator[Record, N
     column = 0
     first = index
     last = index
+    spaced = _double_spaced(lines, index)
     while index < len(lines):
         line = lines[index]
+        if spaced and not line.strip() and index + 1 < len(lines) and lines[index + 1].strip():
+            index += 1  # one blank line between the properties of a double-spaced copy
+            if key and not _PROPERTY.match(lines[index]):
+                props[key] = f"{props[key]} {lines[index].strip()}"[:MAX_VALUE]
+                last = index
+                index += 1
+            continue
         if not line.strip():
             if props:
                 yield Record(
@@ -188,6 +196,21 @@ def _list(lines: list[str], index: int, segment: Segment) -> Generator[Record, N
     if props:
         yield Record(props, segment.line_number(first), segment.line_number(last), "list", where)
     return index
+
+
+_SPACED_PROPERTIES = 3
+
+
+def _double_spaced(lines: list[str], index: int) -> bool:
+    """Format-List output copied from a web page or a chat client that puts a blank line after
+    every line ("Status : Retry", "", "MessageCount : 1", "", ...): records are then told apart
+    by two blank lines or by a property that comes again, and a value's wrapped lines stand
+    alone between blank lines."""
+    for step in range(_SPACED_PROPERTIES):
+        at = index + 2 * step
+        if at + 1 >= len(lines) or lines[at + 1].strip() or not _PROPERTY.match(lines[at]):
+            return False
+    return True
 
 
 def _table(lines: list[str], index: int, segment: Segment) -> Generator[Record, None, int]:

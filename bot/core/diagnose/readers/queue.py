@@ -36,9 +36,10 @@ EOP_QUEUE_STATUSES = frozenset({"4.4.312", "4.4.315", "4.4.316", "4.4.317", "4.4
 _SIGNATURE = re.compile("|".join(re.escape(s) for s in SIGNATURES))
 _EOP_CODE = re.compile(r"4\.(?:4\.31[2-8]|7\.320)(?![\d.])")
 _LAST_ENDPOINT = re.compile(r"last endpoint attempted was \[?([0-9A-Fa-f.:]{2,45}?)\]?:(\d{1,5})")
-_TLS_FAILED = re.compile(r"TLS negotiation failed with error (\w{1,80})")
+_TLS_FAILED = re.compile(r"(?:TLS negotiation failed with error|Security status) ([A-Z]\w{1,80})")
 _QUEUE_PROPERTIES = ("lasterror",)
-_LED_VALUE = re.compile(r"^\[?\{LED=(.{1,4000}?)\};\{", re.DOTALL)
+# Exchange 2016/2019 show LastError as [{LRT=<last retry>};{LED=<error>};{FQDN=..};{IP=..}]
+_LED_VALUE = re.compile(r"^\[?(?:\{LRT=[^{}]{0,80}\};)?\{LED=(.{1,4000}?)\};\{", re.DOTALL)
 
 
 def error_facts(text: str) -> dict[str, str]:
@@ -79,6 +80,8 @@ class QueueReader(Reader):
 
     def detect(self, document: Document) -> int:
         text = document.text
+        if "LastError" in text and ("NextHopDomain" in text or "DeliveryType" in text):
+            return 40  # Get-Queue or Get-Message output: its LED traces are the queue's errors
         if "LastError" in text or any(signature in text for signature in SIGNATURES):
             return 25
         if "NextHopDomain" in text and "DeliveryType" in text:
@@ -123,7 +126,7 @@ class QueueReader(Reader):
             led = _LED_VALUE.search(error)
             if led is None:
                 return None
-            error = led.group(1).strip()  # Exchange 2016/2019 show LastError as [{LED=...};...]
+            error = led.group(1).strip()
         identity = record.get("Identity")
         queue = record.get("Queue") or identity
         server = (
