@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.diagnose.decode import Document, Segment
+from bot.core.diagnose.decode.document import double_spaced
 from bot.core.diagnose.decode.records import Record, records
 
 
@@ -39,3 +40,11 @@ def test_an_ordinary_list_still_parts_at_each_blank_line() -> None:
         ("EX01\\1", 1),
         ("EX01\\2", 4),
     ]
+
+
+def test_double_spaced_text_is_told_from_text_with_paragraphs() -> None:
+    spaced = "\n\n".join(f"line {n}   " for n in range(8)).split("\n")
+    paragraphs = ["a", "b", "", "c", "d", "", "e", "f", "", "g", "h"]
+    assert double_spaced(spaced)
+    assert not double_spaced(paragraphs)
+    assert not double_spaced(["one", "", "two", "", "three"])  # too short to tell

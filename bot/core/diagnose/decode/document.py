@@ -9,6 +9,7 @@ rests on (the `evidence` of a finding).
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -99,6 +100,20 @@ class LineCounter:
         self._index += self._text.count("\n", self._offset, offset)
         self._offset = offset
         return self._index
+
+
+_SPACED_SAMPLE = 80  # lines looked at
+_SPACED_MINIMUM = 6  # non-blank lines among them
+
+
+def double_spaced(lines: list[str]) -> bool:
+    """Text copied from a web page or a chat client that put a blank line after every line:
+    among its first lines, no two non-blank lines follow each other."""
+    sample = lines[:_SPACED_SAMPLE]
+    filled = [bool(line.strip()) for line in sample]
+    if sum(filled) < _SPACED_MINIMUM:
+        return False
+    return not any(a and b for a, b in itertools.pairwise(filled))
 
 
 def _newline_offsets(text: str) -> list[int]:

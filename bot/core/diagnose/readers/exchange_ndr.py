@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from bot.core.diagnose import codes
 from bot.core.diagnose.decode import Document, Segment
+from bot.core.diagnose.decode.document import double_spaced
 from bot.core.diagnose.fact import Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.common import address_in
@@ -96,17 +97,21 @@ _LABEL_ALIASES = {
 _WRAPPED_LINES = 8  # lines a mail client's wrap may spread one "returned '...'" over
 
 
-def _wrapped_reply(lines: list[str], index: int) -> tuple[str, int]:
+def _wrapped_reply(lines: list[str], index: int, spaced: bool = False) -> tuple[str, int]:
     """The line at `index`, stripped; a "returned '..." whose closing quote a mail client
-    wrapped onto the next lines, joined with them (and the index of the last one used)."""
+    wrapped onto the next lines, joined with them (and the index of the last one used). In a
+    double-spaced copy the blank line after each piece is skipped."""
     line = lines[index].strip()
     opened = line.find("returned '")
     if opened < 0 or "'" in line[opened + 10 :]:
         return line, index  # no reply, or its closing quote may be on this line
     pieces = [line]
-    for last in range(index + 1, min(len(lines), index + 1 + _WRAPPED_LINES)):
+    reach = _WRAPPED_LINES * (2 if spaced else 1)
+    for last in range(index + 1, min(len(lines), index + 1 + reach)):
         following = lines[last].strip()
         if not following:
+            if spaced and lines[last - 1].strip():
+                continue
             break
         pieces.append(following)
         if "'" in following:  # the closing quote, or an apostrophe ("didn't")
@@ -215,13 +220,14 @@ class _Report:
 
     def facts(self) -> list[Fact]:
         lines = self.segment.text.split("\n")
+        spaced = double_spaced(lines)
         index = 0
         while index < len(lines):
             line = lines[index]
             if _HEADERS.match(line):
                 self._original_headers(lines[index + 1 : index + 1 + _HEADER_LINES])
                 break
-            text, last = _wrapped_reply(lines, index)
+            text, last = _wrapped_reply(lines, index, spaced)
             self._line(text, self.segment.line_number(index))
             if last > index and self.current is not None and self.current.text:
                 self.current.last_line = self.segment.line_number(last)
