@@ -117,6 +117,7 @@ LABELS: Mapping[str, str] = {
     "mta": "MTA",
     "event_id": "Event ID",
     "source_name": "Event source",
+    "source_context": "Source context",
     "pieces": "Read",
     "joined": "Explains",
     "config_rule": "Rule",

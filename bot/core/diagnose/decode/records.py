@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 from bot.core.diagnose.decode.document import Document, Segment
@@ -130,9 +130,42 @@ def _segment_records(segment: Segment) -> Iterator[Record]:
             index = yield from _table(lines, index, segment)
             continue
         if _PROPERTY.match(line) and (" :" in line or line.count(":") == 1):
-            index = yield from _list(lines, index, segment)
+            index = yield from _list(lines, index, segment.line_number)
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if 0 < indent <= _MAX_INDENT and " : " in line and _PROPERTY.match(line[indent:]):
+            # a whole list indented (quoted in a script's help or a post): read it dedented
+            end = _indented_run(lines, index, indent)
+            dedented = [text[indent:] for text in lines[index:end]]
+            yield from _list_records(dedented, segment, index)
+            index = max(end, index + 1)
             continue
         index += 1
+
+
+_MAX_INDENT = 16
+
+
+def _indented_run(lines: list[str], index: int, indent: int) -> int:
+    """The end of the lines from `index` on that are blank or start with `indent` spaces."""
+    end = index
+    while end < len(lines) and (not lines[end].strip() or lines[end][:indent].strip() == ""):
+        end += 1
+    return end
+
+
+def _list_records(lines: list[str], segment: Segment, offset: int) -> Iterator[Record]:
+    """The Format-List records of `lines`, which start on the segment's line `offset`."""
+
+    def number(index: int) -> int:
+        return segment.line_number(offset + index)
+
+    index = 0
+    while index < len(lines):
+        if _PROPERTY.match(lines[index]):
+            index = yield from _list(lines, index, number)
+        else:
+            index += 1
 
 
 def _is_csv_header(line: str) -> bool:
@@ -143,7 +176,9 @@ def _is_csv_header(line: str) -> bool:
     return _CSV_HEADER.match(line) is not None
 
 
-def _list(lines: list[str], index: int, segment: Segment) -> Generator[Record, None, int]:
+def _list(
+    lines: list[str], index: int, number: Callable[[int], int]
+) -> Generator[Record, None, int]:
     """A run of Format-List records starting at lines[index]; returns the next index."""
     props: dict[str, str] = {}
     where: dict[str, int] = {}
@@ -163,9 +198,7 @@ def _list(lines: list[str], index: int, segment: Segment) -> Generator[Record, N
             continue
         if not line.strip():
             if props:
-                yield Record(
-                    props, segment.line_number(first), segment.line_number(last), "list", where
-                )
+                yield Record(props, number(first), number(last), "list", where)
                 props, key, where = {}, "", {}
             index += 1
             first = index
@@ -177,15 +210,13 @@ def _list(lines: list[str], index: int, segment: Segment) -> Generator[Record, N
         if found and not line.startswith(" ") and not continuation:
             name = found.group(1)
             if name in props:  # the same property again: a new record without a blank line
-                yield Record(
-                    props, segment.line_number(first), segment.line_number(last), "list", where
-                )
+                yield Record(props, number(first), number(last), "list", where)
                 props, where = {}, {}
                 first = index
             key = name
             column = len(name) + len(found.group(2)) + 1
             props[name] = found.group(3).strip()[:MAX_VALUE]
-            where[name] = segment.line_number(index)
+            where[name] = number(index)
             last = index
         elif continuation or (key and line.startswith(" ")):
             props[key] = f"{props[key]} {line.strip()}"[:MAX_VALUE]
@@ -194,7 +225,7 @@ def _list(lines: list[str], index: int, segment: Segment) -> Generator[Record, N
             break
         index += 1
     if props:
-        yield Record(props, segment.line_number(first), segment.line_number(last), "list", where)
+        yield Record(props, number(first), number(last), "list", where)
     return index
 
 

@@ -8,8 +8,9 @@ Export-Csv) and the MessageTracking log files themselves (`#Fields: date-time,..
     ServerHostname  : EX01
     ConnectorId     : EX01\\Internet
 
-A FAIL, DEFER, DSN, BADMAIL or POISONMESSAGE event is a fact per recipient, with its server,
-connector, sender, subject and time; other events (RECEIVE, SEND, DELIVER) are healthy and quiet.
+A FAIL, DEFER, DSN, BADMAIL or POISONMESSAGE event, and a DROP that gives a reason, is a fact per
+recipient, with its server, connector, sender, subject, time and the agent that acted (the
+SourceContext of an AGENT event); other events (RECEIVE, SEND, DELIVER) are healthy and quiet.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bot.core.diagnose.readers.common import address_in, addresses_in, ip_value
 from bot.core.diagnose.readers.message_trace import led_facts
 
 _FAILURES = {"FAIL": "failed", "DEFER": "delayed", "DSN": "failed", "BADMAIL": "failed",
-             "POISONMESSAGE": "failed", "HAREDIRECTFAIL": "failed"}  # fmt: skip
+             "POISONMESSAGE": "failed", "HAREDIRECTFAIL": "failed", "DROP": "failed"}  # fmt: skip
 # PowerShell's names, the log file's, and the extended message trace's (event_id, recipient_status)
 _MARK = re.compile(r"Event ?Id|event[-_]id|Recipient ?Status|recipient[-_]status", re.I)
 
@@ -55,6 +56,8 @@ class TrackingLogReader(Reader):
             status_text = led_facts("{" + status_text + "}").get("led", status_text)
         if event == "DSN" and not status_text:
             return []  # the NDR's own delivery, addressed to the sender: the FAIL tells why
+        if event == "DROP" and not status_text:
+            return []  # dropped without a reason: a completed moderation request, say
         recipients: list[str | None] = [
             *addresses_in(record.get("Recipients", "recipient-address"), 50)
         ] or [None]
@@ -69,6 +72,8 @@ class TrackingLogReader(Reader):
             for key, value in {
                 "event_id": event,
                 "source_name": record.get("Source", "source"),
+                # the agent of an AGENT event ("Sender Id Agent", "Transport Rule Agent")
+                "source_context": _agent(record),
                 "message_subject": record.get("MessageSubject", "message-subject"),
                 "message_id": record.get("MessageId", "message-id"),
             }.items()
@@ -91,13 +96,29 @@ class TrackingLogReader(Reader):
                 server=server.split(".", 1)[0].upper() if server else None,
                 remote_host=remote,
                 connector=connector,
-                ip=ip_value(record.get("ServerIp", "server-ip")) if event == "FAIL" else None,
+                ip=_remote_ip(record, event),
                 timestamp=record.get("Timestamp", "date-time", "date_time_utc") or None,
                 lines=(record.first_line, record.last_line),
                 extra=extra,
             )
             for recipient in recipients[:50]
         ]
+
+
+def _remote_ip(record: Record, event: str) -> str | None:
+    """The other side's IP of a FAIL: the server Exchange sent to, or, when an agent refused
+    the message during receipt (Source SMTP, SourceContext "Sender Id Agent"), the client."""
+    if event != "FAIL":
+        return None
+    if record.get("Source", "source").upper() == "SMTP" and _agent(record):
+        return ip_value(record.get("ClientIp", "client-ip"))
+    return ip_value(record.get("ServerIp", "server-ip"))
+
+
+def _agent(record: Record) -> str:
+    context = record.get("SourceContext", "source-context")
+    is_agent = record.get("Source", "source").upper() == "AGENT" or context.endswith("Agent")
+    return clip(context, 300) if is_agent else ""
 
 
 def _headerless(head: str) -> bool:
