@@ -77,8 +77,13 @@ def _message_segments(message: Message, raw: str) -> tuple[Segment, ...]:
     for part in message.parts:
         if part.in_original or not _is_text(part):
             continue
-        text = strip_html(part.text) if part.content_type == "text/html" else part.text
-        exact = part.exact and part.content_type != "text/html"
+        exact = part.exact
+        text = part.text
+        if part.content_type == "text/html":
+            text = strip_html(part.text)
+            # Tags never span lines, and breaks at line ends do not add any: the same number of
+            # lines means line k of the visible text is line k of the HTML
+            exact = exact and text.count("\n") == part.text.count("\n")
         segments.append(Segment(text, lines.index(part.start) + 1, exact, part))
     if not segments:
         body = message.parts[0] if message.parts else None
@@ -262,7 +267,9 @@ _SLACK_MENTION = re.compile(r"<[!@#][^<>\s]{0,256}>")
 _QUOTE = re.compile(r"^(?:>|&gt;)(?: |$)", re.MULTILINE)
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 _TAG = re.compile(r"<[^<>\n]{0,2000}>")
-_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d)\b[^<>]{0,200}>", re.IGNORECASE)
+# A break at the end of a line ends only that line, so the lines of the visible text keep their
+# numbers as long as no tag breaks a line in its middle.
+_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d)\b[^<>]{0,200}>(?:\r?\n)?", re.IGNORECASE)
 
 
 def clean_chat_text(text: str) -> str:

@@ -191,9 +191,11 @@ class ExchangeNdrReader(Reader):
 
     def parse(self, document: Document) -> list[Fact]:
         facts: list[Fact] = []
-        for segment in document.segments:
-            if segment.part is not None and segment.part.content_type != "text/plain":
-                continue
+        kinds = [s.part.content_type if s.part else "text/plain" for s in document.segments]
+        plain = "text/plain" in kinds
+        for segment, kind in zip(document.segments, kinds, strict=True):
+            if kind != "text/plain" and (plain or kind != "text/html"):
+                continue  # the HTML body only when the NDR has no plain-text one
             text = segment.text
             if _MARKERS.search(text) or (_COMPONENT.search(text) and _labelled(text)):
                 facts.extend(_Report(segment).facts())
