@@ -38,6 +38,8 @@ _EOP_CODE = re.compile(r"4\.(?:4\.31[2-8]|7\.320)(?![\d.])")
 _LAST_ENDPOINT = re.compile(r"last endpoint attempted was \[?([0-9A-Fa-f.:]{2,45}?)\]?:(\d{1,5})")
 _TLS_FAILED = re.compile(r"(?:TLS negotiation failed with error|Security status) ([A-Z]\w{1,80})")
 _QUEUE_PROPERTIES = ("lasterror",)
+# Properties only Get-Queue (NextHopDomain, DeliveryType) and Get-Message (FromAddress) print
+_QUEUE_COLUMNS = ("NextHopDomain", "DeliveryType", "FromAddress")
 # Exchange 2016/2019 show LastError as [{LRT=<last retry>};{LED=<error>};{FQDN=..};{IP=..}]
 _LED_VALUE = re.compile(r"^\[?(?:\{LRT=[^{}]{0,80}\};)?\{LED=(.{1,4000}?)\};\{", re.DOTALL)
 
@@ -80,7 +82,7 @@ class QueueReader(Reader):
 
     def detect(self, document: Document) -> int:
         text = document.text
-        if "LastError" in text and ("NextHopDomain" in text or "DeliveryType" in text):
+        if "LastError" in text and any(name in text for name in _QUEUE_COLUMNS):
             return 40  # Get-Queue or Get-Message output: its LED traces are the queue's errors
         if "LastError" in text or any(signature in text for signature in SIGNATURES):
             return 25
