@@ -52,6 +52,21 @@ _MARKERS = re.compile(
 _COMPONENT = re.compile(
     r"\b[245]\d\d \d\.\d{1,3}\.\d{1,3} (?:RESOLVER|ROUTING|STOREDRV|TRANSPORT)\.[A-Z]{2,10}\."
 )
+# The admin part of an Exchange NDR in any language: a recipient line, perhaps the host that
+# refused it, then a line quoting the reply ("El servidor remoto devolvió '550 5.7.1 ...'",
+# "Externe server heeft '552 5.2.2 ...' geretourneerd").
+_QUOTED_REPLY = re.compile(
+    r"'(?P<text>[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b.{0,4000}?)'(?=$|[\s.,;:)\]])"
+)
+_LOCALIZED_REPORT = re.compile(
+    rf"^<?{_ADDR}>?[ \t]*\n(?:[A-Za-z0-9.-]{{1,253}}[ \t]*\n)?[^'\n]{{0,120}}'[245]\d\d[ -][245]\.",
+    re.MULTILINE,
+)
+# A labelled host line ("Servidor de generación: EX01.contoso.com"): the reporting server when
+# it comes before the first recipient of the admin part and no known label named one.
+_LABELLED_HOST = re.compile(
+    r"^\s{0,8}[^\W\d_][^:\n]{2,60}:\s{1,8}(?P<host>(?:[A-Za-z0-9-]{1,63}\.){1,10}[A-Za-z]{2,63})\s*$"
+)
 # One of these is in the lower-cased text of everything _MARKERS or _COMPONENT finds (a cheap
 # test first: "delivery" alone is in almost every bounce).
 _MARKER_WORDS = (
@@ -184,7 +199,7 @@ class ExchangeNdrReader(Reader):
         head = document.text[:200_000]
         lowered = head.lower()
         if not any(word in lowered for word in _MARKER_WORDS):
-            return 0
+            return 35 if _localized(head) else 0
         if _MARKERS.search(head):
             return 35
         return 35 if _COMPONENT.search(head) and _labelled(head) else 0
@@ -197,9 +212,17 @@ class ExchangeNdrReader(Reader):
             if kind != "text/plain" and (plain or kind != "text/html"):
                 continue  # the HTML body only when the NDR has no plain-text one
             text = segment.text
-            if _MARKERS.search(text) or (_COMPONENT.search(text) and _labelled(text)):
+            if (
+                _MARKERS.search(text)
+                or (_COMPONENT.search(text) and _labelled(text))
+                or _localized(text)
+            ):
                 facts.extend(_Report(segment).facts())
         return facts
+
+
+def _localized(text: str) -> bool:
+    return "'" in text and _LOCALIZED_REPORT.search(text[:200_000]) is not None
 
 
 def _labelled(text: str) -> bool:
@@ -214,6 +237,7 @@ class _Report:
         self.admin = False
         self.reporting: str | None = None
         self.remote_host: str | None = None
+        self.labelled_host: str | None = None  # a "<label>: <host>" line of an unknown language
         self.sender: str | None = None
         self.timestamp: str | None = None
         self.extra: dict[str, str] = {}
@@ -274,6 +298,23 @@ class _Report:
         if label is not None:
             self._label(label.group(1).lower(), label.group(2).strip(), number)
             return
+        if self.admin and self.current is not None and self.current.text:
+            header = _ORIGINAL_HEADER.match(line)  # under a heading in a language we do not know
+            if header is not None:
+                self._original_headers([line])
+                return
+        quoted = _QUOTED_REPLY.search(line) if self.current is not None else None
+        if quoted is not None and self.current is not None and not self.current.text:
+            self.admin = True  # the admin part, in a language whose header we do not know
+            self.current.text = quoted.group("text")
+            self.current.last_line = number
+            self.reporting = self.reporting or self.labelled_host
+            return
+        unread = self.current is None or not self.current.text
+        host = _LABELLED_HOST.match(line) if unread and not self.reporting else None
+        if host is not None:
+            self.labelled_host = self.labelled_host or host.group("host").lower()
+            return
         to = _YOUR_MESSAGE_TO.search(line)
         if to is not None:
             self._recipient(to.group(1) or to.group(2), number)
@@ -295,7 +336,7 @@ class _Report:
             if self.admin and codes.STATUS.search(line) and not self.current.text:
                 self.current.text = line
                 self.current.last_line = number
-            elif self.admin and not self.current.text and _HOST_LINE.fullmatch(line):
+            elif not self.current.text and _HOST_LINE.fullmatch(line):
                 self.current.remote_host = self.current.remote_host or line.rstrip(".").lower()
             elif not self.admin and len(self.current.explanation) < 8:
                 self.current.explanation.append(line)
