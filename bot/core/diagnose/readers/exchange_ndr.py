@@ -238,6 +238,7 @@ class _Report:
         self.reporting: str | None = None
         self.remote_host: str | None = None
         self.labelled_host: str | None = None  # a "<label>: <host>" line of an unknown language
+        self.pending: str | None = None  # a label whose value is on the next line
         self.sender: str | None = None
         self.timestamp: str | None = None
         self.extra: dict[str, str] = {}
@@ -285,6 +286,11 @@ class _Report:
     def _line(self, line: str, number: int) -> None:
         if not line:
             return
+        pending, self.pending = self.pending, None
+        label = _LABEL.match(line)
+        if pending is not None and label is None:
+            self._label(pending, line, number)  # the value under its label (a table copied)
+            return
         if _ADMIN.search(line):
             self.admin = True
             return
@@ -294,26 +300,14 @@ class _Report:
             if entry is not None:
                 self._returned(entry, returned, number)
             return
-        label = _LABEL.match(line)
         if label is not None:
-            self._label(label.group(1).lower(), label.group(2).strip(), number)
+            value = label.group(2).strip()
+            if value:
+                self._label(label.group(1).lower(), value, number)
+            else:
+                self.pending = label.group(1).lower()
             return
-        if self.admin and self.current is not None and self.current.text:
-            header = _ORIGINAL_HEADER.match(line)  # under a heading in a language we do not know
-            if header is not None:
-                self._original_headers([line])
-                return
-        quoted = _QUOTED_REPLY.search(line) if self.current is not None else None
-        if quoted is not None and self.current is not None and not self.current.text:
-            self.admin = True  # the admin part, in a language whose header we do not know
-            self.current.text = quoted.group("text")
-            self.current.last_line = number
-            self.reporting = self.reporting or self.labelled_host
-            return
-        unread = self.current is None or not self.current.text
-        host = _LABELLED_HOST.match(line) if unread and not self.reporting else None
-        if host is not None:
-            self.labelled_host = self.labelled_host or host.group("host").lower()
+        if self._unlabelled(line, number):
             return
         to = _YOUR_MESSAGE_TO.search(line)
         if to is not None:
@@ -343,6 +337,28 @@ class _Report:
                 self.current.last_line = number
         elif codes.STATUS.search(line) and not self.loose:
             self.loose, self.loose_line = line, number
+
+    def _unlabelled(self, line: str, number: int) -> bool:
+        """The lines of an NDR in a language whose labels are not known here: the original's
+        headers, the quoted reply, the labelled host line of the reporting server."""
+        current = self.current
+        if self.admin and current is not None and current.text:
+            if _ORIGINAL_HEADER.match(line):
+                self._original_headers([line])
+                return True
+            return False
+        quoted = _QUOTED_REPLY.search(line) if current is not None and not current.text else None
+        if quoted is not None and current is not None:
+            self.admin = True  # the admin part, in a language whose header we do not know
+            current.text = quoted.group("text")
+            current.last_line = number
+            self.reporting = self.reporting or self.labelled_host
+            return True
+        host = None if self.reporting else _LABELLED_HOST.match(line)
+        if host is not None:
+            self.labelled_host = self.labelled_host or host.group("host").lower()
+            return True
+        return False
 
     def _returned(self, entry: _Entry, returned: re.Match[str], number: int) -> None:
         text = returned.group("text")
