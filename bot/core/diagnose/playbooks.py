@@ -79,6 +79,15 @@ class Step:
 class Placeholder:
     shown: str  # what stands in the command: "<recipient address>"
     how: str  # how to find the value
+    # (command pattern, placeholder): the first whose pattern the step's command contains wins
+    # (a connector of Set-SendConnector is a send connector, not SERVER\Receive connector)
+    cases: tuple[tuple[re.Pattern[str], Placeholder], ...] = ()
+
+    def for_command(self, script: str) -> Placeholder:
+        for pattern, case in self.cases:
+            if pattern.search(script):
+                return case
+        return self
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,9 @@ class Playbooks:
             if value:
                 filled[name] = value
                 continue
-            placeholder = self.placeholders.get(name) or Placeholder(f"<{name}>", "")
+            placeholder = (self.placeholders.get(name) or Placeholder(f"<{name}>", "")).for_command(
+                script
+            )
             filled[name] = placeholder.shown
             missing.append((placeholder.shown, placeholder.how))
         if step.powershell is not None:
@@ -208,9 +219,21 @@ def _placeholder(origin: str, name: str, raw: object) -> Placeholder:
     entry = Entry(raw, f"{origin}: placeholder {name!r}", PlaybookError)
     if name not in KNOWN_FIELDS:
         raise entry.fail("is not a known fact")
-    result = Placeholder(entry.string("shown"), entry.string("how"))
+    cases = tuple(_placeholder_case(case) for case in entry.tables("case"))
+    result = Placeholder(entry.string("shown"), entry.string("how"), cases)
     entry.done()
     return result
+
+
+def _placeholder_case(entry: Entry) -> tuple[re.Pattern[str], Placeholder]:
+    text = entry.string("command")
+    try:
+        pattern = re.compile(text)
+    except re.error as exc:
+        raise entry.fail(f"command {text!r} is not a valid regex: {exc}") from None
+    result = Placeholder(entry.string("shown"), entry.string("how"))
+    entry.done()
+    return pattern, result
 
 
 def _shared_steps(documents: list[Entry]) -> dict[str, Step]:

@@ -120,6 +120,21 @@ class _Session:
     pending_stamp: str = ""
 
 
+_SMTP_PORTS = frozenset({"25", "465", "587", "2525", "717", "475"})
+
+
+def _log_type_of_endpoints(local: str, remote: str) -> str:
+    """A record's endpoints tell whose connector it was when no header or greeting does: the
+    side on an SMTP server port is the server (receive log: ours; send log: theirs)."""
+    local_port = local.rpartition(":")[2]
+    remote_port = remote.rpartition(":")[2]
+    if remote_port in _SMTP_PORTS and local_port not in _SMTP_PORTS:
+        return "send"
+    if local_port in _SMTP_PORTS and remote_port not in _SMTP_PORTS:
+        return "receive"
+    return ""
+
+
 @dataclass(slots=True)
 class _CertSeen:
     kind: EventKind
@@ -372,6 +387,7 @@ class ProtocolLogParser:
             session = self._sessions[session_id] = _Session(
                 session_id, parts[1], parts[5], parts[4]
             )
+            session.log_type = _log_type_of_endpoints(parts[4], parts[5])
         return session
 
     def _greetings(
