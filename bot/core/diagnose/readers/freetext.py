@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.diagnose.codes import Reply as FoundReply
 from bot.core.diagnose.codes import free_text_error
 from bot.core.diagnose.decode import Document
 from bot.core.diagnose.fact import FREE_TEXT_SOURCE, Fact, Reply, clip
@@ -31,6 +32,7 @@ MAX_FACTS = 2000
 # follows a line as long as a wrapped one, and the line before it did not end a sentence. A new
 # reply, a "Name: value" line, a separator or a blank line ends it.
 MAX_CONTINUATION_LINES = 6
+MAX_MULTILINE_LINES = 16
 WRAPPED_LINE = range(40, 81)  # the length of a line that a wrap at 72-80 columns cut
 _INDENTED = re.compile(r"[ \t]+\S")
 _NOT_CONTINUATION = re.compile(r"[ \t]*(?:[245]\d\d[ -]|[245]\.\d|[A-Za-z][\w-]{0,40}: |--|==|#)")
@@ -71,9 +73,14 @@ class FreeTextReader(Reader):
                 if reply is None:
                     continue
                 number = segment.line(start)
-                wrapped, end = _continuation(text, end, line)
+                wrapped, end = _continuation(text, end, line, reply)
                 position = end + 1
-                stripped = clip(" ".join((_without_label(line), *wrapped)), 2000)
+                joined = " ".join((_without_label(line), *wrapped))
+                last_line = number + len(wrapped)
+                said = _said_before(text, start)
+                if said:
+                    joined, number = f"{said} {joined}", number - 1
+                stripped = clip(_without_inner_markers(joined, reply) if wrapped else joined, 2000)
                 facts.append(
                     Fact(
                         source=self.name,
@@ -82,10 +89,25 @@ class FreeTextReader(Reader):
                         reply_code=reply.reply_code,
                         replies=(Reply(reply.reply_code, reply.status, stripped),),
                         diagnostic=stripped,
-                        lines=(number, number + len(wrapped)),
+                        lines=(number, last_line),
                     )
                 )
         return facts
+
+
+# Postfix's "host mx.example.com[192.0.2.1] said:" on a line of its own, the reply below it.
+_SAID_LINE = re.compile(
+    r"[ \t]*(?:<[^>\n]{1,254}>: )?host [^\s\[]{1,253} ?\[[0-9A-Fa-f:.]{3,45}\] said:[ \t]*"
+)
+
+
+def _said_before(text: str, start: int) -> str:
+    """The line before a reply, when it is only the "host ... said:" that introduces it."""
+    if start < 2:
+        return ""
+    begin = text.rfind("\n", 0, start - 1) + 1
+    line = text[begin : start - 1]
+    return line.strip() if len(line) < 400 and _SAID_LINE.fullmatch(line) else ""
 
 
 def _without_label(line: str) -> str:
@@ -93,25 +115,67 @@ def _without_label(line: str) -> str:
     return (line[label.end() :] if label else line).strip()
 
 
-def _continuation(text: str, end: int, line: str) -> tuple[list[str], int]:
+def _continuation(text: str, end: int, line: str, reply: FoundReply) -> tuple[list[str], int]:
     """The lines after the reply `line` (which ends at `end`) that continue it, and where the
-    last of them ends."""
+    last of them ends. A multi-line SMTP reply (`550-5.7.1 ...` lines, the last `550 5.7.1 ...`)
+    goes on while its lines carry its code, however a client wrapped or joined them."""
     wrapped: list[str] = []
     last = previous = line.rstrip()
-    while len(wrapped) < MAX_CONTINUATION_LINES and end < len(text) and last:
-        if last.endswith(_SENTENCE_END):
-            break
+    same = _same_reply(reply)
+    multi = same is not None and _more_lines_follow(line, reply.reply_code or "")
+    limit = MAX_MULTILINE_LINES if multi else MAX_CONTINUATION_LINES
+    while len(wrapped) < limit and end < len(text) and last:
         following = text.find("\n", end + 1)
         following = len(text) if following < 0 else following
         candidate = text[end + 1 : following][:4096]
-        wrapped_here = len(previous) in WRAPPED_LINE and candidate.strip()
-        if not (_INDENTED.match(candidate) or wrapped_here) or _NOT_CONTINUATION.match(candidate):
+        if multi and same is not None and same.search(candidate):
+            multi = _more_lines_follow(candidate, reply.reply_code or "")
+            previous, last = candidate.rstrip(), candidate.strip()
+            wrapped.append(last)
+            end = following
+            continue
+        multi = False
+        if last.endswith(_SENTENCE_END) or not _continues(candidate, previous, last, reply):
             break
-        if is_record(candidate) or is_log_line(candidate):
-            break
-        if _CANDIDATE.search(candidate) and free_text_error(candidate) is not None:
-            break  # a reply of its own
         previous, last = candidate.rstrip(), candidate.strip()
         wrapped.append(last)
         end = following
     return wrapped, end
+
+
+def _without_inner_markers(text: str, reply: FoundReply) -> str:
+    """A multi-line reply read as one text: the `550-5.7.1` that open its later lines go (the
+    words they split, "this message is 550-5.7.1 not RFC 2822 compliant", join again)."""
+    same = _same_reply(reply)
+    if same is None:
+        return text
+    first = same.search(text)
+    if first is None:
+        return text
+    inner = re.compile(rf"[ \t]*(?:{same.pattern})[ \t]*")
+    return text[: first.end()] + inner.sub(" ", text[first.end() :])
+
+
+def _more_lines_follow(line: str, code: str) -> bool:
+    """Is the last `550-`/`550 ` in the line the hyphen of a line that is not the reply's last?"""
+    return line.rfind(f"{code}-") > line.rfind(f"{code} ")
+
+
+def _same_reply(reply: FoundReply) -> re.Pattern[str] | None:
+    """A line of the same multi-line reply: its reply code, then `-` or a space, then its status
+    when it has one."""
+    if not reply.reply_code:
+        return None
+    status = rf"[ \t]*{re.escape(reply.status)}" if reply.status else ""
+    return re.compile(rf"(?<!\d){reply.reply_code}[- ]{status}(?![\d.])")
+
+
+def _continues(candidate: str, previous: str, last: str, reply: FoundReply) -> bool:
+    wrapped_here = len(previous) in WRAPPED_LINE and candidate.strip()
+    if not (_INDENTED.match(candidate) or wrapped_here) or _NOT_CONTINUATION.match(candidate):
+        # "... said: 550" wrapped before its status ("   5.7.0 Blocked - see ...")
+        return bool(reply.reply_code and last.endswith(f" {reply.reply_code}") and reply.status
+                    and candidate.strip().startswith(reply.status))  # fmt: skip
+    if is_record(candidate) or is_log_line(candidate):
+        return False
+    return not (_CANDIDATE.search(candidate) and free_text_error(candidate) is not None)
