@@ -18,6 +18,16 @@ REPLY_AND_STATUS = re.compile(r"(?<![\w.])([245]\d\d)[ -]{1,2}([245]\.\d{1,3}\.\
 LEADING_REPLY = re.compile(r"[#\s\"'(]{0,4}([245][0-5]\d)(?:[ -]|$)")
 # A reply code after a short label: "Bounce from our relay: 550 Domain ... exceeded ...".
 _LABELLED_REPLY = re.compile(r"[^:\n]{1,80}:\s{1,3}([245][0-5]\d)(?:[ -]|$)")
+# A reply code after the words an MTA introduces the remote server's reply with: Postfix's
+# "said:" and "refused to talk to me:", Exim's "SMTP error from remote mail server after RCPT
+# TO:<a@b>:" and its debug "SMTP<<", OpenSMTPD's "<<<", Gmail's "The response ... was:".
+_INTRODUCED_REPLY = re.compile(
+    r"(?:\bsaid:|refused to talk to me:"
+    r"|\bafter (?:pipelined )?(?:MAIL FROM|RCPT TO|DATA|end of data|initial connection|EHLO|HELO"
+    r"|STARTTLS)[^:\n]{0,20}(?::<[^>\n]{0,300}>)?[^:\n]{0,40}:"
+    r"|SMTP<<|<<<|server was:|response was:)\s{0,3}([245][0-5]\d)(?:[ -]|$)",
+    re.IGNORECASE,
+)
 
 # Words that make a bare code in free text plausibly about mail delivery.
 _MAIL_CONTEXT = re.compile(
@@ -32,6 +42,8 @@ _REPLY_PHRASE = re.compile(
     r"|requested action|transaction failed|try again|too many|spam|block|unavailable|not found"
     r"|timed out|temporar|refused|authenticat|starttls|tls|certificate|policy|quota|greylist"
     r"|exceeded|does not exist|not allowed|discarded|limit"
+    r"|blacklist|blocklist|listed|not accepted|no smtp service|reverse dns|\bptr\b|reputation"
+    r"|unsolicited|prohibited|forbidden|unauthori[sz]ed|not available"
 )  # matched against lower-cased text
 
 
@@ -122,6 +134,9 @@ def free_text_error(text: str) -> Reply | None:
     for match in STATUS.finditer(text):
         if match.group(1)[0] in "45" and _reads_as_status(text, match):
             return Reply(None, match.group(1))
+    introduced = _INTRODUCED_REPLY.search(text)
+    if introduced and introduced.group(1)[0] in "45":
+        return Reply(introduced.group(1), None)
     lead = LEADING_REPLY.match(text) or _LABELLED_REPLY.match(text)
     if lead and lead.group(1)[0] in "45":
         rest = text[lead.end() :]

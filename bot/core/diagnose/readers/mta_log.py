@@ -75,9 +75,11 @@ _EXIM_DELIVERY = re.compile(r" (\*\*|==) (\S{1,500})")
 _EXIM_HOST = re.compile(r"H=([\w.-]{1,253}) \[([0-9A-Fa-f.:]{2,45})\](?::(\d{1,5}))?")
 _EXIM_ROUTER = re.compile(r"\b([RTX])=(\S{1,200})")
 _EXIM_SMTP_ERROR = re.compile(
-    r"SMTP error from remote (?:mail server|mailer) after ([^:]{1,40}(?::<[^>]{0,300}>)?):"
+    r"SMTP error from remote (?:mail server|mailer) after (?:pipelined )?"
+    r"([^:]{1,40}(?::<[^>]{0,300}>)?(?: SIZE=\d{1,12})?):"
     r"\s{0,8}(.{1,4000})"
 )
+_EXIM_COMMAND_ADDRESS = re.compile(r":<([^<>\s]{1,500})>")
 _EXIM_TLS_ERROR = re.compile(
     r"TLS error on connection (to|from) ([\w.-]{1,253})? ?(?:\([^)]{0,200}\) )?"
     r"\[([0-9A-Fa-f.:]{2,45})\](?::\d{1,5})? ?(.{0,1000})"
@@ -327,7 +329,7 @@ class MtaLogParser:
                 self._tls_failure(InputKind.EXIM, rest, fields)
                 return True
         if delivery is None:
-            return False
+            return self._exim_attempt(rest, base, host)
         outcome = "bounced" if delivery.group(1) == "**" else "deferred"
         # "** a@b.example: Unrouteable address": the address ends before the colon
         fields = {**base, "recipient": delivery.group(2).rstrip(":"), "delivery_status": outcome}
@@ -341,6 +343,29 @@ class MtaLogParser:
             text = smtp_error.group(2)
         else:
             text = rest.rsplit(": ", 1)[-1] if ": " in rest else rest
+        self._smtp_error(InputKind.EXIM, text, fields)
+        return True
+
+    def _exim_attempt(
+        self, rest: str, base: dict[str, FieldValue], host: re.Match[str] | None
+    ) -> bool:
+        """An SMTP error Exim logs for one attempt on its own line, before (or instead of) the
+        `==`/`**` line: "[H=mx [ip]:] SMTP error from remote mail server after RCPT TO:<a>: 550
+        ..." (cPanel's exim_mainlog shows Yahoo's TSS04 this way). Exim retries a 4xx and
+        bounces a 5xx."""
+        smtp_error = _EXIM_SMTP_ERROR.search(rest)
+        if smtp_error is None:
+            return False
+        command, text = smtp_error.group(1), smtp_error.group(2)
+        reply = find_reply(text)
+        fields: dict[str, FieldValue] = {**base, "smtp_command": command}
+        fields["delivery_status"] = "bounced" if (reply.reply_code or "4")[0] == "5" else "deferred"
+        address = _EXIM_COMMAND_ADDRESS.search(command)
+        if address:
+            role = "recipient" if command.upper().startswith("RCPT") else "sender"
+            fields[role] = address.group(1)
+        if host:
+            fields.update(remote_server=host.group(1), ip=host.group(2))
         self._smtp_error(InputKind.EXIM, text, fields)
         return True
 
