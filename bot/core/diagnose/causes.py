@@ -77,6 +77,7 @@ DERIVED_FIELDS = frozenset(
         "tls_certificate_name", "common_name", "meaning", "class_meaning", "subject_meaning",
         "detail_meaning", "detail_explanation", "subject_explanation", "recipient_domain",
         "sender_domain", "x500_address", "mailbox", "reason_meaning",
+        "unix_mta",  # postfix, exim, ...: the user's side runs that MTA (findings._unix_mta)
     }
 )  # fmt: skip
 KNOWN_FIELDS = FACT_FIELDS | DERIVED_FIELDS

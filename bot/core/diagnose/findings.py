@@ -214,6 +214,9 @@ class FindingBuilder:
         self, cause: Cause, fact: Fact, status: EnhancedStatus | None, reason: str, count: int
     ) -> None:
         facts = fact.fields()
+        unix_mta = _unix_mta(fact)
+        if unix_mta:
+            facts["unix_mta"] = unix_mta
         base = (
             cause.id,
             cause.variant,
@@ -601,6 +604,22 @@ def _expired_when_seen(facts: Mapping[str, FieldValue]) -> bool:
     not_after = parse_time(facts.get("not_after"))
     seen = parse_time(facts.get("last_seen")) or parse_time(facts.get("timestamp"))
     return not_after is not None and seen is not None and not_after < seen
+
+
+# Readers whose input an MTA of the Unix family wrote on the user's side (its log, or the bounce it
+# generated): the fixes are shell commands for that MTA, not Exchange PowerShell.
+_UNIX_MTA_SOURCES = {
+    "postfix_log": "postfix", "exim_log": "exim", "postfix": "postfix", "exim": "exim",
+    "qmail": "qmail", "sendmail": "sendmail", "v5sendmail": "sendmail", "courier": "courier",
+    "opensmtpd": "opensmtpd",
+}  # fmt: skip
+
+
+def _unix_mta(fact: Fact) -> str:
+    named = fact.extra.get("mta")
+    if isinstance(named, str) and named:
+        return named
+    return _UNIX_MTA_SOURCES.get(fact.source, "")
 
 
 def _string_fields(fields: Mapping[str, FieldValue]) -> dict[str, str]:
