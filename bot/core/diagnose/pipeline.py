@@ -228,7 +228,9 @@ def _judge(
         provider = provider_of(enriched, book.reasons)
         if provider is not None:
             enriched = enriched.with_(provider=provider.name)
-        elif enriched.source in ("message_trace", "exchange_ndr") and _microsoft(enriched):
+        elif (
+            enriched.source in ("message_trace", "exchange_ndr") and _microsoft(enriched)
+        ) or _EXCHANGE_COMPONENT.search(enriched.diagnostic[:4000]):
             enriched = enriched.with_(provider="microsoft")
         reason = classify(enriched, book.reasons)
         builder.add(enriched, reason)
@@ -240,6 +242,13 @@ def _microsoft(fact: Fact) -> bool:
         return True
     name = fact.reporting_mta or ""
     return name.endswith((".outlook.com", ".outlook.cn"))
+
+
+# The component codes only Exchange writes into its replies ("550 5.1.10
+# RESOLVER.ADR.RecipientNotFound; ..."): the reply is Exchange's, wherever it was pasted from.
+_EXCHANGE_COMPONENT = re.compile(
+    r"(?=[RSQC])\b(?:RESOLVER|STOREDRV|SMTPSEND|SMTPSUBMIT|QUEUE|ROUTING|CAT)\.[A-Z][A-Za-z]{2,40}\b"
+)
 
 
 _LEGACY_KINDS = {
