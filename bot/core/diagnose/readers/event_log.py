@@ -33,6 +33,11 @@ _FIELD = re.compile(
 _QUOTED = ("Event ID", "Computer")  # with the description's first line: what a finding quotes
 _MARK = re.compile(r"Event ?ID\s*:|EventID\s+:|Id\s+:\s+\d{3,5}", re.I)
 _NAMED = (
+    # a connector's TlsCertificateName that names a removed certificate (Microsoft KB 2989382)
+    (
+        "tls_certificate_name",
+        re.compile(r"contains the domain name (<I>.{1,600}?<S>.{1,600}?) in the personal store"),
+    ),
     ("domain_name", re.compile(r"contains the domain name (\S{1,300}?) in the personal store")),
     ("connector", re.compile(r"for the connector (.{1,200}?) with a FQDN parameter")),
     # an event logged for a connector without an FQDN reads "with a FQDN parameter of . If the
@@ -52,6 +57,11 @@ _NAMED = (
     ("tls_error", re.compile(r"authentication failed with error (\w{1,80})")),
     ("subject", re.compile(r"subject: (.{1,400}?), thumbprint")),
 )
+
+
+# A paragraph after the description that opens with an SMTP reply or status code ("450 4.4.101
+# Proxy session setup failed ..."): something else pasted below the event.
+_NEW_PARAGRAPH = re.compile(r"[ \t]*(?:[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}\b)")
 
 
 class EventLogReader(Reader):
@@ -94,7 +104,12 @@ class EventLogReader(Reader):
             shown: list[int] = []  # offsets in the block of the lines the finding quotes
             in_description = False
             offset = 0
+            after_blank = False
             for line in block.split("\n"):
+                if in_description and after_blank and _NEW_PARAGRAPH.match(line):
+                    end = start + offset  # a reply pasted after the event is not its description
+                    break
+                after_blank = not line.strip()
                 found = _FIELD.match(line)
                 if found and not in_description:
                     values[found.group(1)] = found.group(2).strip()
