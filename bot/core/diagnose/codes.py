@@ -157,3 +157,21 @@ def status_in(text: str) -> str | None:
     """The first enhanced status code in `text`, or None."""
     found = STATUS.search(text)
     return found.group(1) if found else None
+
+
+# "550-5.2.1 The user ... at a rate that 550-5.2.1 prevents ..." : a multi-line reply whose lines
+# were joined with their markers.
+_MULTILINE_MARK = re.compile(r"(?<![\d.])([245]\d\d)-([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+
+
+def joined_multiline(text: str) -> str:
+    """A joined multi-line reply without the markers inside it, so its words read as written
+    ("at a rate that prevents ..."); the first marker stays. Other text comes back as it was."""
+    first = _MULTILINE_MARK.search(text)
+    if first is None:
+        return text
+    code, status = first.groups()
+    inner = re.compile(rf"[ \t]*(?<![\d.]){code}[- ]{re.escape(status)}(?![\d.])[ \t]*")
+    rest = text[first.end() :]
+    joined = inner.sub(" ", rest)
+    return text if joined == rest else text[: first.end()] + joined

@@ -93,7 +93,11 @@ class MessageContext:
 
 def enrich(fact: Fact, context: MessageContext | None = None) -> Fact:
     changes: dict[str, object] = {}
-    text = fact.diagnostic[:_SCAN]
+    if "-" in fact.diagnostic[:_SCAN]:
+        joined = codes.joined_multiline(fact.diagnostic)
+        if joined != fact.diagnostic:
+            changes["diagnostic"] = joined
+    text = str(changes.get("diagnostic", fact.diagnostic))[:_SCAN]
     replies = reply_chain(text) if text else ()
     if replies and len(replies) > len(fact.replies):
         changes["replies"] = replies
