@@ -15,7 +15,7 @@ import re
 
 from bot.core.diagnose.codes import Reply as FoundReply
 from bot.core.diagnose.codes import free_text_error
-from bot.core.diagnose.decode import Document
+from bot.core.diagnose.decode import Document, Segment
 from bot.core.diagnose.fact import FREE_TEXT_SOURCE, Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.common import recipient_in
@@ -26,6 +26,10 @@ from bot.core.diagnose.readers.protocol_log import has_log_header, is_record
 #   [245]\.\d{1,3}\.\d{1,3} | (?<!\d)[45]\d\d[ -]
 # written so that every match starts with one of [245]: the regex engine then skips to those
 # characters at C speed instead of trying both branches at every position (5x on chat text).
+# The mailbox store's exceptions that Outlook's own NDRs quote (the only error text they hold).
+_STORE_EXCEPTION = re.compile(
+    r"\bMapiException(?:SendAsDenied|NotAuthorized|QuotaExceeded|ShutoffQuotaExceeded|MaxSubmissionExceeded)\b"
+)
 _CANDIDATE = re.compile(r"[245](?:\.\d{1,3}\.\d{1,3}|(?<![0-9][245])(?<=[45])\d\d[ -])")
 MAX_FACTS = 2000
 # A reply that a mail client or an MTA wrapped goes on in the next lines: each is indented or
@@ -51,7 +55,8 @@ class FreeTextReader(Reader):
         if self._log_file or has_log_header(document.text):
             self._log_file = True  # a protocol log file: every line is its reader's
             return 0
-        return 1 if _CANDIDATE.search(document.text) else 0
+        text = document.text
+        return 1 if _CANDIDATE.search(text) or _STORE_EXCEPTION.search(text) else 0
 
     def parse(self, document: Document) -> list[Fact]:
         facts: list[Fact] = []
@@ -92,7 +97,21 @@ class FreeTextReader(Reader):
                         lines=(number, last_line),
                     )
                 )
+            if not facts:
+                facts.extend(self._store_exceptions(segment))
         return facts
+
+    def _store_exceptions(self, segment: Segment) -> list[Fact]:
+        """The mailbox store's exception in an NDR that Outlook wrote without a reply code
+        ("Microsoft.Mapi.MapiExceptionSendAsDenied: ... (hr=0x80070005, ec=1244)")."""
+        found = _STORE_EXCEPTION.search(segment.text)
+        if found is None:
+            return []
+        start = segment.text.rfind("\n", 0, found.start()) + 1
+        end = segment.text.find("\n", found.end())
+        line = segment.text[start : end if end >= 0 else len(segment.text)][:2000].strip()
+        number = segment.line(start)
+        return [Fact(source=self.name, diagnostic=line, lines=(number, number))]
 
 
 # Postfix's "host mx.example.com[192.0.2.1] said:" on a line of its own, the reply below it.
