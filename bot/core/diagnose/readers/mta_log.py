@@ -195,6 +195,8 @@ class MtaLogParser:
                 "smtp_command": noqueue.group(1),
                 "client": noqueue.group(2),
                 "client_ip": noqueue.group(3),
+                "remote_ip": noqueue.group(3),
+                "direction": "incoming",  # this server refused a client: its own policy
             }
             self._postfix_addresses(message, fields)
             self._smtp_error(InputKind.POSTFIX, noqueue.group(4).split("; from=", 1)[0], fields)
