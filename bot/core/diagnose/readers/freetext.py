@@ -85,11 +85,14 @@ class FreeTextReader(Reader):
                 said = _said_before(text, start)
                 if said:
                     joined, number = f"{said} {joined}", number - 1
+                recipient = recipient_in(line) or _recipient_above(text, start)
+                if not said:
+                    joined = _with_reply_from(text, start, joined)
                 stripped = clip(_without_inner_markers(joined, reply) if wrapped else joined, 2000)
                 facts.append(
                     Fact(
                         source=self.name,
-                        recipient=recipient_in(line),
+                        recipient=recipient,
                         status=reply.status,
                         reply_code=reply.reply_code,
                         replies=(Reply(reply.reply_code, reply.status, stripped),),
@@ -118,6 +121,39 @@ class FreeTextReader(Reader):
 _SAID_LINE = re.compile(
     r"[ \t]*(?:<[^>\n]{1,254}>: )?host [^\s\[]{1,253} ?\[[0-9A-Fa-f:.]{3,45}\] said:[ \t]*"
 )
+
+
+# What a bounce says above the reply it quotes: "Your message to a@b has been blocked", "<a@b> :
+# Reply from mx.example.com [192.0.2.1]:" (Trend Micro IMSS and others).
+_MESSAGE_TO = re.compile(
+    r"\b(?:message|mail|e-?mail) to <?([^\s<>@]{1,64}@[\w.-]{1,253}\.[A-Za-z]{2,63})>?"
+    r" (?:has been blocked|(?:could ?n[o']t|was ?n[o']t|has not been|cannot) be(?:en)? delivered)",
+    re.IGNORECASE,
+)
+_REPLY_FROM = re.compile(
+    r"<([^\s<>@]{1,64}@[\w.-]{1,253})>\s{0,4}:\s{0,4}Reply from\s{1,12}([\w.-]{1,253})\s{1,12}"
+    r"\[([0-9A-Fa-f.:]{2,45})\]:?\s*$"
+)
+_LOOKBACK = 600  # characters above a reply searched for its recipient and host
+
+
+def _recipient_above(text: str, start: int) -> str | None:
+    above = text[max(0, start - _LOOKBACK) : start]
+    found = _REPLY_FROM.search(above) or _last(_MESSAGE_TO, above)
+    return found.group(1) if found else None
+
+
+def _with_reply_from(text: str, start: int, joined: str) -> str:
+    """The reply with the "Reply from host [ip]:" above it, so enrich finds the remote host."""
+    found = _REPLY_FROM.search(text[max(0, start - _LOOKBACK) : start])
+    return f"Reply from {found.group(2)} [{found.group(3)}]: {joined}" if found else joined
+
+
+def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    found = None
+    for found in pattern.finditer(text):  # noqa: B007 - the last match is wanted
+        pass
+    return found
 
 
 def _said_before(text: str, start: int) -> str:
