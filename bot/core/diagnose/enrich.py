@@ -120,7 +120,7 @@ def enrich(fact: Fact, context: MessageContext | None = None) -> Fact:
             changes["ip"] = ip
     if not fact.action and codes.DELAY_NOTICE in text:
         changes["action"] = "delayed"  # the notice itself: still being retried
-    extra = _key_values(text) if "=" in text else {}
+    extra = _key_values(text) if "=" in text or "Presented Subject" in text else {}
     sending = sending_ip_in(text) if text and "sending_ip" not in fact.extra else None
     if sending:
         extra["sending_ip"] = sending
@@ -291,10 +291,22 @@ def _key_values(text: str) -> dict[str, str]:
     for name, value in _KEY_VALUE.findall(text):
         key = _snake(name)
         if key not in out and value.strip():
-            out[key] = clip(value, 300)
+            out[key] = clip(" ".join(value.split()), 300)
         if len(out) >= 30:
             break
+    presented = _PRESENTED.search(text)  # [Message=SubjectMismatch ... Thumbprint: ...]
+    if presented:
+        out.setdefault("subject", " ".join(presented.group(1).split()))
+        if presented.group(2):
+            out.setdefault("thumbprint", presented.group(2).upper())
     return out
+
+
+# "Expected Subject: *.contoso.com. Presented Subject: CN=EX01. Thumbprint: D0AC2F...": the
+# certificate the server presented, as Exchange Online's 4.4.317 / 4.7.320 details name it.
+_PRESENTED = re.compile(
+    r"Presented Subject:\s{1,4}(.{1,400}?)\.?(?:\s{1,4}Thumbprint:\s{1,4}([0-9A-Fa-f]{32,40})|\]|$)"
+)
 
 
 def _snake(name: str) -> str:

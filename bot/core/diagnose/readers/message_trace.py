@@ -69,7 +69,7 @@ def led_facts(text: str) -> dict[str, str]:
         elif key == "LastAttemptedServerName":
             found.setdefault("remote_host", value.strip().lower())
         elif key == "Message":
-            found.setdefault("message", value.strip())
+            found.setdefault("message", " ".join(value.split()))
         else:
             found.setdefault(snake(key), value.strip())
     for inner in _BRACKET_PLAIN.findall(led):
