@@ -516,8 +516,9 @@ def _about_exchange(fact: Fact) -> bool:
 # to those letters (a pattern whose alternatives start with \b gives it nothing to skip with;
 # five times slower on a long text).
 _EXCHANGE_WORDS = re.compile(
-    r"(?=[RSQCpA])(?:\b(?:RESOLVER|STOREDRV|SMTPSEND|SMTPSUBMIT|QUEUE|ROUTING|CAT)\.[A-Z][A-Za-z]"
+    r"(?=[RSQCpAU])(?:\b(?:RESOLVER|STOREDRV|SMTPSEND|SMTPSUBMIT|QUEUE|ROUTING|CAT)\.[A-Z][A-Za-z]"
     r"|protection\.outlook\.com|prod\.outlook\.com|primary target IP address"
+    r"|Unable to relay recipient in non-accepted domain"
     r"|\bATTR\d{1,3}\b|\bAS\(\d{3,}\))"
 )
 
