@@ -64,17 +64,28 @@ _NAMED = (
 _NEW_PARAGRAPH = re.compile(r"[ \t]*(?:[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}\b)")
 
 
+# The transport service's certificate sentences, recognised in a description pasted on its own.
+_BARE_DESCRIPTION = re.compile(
+    r"Microsoft Exchange (?:could not|couldn.t|cannot) (?:find|load) (?:a|the) certificate"
+)
+_MAX_BARE = 100
+
+
 class EventLogReader(Reader):
     name = "event_log"
 
     def detect(self, document: Document) -> int:
         head = document.text[:65536]
-        return 30 if "MSExchange" in head and _MARK.search(head) else 0  # the cheap test first
+        if "MSExchange" in head and _MARK.search(head):  # the cheap test first
+            return 30
+        return 20 if "Microsoft Exchange" in head and _BARE_DESCRIPTION.search(head) else 0
 
     def parse(self, document: Document) -> list[Fact]:
         facts: list[Fact] = []
         for segment in document.segments:
             facts.extend(self._viewer_blocks(segment))
+        if not facts and "MSExchange" not in document.text[:65536]:
+            return self._bare_descriptions(document)
         if not facts:
             for record in records(document):
                 event_id = record.get("EventID", "Id", "InstanceId", "Event ID")
@@ -91,6 +102,22 @@ class EventLogReader(Reader):
                             (record.first_line, record.last_line),
                         )
                     )
+        return facts
+
+    def _bare_descriptions(self, document: Document) -> list[Fact]:
+        """An event's description pasted without the Event Viewer fields around it: the
+        paragraph that holds the transport service's sentence, as an event with no ID."""
+        facts: list[Fact] = []
+        for segment in document.segments:
+            text = segment.text
+            for found in _BARE_DESCRIPTION.finditer(text):
+                start = text.rfind("\n\n", 0, found.start())
+                start = 0 if start < 0 else start + 2
+                end = text.find("\n\n", found.end())
+                end = len(text) if end < 0 else end
+                facts.append(_fact("", "", "", "", text[start:end], segment.span(start, end)))
+                if len(facts) >= _MAX_BARE:
+                    return facts
         return facts
 
     def _viewer_blocks(self, segment: Segment) -> list[Fact]:
