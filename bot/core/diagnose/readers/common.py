@@ -50,7 +50,7 @@ _SENDER_LABEL = re.compile(
 def _cleaned(address: str) -> str:
     """Without the quotes and dots around it, nor the brace of a PowerShell collection
     (`{a@b.example;2;...}`): atext allows `{`, real addresses never start with one."""
-    return address.strip(".'\"").lstrip("{|`~").lower()
+    return address.lstrip("{|`~").strip(".'\"").lstrip("{|`~").lower()  # {'a@b': ... too
 
 
 def addresses_in(text: str, limit: int = 100) -> list[str]:
