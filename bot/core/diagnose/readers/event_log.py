@@ -54,7 +54,7 @@ _NAMED = (
             r"Microsoft Exchange is \[?([0-9A-Fa-f.:]{2,45})\]?"
         ),
     ),
-    ("tls_error", re.compile(r"authentication failed with error (\w{1,80})")),
+    ("message", re.compile(r"authentication failed with error (\w{1,80})")),  # LogonDenied ...
     ("subject", re.compile(r"subject: (.{1,400}?), thumbprint")),
 )
 
