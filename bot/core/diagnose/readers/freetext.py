@@ -30,7 +30,9 @@ from bot.core.diagnose.readers.protocol_log import has_log_header, is_record
 _STORE_EXCEPTION = re.compile(
     r"\bMapiException(?:SendAsDenied|NotAuthorized|QuotaExceeded|ShutoffQuotaExceeded|MaxSubmissionExceeded)\b"
 )
-_CANDIDATE = re.compile(r"[245](?:\.\d{1,3}\.\d{1,3}|(?<![0-9][245])(?<=[45])\d\d[ -])")
+_CANDIDATE = re.compile(
+    r"[245](?:\.\d{1,3}\.\d{1,3}|(?<![0-9][245])(?<=[45])\d\d(?:[ -]|(?=\n)|$))"
+)
 MAX_FACTS = 2000
 # A reply that a mail client or an MTA wrapped goes on in the next lines: each is indented or
 # follows a line as long as a wrapped one, and the line before it did not end a sentence. A new
@@ -134,12 +136,15 @@ _REPLY_FROM = re.compile(
     r"<([^\s<>@]{1,64}@[\w.-]{1,253})>\s{0,4}:\s{0,4}Reply from\s{1,12}([\w.-]{1,253})\s{1,12}"
     r"\[([0-9A-Fa-f.:]{2,45})\]:?\s*$"
 )
+# "<a@b>:" alone on the line right above the reply (Yahoo's and qmail's bounces)
+_ADDRESS_ALONE = re.compile(r"(?:^|\n)[ \t]*<([^\s<>@]{1,64}@[\w.-]{1,253})>:?[ \t]*\n?$")
+_STATUS_OPENING = re.compile(r"[ \t]*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _LOOKBACK = 600  # characters above a reply searched for its recipient and host
 
 
 def _recipient_above(text: str, start: int) -> str | None:
     above = text[max(0, start - _LOOKBACK) : start]
-    found = _REPLY_FROM.search(above) or _last(_MESSAGE_TO, above)
+    found = _REPLY_FROM.search(above) or _ADDRESS_ALONE.search(above) or _last(_MESSAGE_TO, above)
     return found.group(1) if found else None
 
 
@@ -178,11 +183,20 @@ def _continuation(text: str, end: int, line: str, reply: FoundReply) -> tuple[li
     last = previous = line.rstrip()
     same = _same_reply(reply)
     multi = same is not None and _more_lines_follow(line, reply.reply_code or "")
-    limit = MAX_MULTILINE_LINES if multi else MAX_CONTINUATION_LINES
+    # "<a@b>: host mx[ip] said: 550" with the reply's text on the indented lines below it
+    # (Postfix wraps its DSN text so): those lines are the reply, whatever codes they quote
+    dangling = bool(reply.reply_code) and line.rstrip().endswith(f" {reply.reply_code}")
+    limit = MAX_MULTILINE_LINES if multi or dangling else MAX_CONTINUATION_LINES
     while len(wrapped) < limit and end < len(text) and last:
         following = text.find("\n", end + 1)
         following = len(text) if following < 0 else following
         candidate = text[end + 1 : following][:4096]
+        if dangling and _INDENTED.match(candidate):
+            previous, last = candidate.rstrip(), candidate.strip()
+            wrapped.append(last)
+            end = following
+            continue
+        dangling = False
         if multi and same is not None and same.search(candidate):
             multi = _more_lines_follow(candidate, reply.reply_code or "")
             previous, last = candidate.rstrip(), candidate.strip()
@@ -229,8 +243,11 @@ def _continues(candidate: str, previous: str, last: str, reply: FoundReply) -> b
     wrapped_here = len(previous) in WRAPPED_LINE and candidate.strip()
     if not (_INDENTED.match(candidate) or wrapped_here) or _NOT_CONTINUATION.match(candidate):
         # "... said: 550" wrapped before its status ("   5.7.0 Blocked - see ...")
-        return bool(reply.reply_code and last.endswith(f" {reply.reply_code}") and reply.status
-                    and candidate.strip().startswith(reply.status))  # fmt: skip
+        code = reply.reply_code
+        opening = _STATUS_OPENING.match(candidate)
+        return bool(code and last.endswith(f" {code}") and opening
+                    and opening.group(1)[0] == code[0]
+                    and (not reply.status or opening.group(1) == reply.status))  # fmt: skip
     if is_record(candidate) or is_log_line(candidate):
         return False
     return not (_CANDIDATE.search(candidate) and free_text_error(candidate) is not None)
