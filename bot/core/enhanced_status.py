@@ -126,7 +126,12 @@ class StatusTable:
         if detail is not None:
             detail_title, detail_meaning = detail.title, detail.meaning
         elif status.detail == 0 and subject is not None:
-            detail_title, detail_meaning = f"Other or undefined {subject_title.lower()}", ""
+            detail_title = (
+                "No more specific detail"
+                if subject_title.lower().startswith("other")
+                else f"Other or undefined {subject_title.lower()} status"
+            )
+            detail_meaning = "The server gave no more specific detail."
         else:
             detail_title = "Detail not defined by the standards (vendor-specific)"
             detail_meaning = ""

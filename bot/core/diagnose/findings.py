@@ -373,7 +373,7 @@ class FindingBuilder:
             fields["server"] = values["server"]
         if group.last_timestamp and group.last_timestamp != fields.get("timestamp"):
             fields["last_timestamp"] = group.last_timestamp
-        text_values = {k: _one_line(v[:MAX_TEMPLATE_VALUE]) for k, v in values.items()}
+        text_values = {k: _one_line(_words(v, MAX_TEMPLATE_VALUE)) for k, v in values.items()}
         return Finding(
             id=cause.id,
             severity=cause.severity_for(group.status, delayed=group.delayed),
@@ -730,6 +730,15 @@ def certificate_names(facts: Mapping[str, FieldValue]) -> tuple[str, ...]:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _words(value: str, limit: int) -> str:
+    """`value` cut to `limit` characters at a word's end, with an ellipsis when cut."""
+    if len(value) <= limit:
+        return value
+    cut = value[:limit]
+    space = cut.rfind(" ", limit // 2)
+    return (cut[:space] if space > 0 else cut).rstrip(" ,;:") + "\u2026"
 
 
 def _one_line(value: str) -> str:
