@@ -20,14 +20,42 @@ LEADING_REPLY = re.compile(r"[#\s\"'(]{0,4}([245][0-5]\d)(?:[ -]|$)")
 _LABELLED_REPLY = re.compile(r"[^:\n]{1,80}:\s{1,3}([245][0-5]\d)(?:[ -]|$)")
 # A reply code after the words an MTA introduces the remote server's reply with: Postfix's
 # "said:" and "refused to talk to me:", Exim's "SMTP error from remote mail server after RCPT
-# TO:<a@b>:" and its debug "SMTP<<", OpenSMTPD's "<<<", Gmail's "The response ... was:".
-_INTRODUCED_REPLY = re.compile(
-    r"(?:\bsaid:|refused to talk to me:"
-    r"|\bafter (?:pipelined )?(?:MAIL FROM|RCPT TO|DATA|end of data|initial connection|EHLO|HELO"
-    r"|STARTTLS)[^:\n]{0,20}(?::<[^>\n]{0,300}>)?[^:\n]{0,40}:"
-    r"|SMTP<<|<<<|server was:|response was:)\s{0,3}([245][0-5]\d)(?:[ -]|$)",
-    re.IGNORECASE,
+# TO:<a@b>:" and its debug "SMTP<<", OpenSMTPD's "<<<", Gmail's "The response ... was:". Each
+# is looked for as its literal word first (str.find), the pattern tried only there.
+_CODE_AFTER = r"\s{0,3}([245][0-5]\d)(?:[ -]|$)"
+_INTRODUCERS = (
+    ("said:", re.compile(r"said:" + _CODE_AFTER)),
+    ("talk to me:", re.compile(r"talk to me:" + _CODE_AFTER)),
+    ("<<", re.compile(r"<<<?" + _CODE_AFTER)),
+    (" was:", re.compile(r" was:" + _CODE_AFTER)),
+    *(
+        (
+            word,
+            re.compile(
+                r"after (?:pipelined )?(?:MAIL FROM|RCPT TO|DATA|end of data|initial connection"
+                r"|EHLO|HELO|STARTTLS)[^:\n]{0,20}(?::<[^>\n]{0,300}>)?[^:\n]{0,40}:" + _CODE_AFTER,
+                re.IGNORECASE,
+            ),
+        )
+        for word in ("after ", "After ", "AFTER ")
+    ),
 )
+_MAX_INTRODUCER_TRIES = 20
+
+
+def _introduced_reply(text: str) -> str | None:
+    """The reply code an introducing phrase opens in `text`, or None."""
+    for word, pattern in _INTRODUCERS:
+        position = text.find(word)
+        tries = 0
+        while position >= 0 and tries < _MAX_INTRODUCER_TRIES:
+            found = pattern.match(text, position)
+            if found:
+                return found.group(1)
+            position = text.find(word, position + 1)
+            tries += 1
+    return None
+
 
 # Words that make a bare code in free text plausibly about mail delivery.
 _MAIL_CONTEXT = re.compile(
@@ -134,9 +162,9 @@ def free_text_error(text: str) -> Reply | None:
     for match in STATUS.finditer(text):
         if match.group(1)[0] in "45" and _reads_as_status(text, match):
             return Reply(None, match.group(1))
-    introduced = _INTRODUCED_REPLY.search(text)
-    if introduced and introduced.group(1)[0] in "45":
-        return Reply(introduced.group(1), None)
+    introduced = _introduced_reply(text)
+    if introduced and introduced[0] in "45":
+        return Reply(introduced, None)
     lead = LEADING_REPLY.match(text) or _LABELLED_REPLY.match(text)
     if lead and lead.group(1)[0] in "45":
         rest = text[lead.end() :]

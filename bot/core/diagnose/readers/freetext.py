@@ -137,20 +137,35 @@ _REPLY_FROM = re.compile(
     r"\[([0-9A-Fa-f.:]{2,45})\]:?\s*$"
 )
 # "<a@b>:" alone on the line right above the reply (Yahoo's and qmail's bounces)
-_ADDRESS_ALONE = re.compile(r"(?:^|\n)[ \t]*<([^\s<>@]{1,64}@[\w.-]{1,253})>:?[ \t]*\n?$")
+_ADDRESS_ALONE = re.compile(r"[ \t]*<([^\s<>@]{1,64}@[\w.-]{1,253})>:?[ \t]*")
 _STATUS_OPENING = re.compile(r"[ \t]*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _LOOKBACK = 600  # characters above a reply searched for its recipient and host
 
 
 def _recipient_above(text: str, start: int) -> str | None:
     above = text[max(0, start - _LOOKBACK) : start]
-    found = _REPLY_FROM.search(above) or _ADDRESS_ALONE.search(above) or _last(_MESSAGE_TO, above)
-    return found.group(1) if found else None
+    if "Reply from" in above:
+        found = _REPLY_FROM.search(above)
+        if found:
+            return found.group(1)
+    line_above = above.rstrip("\n").rpartition("\n")[2]
+    if ">" in line_above:
+        alone = _ADDRESS_ALONE.fullmatch(line_above)
+        if alone:
+            return alone.group(1)
+    if "@" not in above:
+        return None
+    lowered = above.lower()
+    if " to " not in lowered or ("blocked" not in lowered and "deliver" not in lowered):
+        return None
+    message_to = _last(_MESSAGE_TO, above)
+    return message_to.group(1) if message_to else None
 
 
 def _with_reply_from(text: str, start: int, joined: str) -> str:
     """The reply with the "Reply from host [ip]:" above it, so enrich finds the remote host."""
-    found = _REPLY_FROM.search(text[max(0, start - _LOOKBACK) : start])
+    above = text[max(0, start - _LOOKBACK) : start]
+    found = _REPLY_FROM.search(above) if "Reply from" in above else None
     return f"Reply from {found.group(2)} [{found.group(3)}]: {joined}" if found else joined
 
 
