@@ -61,8 +61,9 @@ _POSTFIX_TLS = (
     "TLS handshake failed",
     "lost connection after STARTTLS",
 )
-_NOQUEUE = re.compile(r"NOQUEUE: reject: (\w{1,12}) from ([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\]:"
-                      r" (.{1,4000})")  # fmt: skip
+# postscreen names the client without a host name and with its port: "from [192.0.2.1]:51234:"
+_NOQUEUE = re.compile(r"NOQUEUE: reject: (\w{1,12}) from ([\w.-]{0,253})\[([0-9A-Fa-f.:]{2,45})\]"
+                      r"(?::\d{1,5})?: (.{1,4000})")  # fmt: skip
 _ENDPOINT = re.compile(r"([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\]")
 
 _EXIM_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d{1,6})?(?: [+-]\d{4})? ")
@@ -476,6 +477,11 @@ _QMAIL_MARK = re.compile(
 )
 
 
+_POLICY_SERVICE = re.compile(
+    r"\b(?:policyd-spf|policyd-weight|postgrey|postfwd|policyd)\[\d{1,10}\]: "
+)
+
+
 def _marked(text: str) -> bool:
     return bool(
         ("postfix" in text and _POSTFIX_MARK.search(text))
@@ -535,8 +541,12 @@ def _command_answered(words: str) -> str:
 
 
 def is_log_line(line: str) -> bool:
-    """A Postfix, Exim or qmail-send log line (what MtaLogParser reads)."""
+    """A Postfix, Exim or qmail-send log line (what MtaLogParser reads), or one of the local
+    policy services Postfix asks (policyd-spf, postgrey, ...): their verdict on an incoming
+    message is this server's own, and smtpd's NOQUEUE line for it follows."""
     if "postfix" in line and _POSTFIX.search(line):
+        return True
+    if "[" in line and _POLICY_SERVICE.search(line):
         return True
     if "delivery " in line and _QMAIL_RESULT.search(line):
         return True
