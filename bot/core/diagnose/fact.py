@@ -32,6 +32,8 @@ class FactKind(StrEnum):
 
 
 # The source of the facts the free-text fallback reader finds (a reply pasted on its own).
+# What a message-trace row says when only its status is known (no detail was pasted).
+TRACE_STATUS_TEXT = "Message trace status: "
 FREE_TEXT_SOURCE = "text"
 
 

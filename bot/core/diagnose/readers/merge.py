@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
 
-from bot.core.diagnose.fact import FREE_TEXT_SOURCE, Fact, FactKind
+from bot.core.diagnose.fact import FREE_TEXT_SOURCE, TRACE_STATUS_TEXT, Fact, FactKind
 
 _SCALARS = tuple(
     f.name
@@ -152,6 +152,8 @@ def _combine(base: Fact, other: Fact) -> Fact:
         if other.source == FREE_TEXT_SOURCE and base.source != FREE_TEXT_SOURCE
         else _better_text(base.diagnostic, other.diagnostic)
     )
+    if diagnostic.startswith(TRACE_STATUS_TEXT) and other.diagnostic:
+        diagnostic = other.diagnostic  # a trace row's status, and the detail of its Fail event
     if diagnostic != base.diagnostic:
         changes["diagnostic"] = diagnostic
     if not base.replies and other.replies:

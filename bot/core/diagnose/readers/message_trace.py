@@ -19,7 +19,7 @@ import re
 from bot.core.diagnose import codes
 from bot.core.diagnose.decode import Document, Segment
 from bot.core.diagnose.decode.records import Record, records
-from bot.core.diagnose.fact import Fact, Reply, clip
+from bot.core.diagnose.fact import TRACE_STATUS_TEXT, Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.common import address_in, ip_value
 
@@ -201,7 +201,7 @@ class MessageTraceReader(Reader):
             "trace_status": "" if detail else clip(status, 200),  # an export without the reason
         }
         return self._fact(
-            detail or f"Message trace status: {status}",
+            detail or f"{TRACE_STATUS_TEXT}{status}",
             (line, line) if detail else (record.first_line, record.last_line),
             recipient=recipient,
             sender=address_in(record.get("SenderAddress", "sender_address", "Sender")),
