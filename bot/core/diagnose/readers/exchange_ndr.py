@@ -118,8 +118,8 @@ def _wrapped_reply(lines: list[str], index: int, spaced: bool = False) -> tuple[
     double-spaced copy the blank line after each piece is skipped."""
     line = lines[index].strip()
     opened = line.find("returned '")
-    if opened < 0 or "'" in line[opened + 10 :]:
-        return line, index  # no reply, or its closing quote may be on this line
+    if opened < 0 or _REMOTE_RETURNED.search(line):
+        return line, index  # no reply, or its closing quote is on this line (not "can't")
     pieces = [line]
     reach = _WRAPPED_LINES * (2 if spaced else 1)
     for last in range(index + 1, min(len(lines), index + 1 + reach)):
