@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bot.core.diagnose.readers.freetext import _CANDIDATE
 
-PLAIN = re.compile(r"[245]\.\d{1,3}\.\d{1,3}|(?<!\d)[45]\d\d(?:[ -]|(?=\n)|$)")
-_TEXT = st.text(alphabet="0123456789245.- \nx4", max_size=300)
+PLAIN = re.compile(r"[245]\.\d{1,3}\.\d{1,3}|(?<!\d)[45]\d\d(?:[ ,-]|(?=\n)|$)")
+_TEXT = st.text(alphabet="0123456789245.-, \nx4", max_size=300)
 
 
 @settings(max_examples=400)

@@ -164,9 +164,14 @@ class Cause:
             return True
         return status is not None and any(p.matches(status) for p in self.statuses)
 
-    def severity_for(self, status: EnhancedStatus | None, *, delayed: bool = False) -> Severity:
-        """The severity for this code (a class-4 code or a delayed delivery counts as class 4)."""
+    def severity_for(
+        self, status: EnhancedStatus | None, *, delayed: bool = False, reply_code: str | None = None
+    ) -> Severity:
+        """The severity for this code (a class-4 code or a delayed delivery counts as class 4;
+        without an enhanced code, the reply code's first digit is the class)."""
         klass = status.klass if status is not None else (4 if delayed else None)
+        if klass is None and reply_code and reply_code[:1] in "245":
+            klass = int(reply_code[0])
         if klass is not None and klass in self.severity_by_class:
             return self.severity_by_class[klass]
         return self.severity

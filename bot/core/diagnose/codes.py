@@ -25,6 +25,11 @@ _LABELLED_REPLY = re.compile(r"[^:\n]{1,80}:\s{1,3}([245][0-5]\d)(?:[ -]|$)")
 _CODE_AFTER = r"\s{0,3}([245][0-5]\d)(?:[ -]|$)"
 _INTRODUCERS = (
     ("said:", re.compile(r"said:" + _CODE_AFTER)),
+    # PHPMailer "SMTP ERROR: RCPT TO command failed: 451 ..."
+    ("command failed:", re.compile(r"command failed:" + _CODE_AFTER)),
+    # Python's smtplib: SMTPRecipientsRefused {'a@b': (550, b'5.1.1 ...')}, SMTPDataError: (554,
+    ("': (", re.compile(r"': \(([245][0-5]\d), ")),
+    ("Error: (", re.compile(r"Error: \(([245][0-5]\d), ")),
     ("talk to me:", re.compile(r"talk to me:" + _CODE_AFTER)),
     ("<<", re.compile(r"<<<?" + _CODE_AFTER)),
     (" was:", re.compile(r" was:" + _CODE_AFTER)),

@@ -376,7 +376,9 @@ class FindingBuilder:
         text_values = {k: _one_line(_words(v, MAX_TEMPLATE_VALUE)) for k, v in values.items()}
         return Finding(
             id=cause.id,
-            severity=cause.severity_for(group.status, delayed=group.delayed),
+            severity=cause.severity_for(
+                group.status, delayed=group.delayed, reply_code=group.reply_code
+            ),
             summary=_tidy(fill(cause.summary, text_values)),
             explanation=_tidy(fill(cause.explanation, text_values)),
             fields=fields,

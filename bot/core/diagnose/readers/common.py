@@ -50,7 +50,10 @@ _SENDER_LABEL = re.compile(
 def _cleaned(address: str) -> str:
     """Without the quotes and dots around it, nor the brace of a PowerShell collection
     (`{a@b.example;2;...}`): atext allows `{`, real addresses never start with one."""
-    return address.lstrip("{|`~").strip(".'\"").lstrip("{|`~").lower()  # {'a@b': ... too
+    address = address.lstrip("{|`~")
+    if address[:2] in ("u'", "b'"):  # Python 2's u'a@b' in a repr
+        address = address[1:]
+    return address.strip(".'\"").lstrip("{|`~").lower()  # {'a@b': ... too
 
 
 def addresses_in(text: str, limit: int = 100) -> list[str]:

@@ -31,7 +31,7 @@ _STORE_EXCEPTION = re.compile(
     r"\bMapiException(?:SendAsDenied|NotAuthorized|QuotaExceeded|ShutoffQuotaExceeded|MaxSubmissionExceeded)\b"
 )
 _CANDIDATE = re.compile(
-    r"[245](?:\.\d{1,3}\.\d{1,3}|(?<![0-9][245])(?<=[45])\d\d(?:[ -]|(?=\n)|$))"
+    r"[245](?:\.\d{1,3}\.\d{1,3}|(?<![0-9][245])(?<=[45])\d\d(?:[ ,-]|(?=\n)|$))"
 )
 MAX_FACTS = 2000
 # A reply that a mail client or an MTA wrapped goes on in the next lines: each is indented or

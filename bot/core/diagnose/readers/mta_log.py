@@ -477,6 +477,7 @@ _QMAIL_MARK = re.compile(
 )
 
 
+_NOT_EXIM = ("CLIENT -> SERVER", "SERVER -> CLIENT", "SMTP ERROR", "SMTP NOTICE", "SMTP Error")
 _POLICY_SERVICE = re.compile(
     r"\b(?:policyd-spf|policyd-weight|postgrey|postfwd|policyd)\[\d{1,10}\]: "
 )
@@ -550,7 +551,11 @@ def is_log_line(line: str) -> bool:
         return True
     if "delivery " in line and _QMAIL_RESULT.search(line):
         return True
-    return line[:2].isdigit() and _EXIM_TIME.match(line) is not None
+    if not line[:2].isdigit():
+        return False
+    stamp = _EXIM_TIME.match(line)
+    # PHPMailer's debug output has the same time stamp: "... SMTP ERROR: RCPT TO command failed"
+    return stamp is not None and not line.startswith(_NOT_EXIM, stamp.end())
 
 
 class MtaLogReader(Reader):
