@@ -118,6 +118,7 @@ LABELS: Mapping[str, str] = {
     "event_id": "Event ID",
     "source_name": "Event source",
     "source_context": "Source context",
+    "queue_id": "Queue ID",
     "pieces": "Read",
     "joined": "Explains",
     "config_rule": "Rule",

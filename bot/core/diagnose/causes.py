@@ -58,6 +58,7 @@ FACT_FIELDS = frozenset(
         "text", "tls_error", "remote_ehlo", "log_type", "exchange_online", "first_seen",
         "last_seen", "next_hop_domain", "chain_status", "original_recipient", "message_id",
         "message_subject", "event_id", "source_name", "source_context", "provider", "diagnostic",
+        "queue_id",
         "inner_status",
         "last_attempted_server_name", "connector_id", "count", "local_port", "remote_port",
         "config_rule", "connector_kind", "servers", "configured", "expected", "property",
@@ -91,7 +92,7 @@ READER_NAMES = frozenset(
         "courier", "gmail", "googlegroups", "outlook", "yahoo", "amazonses", "sendgrid",
         "mimecast", "barracuda", "proofpoint", "tracking_log", "event_log", "arf", "rfc3834",
         "message_trace_csv", "notes", "exchange2003", "mta_log", "exchange_config", "tlsrpt",
-        "webhooks", "qmail_log",
+        "webhooks", "qmail_log", "postfix_queue",
     }
 )  # fmt: skip
 _ID = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")

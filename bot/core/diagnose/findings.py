@@ -52,7 +52,7 @@ _FACT_FIELDS = (
     "local_ip",
     "remote_ip", "inner_status", "provider", "chain_status", "log_type", "exchange_online",
     "serial", "last_attempted_server_name", "connector_id", "sending_ip",
-    "trace_status", "queue_status", "message_count",
+    "trace_status", "queue_status", "message_count", "queue_id",
 )  # fmt: skip
 
 
@@ -614,7 +614,7 @@ def _expired_when_seen(facts: Mapping[str, FieldValue]) -> bool:
 _UNIX_MTA_SOURCES = {
     "postfix_log": "postfix", "exim_log": "exim", "postfix": "postfix", "exim": "exim",
     "qmail": "qmail", "sendmail": "sendmail", "v5sendmail": "sendmail", "courier": "courier",
-    "opensmtpd": "opensmtpd",
+    "opensmtpd": "opensmtpd", "postfix_queue": "postfix",
 }  # fmt: skip
 
 

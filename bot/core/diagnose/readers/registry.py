@@ -20,6 +20,7 @@ from bot.core.diagnose.readers.googlegroups import GoogleGroupsReader
 from bot.core.diagnose.readers.message_trace import MessageTraceReader
 from bot.core.diagnose.readers.mta import HeaderTestIndex, HeaderTests, MtaReader, load_specs
 from bot.core.diagnose.readers.mta_log import MtaLogReader
+from bot.core.diagnose.readers.postfix_queue import PostfixQueueReader
 from bot.core.diagnose.readers.protocol_log import ProtocolLogReader
 from bot.core.diagnose.readers.queue import QueueReader
 from bot.core.diagnose.readers.rfc3464 import Rfc3464Reader
@@ -42,6 +43,7 @@ CODE_READERS: tuple[type[Reader], ...] = (
     EventLogReader,
     ExchangeConfigReader,
     MtaLogReader,
+    PostfixQueueReader,
     EhloReader,
     GenericBounceReader,
     FreeTextReader,
