@@ -124,6 +124,10 @@ def enrich(fact: Fact, context: MessageContext | None = None) -> Fact:
     sending = sending_ip_in(text) if text and "sending_ip" not in fact.extra else None
     if sending:
         extra["sending_ip"] = sending
+    if text and not fact.sender and ("domain" in text or "SPF policy" in text):
+        domain = _sending_domain_in(text)
+        if domain:
+            extra.setdefault("sender_domain", domain)
     if context is not None:
         _apply_context(fact, context, changes, extra)
     if extra:
@@ -380,3 +384,18 @@ __all__ = [
     "is_wrapper",
     "reply_chain",
 ]
+
+
+# Replies that name the sender's domain without an address: Exchange Online's "sending domain
+# EXAMPLE.JP doesn't meet ...", "Access denied, sending domain [contoso.com] does not pass DMARC",
+# "unable to verify SPF policy for contoso.com".
+_SENDING_DOMAIN = re.compile(
+    r"(?:sending domain|sender'?s? domain|SPF policy for)\s{1,4}\[?"
+    r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,10}[A-Za-z]{2,63})\]?(?![\w-]|\.\w)",
+    re.IGNORECASE,
+)
+
+
+def _sending_domain_in(text: str) -> str | None:
+    found = _SENDING_DOMAIN.search(text[:_SCAN])
+    return found.group(1).lower() if found else None
