@@ -24,28 +24,45 @@ _LABELLED_REPLY = re.compile(r"[^:\n]{1,80}:\s{1,3}([245][0-5]\d)(?:[ -]|$)")
 # is looked for as its literal word first (str.find), the pattern tried only there.
 _CODE_AFTER = r"\s{0,3}([245][0-5]\d)(?:[ -]|$)"
 _INTRODUCERS = (
+    # "host mx[ip] said:", "Remote host said:", "mx.example.com said:", not "he said: 500 people"
     ("said:", re.compile(r"said:" + _CODE_AFTER)),
     # PHPMailer "SMTP ERROR: RCPT TO command failed: 451 ..."
     ("command failed:", re.compile(r"command failed:" + _CODE_AFTER)),
     # Python's smtplib: SMTPRecipientsRefused {'a@b': (550, b'5.1.1 ...')}, SMTPDataError: (554,
     ("': (", re.compile(r"': \(([245][0-5]\d), ")),
-    ("Error: (", re.compile(r"Error: \(([245][0-5]\d), ")),
+    ("SMTP", re.compile(r"SMTP\w{0,40}(?:Error|Refused|Exception): \(([245][0-5]\d), ")),
     ("talk to me:", re.compile(r"talk to me:" + _CODE_AFTER)),
     ("<<", re.compile(r"<<<?" + _CODE_AFTER)),
-    (" was:", re.compile(r" was:" + _CODE_AFTER)),
-    *(
-        (
-            word,
-            re.compile(
-                r"after (?:pipelined )?(?:MAIL FROM|RCPT TO|DATA|end of data|initial connection"
-                r"|EHLO|HELO|STARTTLS)[^:\n]{0,20}(?::<[^>\n]{0,300}>)?[^:\n]{0,40}:" + _CODE_AFTER,
-                re.IGNORECASE,
-            ),
-        )
-        for word in ("after ", "After ", "AFTER ")
+    ("response was:", re.compile(r"response was:" + _CODE_AFTER)),
+    ("server was:", re.compile(r"server was:" + _CODE_AFTER)),
+    ("reply was:", re.compile(r"reply was:" + _CODE_AFTER)),
+    # Exim: "SMTP error from remote mail server after RCPT TO:<a@b>: 550 ..." (its own spelling:
+    # lower-case "after", the command in capitals; "after data import: 550 rows" is not one)
+    (
+        "after ",
+        re.compile(
+            r"after (?:pipelined )?(?:MAIL FROM|RCPT TO|DATA|end of data|initial connection"
+            r"|EHLO|HELO|STARTTLS)[^:\n]{0,20}(?::<[^>\n]{0,300}>)?[^:\n]{0,40}:" + _CODE_AFTER
+        ),
     ),
 )
 _MAX_INTRODUCER_TRIES = 20
+# Who "said:" it: a host (Postfix's "host mx[ip] said:", qmail's "Remote host said:"), a server,
+# or a name with a dot right before it.
+_SAID_BY_SERVER = re.compile(
+    r"(?:\bhost\b|\bserver\b|\]|\.[A-Za-z]{2,63})[^\n]{0,80}$", re.IGNORECASE
+)
+
+
+def _smtp_reply_code(code: str) -> bool:
+    """A code an SMTP server answers with: any 5yz up to 559, and the 4yz codes SMTP and its
+    extensions define (a "404" after "response was:" is a web server's)."""
+    return code[0] == "5" or code in _TEMPORARY_REPLIES
+
+
+_TEMPORARY_REPLIES = frozenset(
+    {"421", "432", "441", "442", "446", "447", "450", "451", "452", "453", "454", "455", "471"}
+)
 
 
 def _introduced_reply(text: str) -> str | None:
@@ -55,7 +72,11 @@ def _introduced_reply(text: str) -> str | None:
         tries = 0
         while position >= 0 and tries < _MAX_INTRODUCER_TRIES:
             found = pattern.match(text, position)
-            if found:
+            if (
+                found
+                and _smtp_reply_code(found.group(1))
+                and (word != "said:" or _SAID_BY_SERVER.search(text, 0, position))
+            ):
                 return found.group(1)
             position = text.find(word, position + 1)
             tries += 1
