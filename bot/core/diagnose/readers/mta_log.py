@@ -38,7 +38,9 @@ _QUEUE_ID = re.compile(r"([0-9A-F]{6,12}|[0-9A-Za-z]{10,20}): ")
 _KEYVALUE = re.compile(r"\b(to|orig_to|relay|dsn|status|from)=(<[^>]{0,500}>|[^,\s]{1,500})")
 _RELAY = re.compile(r"([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\](?::(\d{1,5}))?")
 _STATUS_DETAIL = re.compile(r"status=(\w{1,20}) \((.{1,4000})\)\s*$")
-_HOST_SAID = re.compile(r"host ([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\] said: (.{1,4000}?)"
+# ... said: / ... refused to talk to me: (the smtp client's line for a greeting it was refused)
+_HOST_SAID = re.compile(r"host ([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\]"
+                        r"(?::\d{1,5})? (?:said|refused to talk to me): (.{1,4000}?)"
                         r"(?: \(in reply to (.{1,200}?)(?: command)?\))?$")  # fmt: skip
 _CERT_FAILED = re.compile(
     r"certificate verification failed for ([\w.-]{1,253})\[([0-9A-Fa-f.:]{2,45})\]"
@@ -125,7 +127,16 @@ _MAX_QMAIL = 100_000  # deliveries and messages in flight remembered
 _EXIM_VERIFY_HOST = re.compile(r'\bH="([\w.-]{1,253})"')
 
 
-_POSTFIX_HINTS = ("status=", "TLS", "SSL", "certificate", "reject", " said: ", "STARTTLS")
+_POSTFIX_HINTS = (
+    "status=",
+    "TLS",
+    "SSL",
+    "certificate",
+    "reject",
+    " said: ",
+    "STARTTLS",
+    "refused to talk to me",
+)
 
 
 def _postfix_worth_reading(message: str) -> bool:
