@@ -30,6 +30,10 @@ from bot.core.diagnose.readers.protocol_log import has_log_header, is_record
 _STORE_EXCEPTION = re.compile(
     r"\bMapiException(?:SendAsDenied|NotAuthorized|QuotaExceeded|ShutoffQuotaExceeded|MaxSubmissionExceeded)\b"
 )
+_EXIM_VERDICT = re.compile(
+    r"retry time not reached for any host|retry timeout exceeded"
+    r"|all hosts for '[^'\n]{1,253}' have been failing for a long time"
+)
 _CANDIDATE = re.compile(
     r"[245](?:\.\d{1,3}\.\d{1,3}|(?<![0-9][245])(?<=[45])\d\d(?:[ ,-]|(?=\n)|$))"
 )
@@ -58,7 +62,9 @@ class FreeTextReader(Reader):
             self._log_file = True  # a protocol log file: every line is its reader's
             return 0
         text = document.text
-        return 1 if _CANDIDATE.search(text) or _STORE_EXCEPTION.search(text) else 0
+        if _CANDIDATE.search(text) or _STORE_EXCEPTION.search(text) or _EXIM_VERDICT.search(text):
+            return 1
+        return 0
 
     def parse(self, document: Document) -> list[Fact]:
         facts: list[Fact] = []
@@ -103,20 +109,28 @@ class FreeTextReader(Reader):
                     )
                 )
             if not facts:
-                facts.extend(self._store_exceptions(segment))
+                facts.extend(self._codeless_errors(segment))
         return facts
 
-    def _store_exceptions(self, segment: Segment) -> list[Fact]:
-        """The mailbox store's exception in an NDR that Outlook wrote without a reply code
-        ("Microsoft.Mapi.MapiExceptionSendAsDenied: ... (hr=0x80070005, ec=1244)")."""
-        found = _STORE_EXCEPTION.search(segment.text)
+    def _codeless_errors(self, segment: Segment) -> list[Fact]:
+        """An error that comes without a reply code: the mailbox store's exception in an NDR that
+        Outlook wrote ("Microsoft.Mapi.MapiExceptionSendAsDenied: ... (hr=0x80070005)"), or
+        Exim's own retry verdicts on a line cut from its log."""
+        found = _STORE_EXCEPTION.search(segment.text) or _EXIM_VERDICT.search(segment.text)
         if found is None:
             return []
         start = segment.text.rfind("\n", 0, found.start()) + 1
         end = segment.text.find("\n", found.end())
         line = segment.text[start : end if end >= 0 else len(segment.text)][:2000].strip()
         number = segment.line(start)
-        return [Fact(source=self.name, diagnostic=line, lines=(number, number))]
+        return [
+            Fact(
+                source=self.name,
+                recipient=recipient_in(line),
+                diagnostic=line,
+                lines=(number, number),
+            )
+        ]
 
 
 # Postfix's "host mx.example.com[192.0.2.1] said:" on a line of its own, the reply below it.
