@@ -32,6 +32,8 @@ _INTRODUCERS = (
     ("': (", re.compile(r"': \(([245][0-5]\d), ")),
     ("SMTP", re.compile(r"SMTP\w{0,40}(?:Error|Refused|Exception): \(([245][0-5]\d), ")),
     ("talk to me:", re.compile(r"talk to me:" + _CODE_AFTER)),
+    # OpenSMTPD and Sendmail log lines: "stat=451 Temporary failure", "stat=Deferred: 451 ..."
+    ("stat=", re.compile(r"stat=(?:Deferred: )?" + _CODE_AFTER.removeprefix(r"\s{0,3}"))),
     ("<<", re.compile(r"<<<?" + _CODE_AFTER)),
     ("response was:", re.compile(r"response was:" + _CODE_AFTER)),
     ("server was:", re.compile(r"server was:" + _CODE_AFTER)),
