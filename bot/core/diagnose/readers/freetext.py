@@ -28,12 +28,25 @@ from bot.core.diagnose.readers.protocol_log import has_log_header, is_record
 # characters at C speed instead of trying both branches at every position (5x on chat text).
 # The mailbox store's exceptions that Outlook's own NDRs quote (the only error text they hold).
 _STORE_EXCEPTION = re.compile(
-    r"\bMapiException(?:SendAsDenied|NotAuthorized|QuotaExceeded|ShutoffQuotaExceeded|MaxSubmissionExceeded)\b"
+    r"(?<!\w)MapiException(?:SendAsDenied|NotAuthorized|QuotaExceeded|ShutoffQuotaExceeded|MaxSubmissionExceeded)\b"
 )
 _EXIM_VERDICT = re.compile(
     r"retry time not reached for any host|retry timeout exceeded"
     r"|all hosts for '[^'\n]{1,253}' have been failing for a long time"
 )
+
+
+def _codeless_error(text: str) -> re.Match[str] | None:
+    """The first code-less error in `text` (its literal words are looked for first)."""
+    if "MapiException" in text:
+        found = _STORE_EXCEPTION.search(text)
+        if found:
+            return found
+    if "etry time" in text or "have been failing" in text:  # retry time(out), all hosts ...
+        return _EXIM_VERDICT.search(text)
+    return None
+
+
 _CANDIDATE = re.compile(
     r"[245](?:\.\d{1,3}\.\d{1,3}|(?<![0-9][245])(?<=[45])\d\d(?:[ ,-]|(?=\n)|$))"
 )
@@ -62,9 +75,7 @@ class FreeTextReader(Reader):
             self._log_file = True  # a protocol log file: every line is its reader's
             return 0
         text = document.text
-        if _CANDIDATE.search(text) or _STORE_EXCEPTION.search(text) or _EXIM_VERDICT.search(text):
-            return 1
-        return 0
+        return 1 if _CANDIDATE.search(text) or _codeless_error(text) else 0
 
     def parse(self, document: Document) -> list[Fact]:
         facts: list[Fact] = []
@@ -116,7 +127,7 @@ class FreeTextReader(Reader):
         """An error that comes without a reply code: the mailbox store's exception in an NDR that
         Outlook wrote ("Microsoft.Mapi.MapiExceptionSendAsDenied: ... (hr=0x80070005)"), or
         Exim's own retry verdicts on a line cut from its log."""
-        found = _STORE_EXCEPTION.search(segment.text) or _EXIM_VERDICT.search(segment.text)
+        found = _codeless_error(segment.text)
         if found is None:
             return []
         start = segment.text.rfind("\n", 0, found.start()) + 1

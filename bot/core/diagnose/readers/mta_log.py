@@ -490,7 +490,7 @@ _QMAIL_MARK = re.compile(
 
 _NOT_EXIM = ("CLIENT -> SERVER", "SERVER -> CLIENT", "SMTP ERROR", "SMTP NOTICE", "SMTP Error")
 _POLICY_SERVICE = re.compile(
-    r"\b(?:policyd-spf|policyd-weight|postgrey|postfwd|policyd)\[\d{1,10}\]: "
+    r"(?<![\w-])(?:policyd-spf|policyd-weight|postgrey|postfwd|policyd)\[\d{1,10}\]: "
 )
 
 
