@@ -77,7 +77,10 @@ def _introduced_reply(text: str) -> str | None:
             if (
                 found
                 and _smtp_reply_code(found.group(1))
-                and (word != "said:" or _SAID_BY_SERVER.search(text, 0, position))
+                and (
+                    word != "said:"
+                    or _SAID_BY_SERVER.search(text, max(0, position - 100), position)
+                )
             ):
                 return found.group(1)
             position = text.find(word, position + 1)

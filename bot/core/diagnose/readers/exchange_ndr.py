@@ -118,7 +118,7 @@ def _wrapped_reply(lines: list[str], index: int, spaced: bool = False) -> tuple[
     double-spaced copy the blank line after each piece is skipped."""
     line = lines[index].strip()
     opened = line.find("returned '")
-    if opened < 0 or _REMOTE_RETURNED.search(line):
+    if opened < 0 or _CLOSING_QUOTE.search(line, opened + 10):
         return line, index  # no reply, or its closing quote is on this line (not "can't")
     pieces = [line]
     reach = _WRAPPED_LINES * (2 if spaced else 1)
@@ -142,6 +142,7 @@ _REMOTE_RETURNED = re.compile(
     r"returned '(?P<text>.{0,4000}?)'(?=$|[\s.,;:)\]])",  # not the ' of "can't"
     re.I,
 )
+_CLOSING_QUOTE = re.compile(r"'(?=$|[\s.,;:)\]])")
 _EMPTY_REPLY = "Remote Server returned '' (no reply text)"
 _ORIGINAL_HEADER = re.compile(r"^(From|Subject|Message-ID):[ \t]{0,8}(.{1,2000})$", re.I)
 _HEADER_LINES = 200  # of the original message's headers, read for its sender and subject

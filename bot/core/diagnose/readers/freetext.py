@@ -12,6 +12,7 @@ so arbitrary text of any size costs one regular-expression pass.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.core.diagnose.codes import Reply as FoundReply
 from bot.core.diagnose.codes import free_text_error
@@ -273,10 +274,13 @@ def _more_lines_follow(line: str, code: str) -> bool:
 def _same_reply(reply: FoundReply) -> re.Pattern[str] | None:
     """A line of the same multi-line reply: its reply code, then `-` or a space, then its status
     when it has one."""
-    if not reply.reply_code:
-        return None
-    status = rf"[ \t]*{re.escape(reply.status)}" if reply.status else ""
-    return re.compile(rf"(?<!\d){reply.reply_code}[- ]{status}(?![\d.])")
+    return _reply_pattern(reply.reply_code, reply.status) if reply.reply_code else None
+
+
+@lru_cache(maxsize=256)
+def _reply_pattern(code: str, status: str | None) -> re.Pattern[str]:
+    marker = rf"[ \t]*{re.escape(status)}" if status else ""
+    return re.compile(rf"(?<!\d){code}[- ]{marker}(?![\d.])")
 
 
 def _continues(candidate: str, previous: str, last: str, reply: FoundReply) -> bool:

@@ -558,7 +558,9 @@ def is_log_line(line: str) -> bool:
     message is this server's own, and smtpd's NOQUEUE line for it follows."""
     if "postfix" in line and _POSTFIX.search(line):
         return True
-    if "[" in line and _POLICY_SERVICE.search(line):
+    if ("policyd" in line or "postgrey" in line or "postfwd" in line) and _POLICY_SERVICE.search(
+        line
+    ):
         return True
     if "delivery " in line and _QMAIL_RESULT.search(line):
         return True
