@@ -79,6 +79,7 @@ DERIVED_FIELDS = frozenset(
         "detail_meaning", "detail_explanation", "subject_explanation", "recipient_domain",
         "sender_domain", "x500_address", "mailbox", "reason_meaning",
         "unix_mta",  # postfix, exim, ...: the user's side runs that MTA (findings._unix_mta)
+        "outside_exchange",  # the recipient's mailbox is no Exchange organisation's own
     }
 )  # fmt: skip
 KNOWN_FIELDS = FACT_FIELDS | DERIVED_FIELDS

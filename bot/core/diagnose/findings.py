@@ -18,6 +18,7 @@ from bot.core import dn, names, powershell
 from bot.core.diagnose.causes import EXCHANGE_SOURCES, Cause, CauseBook
 from bot.core.diagnose.enrich import inner_status, is_wrapper
 from bot.core.diagnose.fact import Fact, FactKind
+from bot.core.diagnose.mailbox_providers import is_public_mailbox
 from bot.core.diagnose.playbooks import Playbooks
 from bot.core.enhanced_status import EnhancedStatus, parse
 from bot.core.models import FieldValue, Finding, most_severe_first
@@ -418,6 +419,10 @@ class FindingBuilder:
             domain = _domain_of(values.get(address, ""))
             if domain and target not in values:
                 values[target] = domain
+        # the recipient's mailbox is no organisation's own: a public provider's, or the fact
+        # comes from a Unix MTA's side (its fixes are shell steps)
+        if values.get("unix_mta") or is_public_mailbox(values.get("recipient_domain", "").lower()):
+            values["outside_exchange"] = "yes"
         x500 = _x500_from_imceaex(values.get("recipient", ""))
         if x500:
             values["x500_address"] = x500

@@ -20,6 +20,7 @@ from bot.core.diagnose.decode import Document, documents, text_documents
 from bot.core.diagnose.enrich import MessageContext, enrich, prefer_status
 from bot.core.diagnose.fact import Fact
 from bot.core.diagnose.findings import FindingBuilder
+from bot.core.diagnose.mailbox_providers import load_mailbox_providers
 from bot.core.diagnose.playbooks import Playbooks, load_playbooks
 from bot.core.diagnose.readers import Reader
 from bot.core.diagnose.readers.amazonses import load_spec as load_notification_spec
@@ -52,6 +53,7 @@ def load_knowledge() -> Knowledge:
     load_notification_spec()
     load_webhook_services()
     load_sending_ip_patterns()
+    load_mailbox_providers()
     return Knowledge(load_reasons(), load_causes(), load_playbooks())
 
 
