@@ -94,6 +94,8 @@ class FreeTextReader(Reader):
                 line = text[start:end][:4096]
                 if is_record(line) or is_log_line(line):
                     continue  # a protocol-log or MTA-log line: its own reader reads it
+                if _after_transcript_reply(text, start, line):
+                    continue  # Sendmail's own summary under the remote server's "<<< 550 ..."
                 reply = free_text_error(line)
                 if reply is None:
                     continue
@@ -200,6 +202,15 @@ def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     for found in pattern.finditer(text):  # noqa: B007 - the last match is wanted
         pass
     return found
+
+
+def _after_transcript_reply(text: str, start: int, line: str) -> bool:
+    """Is `line` the sending MTA's own code right under a "<<< " line of its transcript
+    ("<<< 550 5.7.1 SPF ..." then "554 5.0.0 Service unavailable")?"""
+    if start < 2 or line.lstrip().startswith(("<<<", ">>>")):
+        return False
+    above = text[text.rfind("\n", 0, start - 1) + 1 : start - 1]
+    return above.lstrip().startswith("<<< ")
 
 
 def _said_before(text: str, start: int) -> str:

@@ -39,8 +39,23 @@ def merge_facts(facts: list[Fact], scores: Mapping[str, int]) -> list[Fact]:
         recipient = merged[index].recipient
         if recipient:
             by_recipient.setdefault((fact.kind, recipient.lower()), index)
+    merged = _report_and_reply(merged)
     order = {id(fact): position for position, fact in enumerate(facts)}
     return sorted(merged, key=lambda fact: (fact.lines[0] or 10**12, order.get(id(fact), 0)))
+
+
+def _report_and_reply(merged: list[Fact]) -> list[Fact]:
+    """A pasted report whose only recipient has no server reply, and one free-text reply with no
+    recipient (a Sendmail transcript's "<<< 550 ..." above its DSN fields): one failure."""
+    silent = [
+        f for f in merged if f.recipient and not f.diagnostic and f.source != FREE_TEXT_SOURCE
+    ]
+    replies = [f for f in merged if f.source == FREE_TEXT_SOURCE and not f.recipient]
+    if len(silent) != 1 or len(replies) != 1:
+        return merged
+    report, reply = silent[0], replies[0]
+    combined = _combine(report, reply).with_(status=reply.status or report.status)
+    return [combined if f is report else f for f in merged if f is not reply]
 
 
 _GENERIC_SCORE = 2  # the generic readers (text, bounce): their recipient is a guess
