@@ -119,6 +119,7 @@ LABELS: Mapping[str, str] = {
     "source_name": "Event source",
     "source_context": "Source context",
     "queue_id": "Queue ID",
+    "program": "Program",
     "pieces": "Read",
     "joined": "Explains",
     "config_rule": "Rule",

@@ -58,7 +58,7 @@ FACT_FIELDS = frozenset(
         "text", "tls_error", "remote_ehlo", "log_type", "exchange_online", "first_seen",
         "last_seen", "next_hop_domain", "chain_status", "original_recipient", "message_id",
         "message_subject", "event_id", "source_name", "source_context", "provider", "diagnostic",
-        "queue_id",
+        "queue_id", "program",
         "inner_status",
         "last_attempted_server_name", "connector_id", "count", "local_port", "remote_port",
         "config_rule", "connector_kind", "servers", "configured", "expected", "property",
