@@ -256,7 +256,7 @@ def _continuation(text: str, end: int, line: str, reply: FoundReply) -> tuple[li
             end = following
             continue
         multi = False
-        if last.endswith(_SENTENCE_END) or not _continues(candidate, previous, last, reply):
+        if _ends_sentence(last, candidate) or not _continues(candidate, previous, last, reply):
             break
         previous, last = candidate.rstrip(), candidate.strip()
         wrapped.append(last)
@@ -275,6 +275,14 @@ def _without_inner_markers(text: str, reply: FoundReply) -> str:
         return text
     inner = re.compile(rf"[ \t]*(?:{same.pattern})[ \t]*")
     return text[: first.end()] + inner.sub(" ", text[first.end() :])
+
+
+def _ends_sentence(last: str, following: str) -> bool:
+    """Does `last` end the reply? A sentence's end does, except a bracketed name that the
+    next line goes on from in lower case ("sending domain [CONTOSO.COM]" / "does not pass ...")."""
+    if not last.endswith(_SENTENCE_END):
+        return False
+    return not (last.endswith("]") and following.strip()[:1].islower())
 
 
 def _more_lines_follow(line: str, code: str) -> bool:
