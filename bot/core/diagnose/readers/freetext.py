@@ -108,6 +108,11 @@ class FreeTextReader(Reader):
                 if said:
                     joined, number = f"{said} {joined}", number - 1
                 recipient = recipient_in(line) or _recipient_above(text, start)
+                exim = _exim_error_above(text, start) if not said else None
+                if exim is not None:
+                    above, lines_above, exim_recipient = exim
+                    joined, number = f"{above} {joined}", number - lines_above
+                    recipient = recipient or exim_recipient
                 if not said:
                     joined = _with_reply_from(text, start, joined)
                 stripped = clip(_without_inner_markers(joined, reply) if wrapped else joined, 2000)
@@ -165,7 +170,7 @@ _REPLY_FROM = re.compile(
     r"\[([0-9A-Fa-f.:]{2,45})\]:?\s*$"
 )
 # "<a@b>:" alone on the line right above the reply (Yahoo's and qmail's bounces)
-_ADDRESS_ALONE = re.compile(r"[ \t]*<([^\s<>@]{1,64}@[\w.-]{1,253})>:?[ \t]*")
+_ADDRESS_ALONE = re.compile(r"[ \t]*<([^\s<>@]{1,64}@[\w.-]{1,253})>:?(?:[ \t]+host)?[ \t]*")
 _STATUS_OPENING = re.compile(r"[ \t]*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _LOOKBACK = 600  # characters above a reply searched for its recipient and host
 
@@ -211,6 +216,36 @@ def _after_transcript_reply(text: str, start: int, line: str) -> bool:
         return False
     above = text[text.rfind("\n", 0, start - 1) + 1 : start - 1]
     return above.lstrip().startswith("<<< ")
+
+
+# An Exim bounce's block: the address, "(ultimately generated from ...)", "host mx [ip]", then
+# "SMTP error from remote mail server after MAIL FROM:<...> SIZE=2472:" above the reply.
+_EXIM_ERROR_LINE = re.compile(
+    r"[ \t]*SMTP error from remote (?:mail server|mailer) after [^\n]{1,400}:[ \t]*"
+)
+_EXIM_HOST_LINE = re.compile(r"[ \t]*host [\w.-]{1,253} \[[0-9A-Fa-f:.]{2,45}\]:?[ \t]*")
+_EXIM_ADDRESS_LINE = re.compile(r"[ \t]*<?([^\s<>@]{1,64}@[\w.-]{1,253})>?[ \t]*")
+
+
+def _exim_error_above(text: str, start: int) -> tuple[str, int, str | None] | None:
+    """The lines of an Exim bounce block above a reply (the error line, the host, the address)
+    as one text, how many lines they are, and the recipient they name."""
+    above = text[max(0, start - _LOOKBACK) : start].rstrip("\n").split("\n")
+    if not above or not _EXIM_ERROR_LINE.fullmatch(above[-1]):
+        return None
+    taken = [above[-1].strip()]
+    recipient = None
+    for line in reversed(above[-4:-1]):
+        if _EXIM_HOST_LINE.fullmatch(line):
+            taken.insert(0, line.strip())
+            continue
+        address = _EXIM_ADDRESS_LINE.fullmatch(line)
+        if address:
+            recipient = address.group(1)
+            break
+        if not line.strip().startswith("(ultimately generated from"):
+            break
+    return " ".join(taken), len(taken), recipient
 
 
 def _said_before(text: str, start: int) -> str:
