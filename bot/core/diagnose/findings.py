@@ -375,6 +375,9 @@ class FindingBuilder:
         if group.last_timestamp and group.last_timestamp != fields.get("timestamp"):
             fields["last_timestamp"] = group.last_timestamp
         text_values = {k: _one_line(_words(v, MAX_TEMPLATE_VALUE)) for k, v in values.items()}
+        if "diagnostic" in values:  # "{remote_host} said: {diagnostic}" says who said it once
+            reply = _SAID_PREFIX.sub("", values["diagnostic"], count=1)
+            text_values["diagnostic"] = _one_line(_words(reply, MAX_TEMPLATE_VALUE))
         return Finding(
             id=cause.id,
             severity=cause.severity_for(
@@ -737,6 +740,15 @@ def certificate_names(facts: Mapping[str, FieldValue]) -> tuple[str, ...]:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+# What an MTA puts before the server's words: "<a@b>: host mx[192.0.2.1] said: ", "Reply from
+# mx [192.0.2.1]: "; the templates name the host themselves.
+_SAID_PREFIX = re.compile(
+    r"^(?:<[^<>\s]{1,320}>:\s{1,4})?"
+    r"(?:host [\w.-]{1,253} ?\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})? said:"
+    r"|Reply from [\w.-]{1,253} \[[0-9A-Fa-f:.]{2,45}\]:)\s{0,4}"
+)
 
 
 def _words(value: str, limit: int) -> str:
