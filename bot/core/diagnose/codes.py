@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # An enhanced status code: class 2/4/5, subject and detail of 1-3 digits. Not part of a longer
 # dotted number ("4.4.4.4.4", "10.5.1.1"), though a sentence may end right after it ("5.1.1.").
@@ -33,7 +34,7 @@ _INTRODUCERS = (
     ("SMTP", re.compile(r"SMTP\w{0,40}(?:Error|Refused|Exception): \(([245][0-5]\d), ")),
     ("talk to me:", re.compile(r"talk to me:" + _CODE_AFTER)),
     # OpenSMTPD and Sendmail log lines: "stat=451 Temporary failure", "stat=Deferred: 451 ..."
-    ("stat=", re.compile(r"stat=(?:Deferred: )?" + _CODE_AFTER.removeprefix(r"\s{0,3}"))),
+    ("stat=", re.compile(r"stat=(?:Deferred: )?" + _CODE_AFTER)),
     ("<<", re.compile(r"<<<?" + _CODE_AFTER)),
     ("response was:", re.compile(r"response was:" + _CODE_AFTER)),
     ("server was:", re.compile(r"server was:" + _CODE_AFTER)),
@@ -49,6 +50,11 @@ _INTRODUCERS = (
     ),
 )
 _MAX_INTRODUCER_TRIES = 20
+# What Postfix writes before a remote server's reply: "<a@b>: host mx.example.com[192.0.2.1] said:"
+SAID_PREFIX = re.compile(
+    r"[ \t]*(?:<[^<>\s]{1,320}>:\s{1,4})?host [\w.-]{1,253} ?\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})?"
+    r" said:[ \t]*"
+)
 # Who "said:" it: a host (Postfix's "host mx[ip] said:", qmail's "Remote host said:"), a server,
 # or a name with a dot right before it.
 _SAID_BY_SERVER = re.compile(
@@ -223,14 +229,28 @@ def status_in(text: str) -> str | None:
 _MULTILINE_MARK = re.compile(r"(?<![\d.])([245]\d\d)-([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 
 
-def joined_multiline(text: str) -> str:
-    """A joined multi-line reply without the markers inside it, so its words read as written
-    ("at a rate that prevents ..."); the first marker stays. Other text comes back as it was."""
-    first = _MULTILINE_MARK.search(text)
+@lru_cache(maxsize=512)  # bounded: codes and statuses come from the input
+def reply_marker(code: str, status: str | None) -> re.Pattern[str]:
+    """What opens each line of one multi-line reply: its code, `-` or a space, its status."""
+    after = rf"[ \t]*{re.escape(status)}" if status else ""
+    return re.compile(rf"(?<![\d.]){code}[- ]{after}(?![\d.])")
+
+
+@lru_cache(maxsize=512)
+def _inner_marker(code: str, status: str | None) -> re.Pattern[str]:
+    return re.compile(rf"[ \t]*(?:{reply_marker(code, status).pattern})[ \t]*")
+
+
+def without_inner_markers(text: str, code: str, status: str | None) -> str:
+    """A multi-line reply read as one text: the markers that open its later lines go (the words
+    they split, "this message is 550-5.7.1 not RFC 2822 compliant", join again); the first stays."""
+    first = reply_marker(code, status).search(text)
     if first is None:
         return text
-    code, status = first.groups()
-    inner = re.compile(rf"[ \t]*(?<![\d.]){code}[- ]{re.escape(status)}(?![\d.])[ \t]*")
-    rest = text[first.end() :]
-    joined = inner.sub(" ", rest)
-    return text if joined == rest else text[: first.end()] + joined
+    return text[: first.end()] + _inner_marker(code, status).sub(" ", text[first.end() :])
+
+
+def joined_multiline(text: str) -> str:
+    """`text` without the inner markers of the multi-line reply it holds, if it holds one."""
+    first = _MULTILINE_MARK.search(text)
+    return text if first is None else without_inner_markers(text, *first.groups())

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from bot.core import dn, names, powershell
 from bot.core.diagnose.causes import EXCHANGE_SOURCES, Cause, CauseBook
+from bot.core.diagnose.codes import SAID_PREFIX
 from bot.core.diagnose.enrich import inner_status, is_wrapper
 from bot.core.diagnose.fact import Fact, FactKind
 from bot.core.diagnose.mailbox_providers import is_public_mailbox
@@ -745,9 +746,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # What an MTA puts before the server's words: "<a@b>: host mx[192.0.2.1] said: ", "Reply from
 # mx [192.0.2.1]: "; the templates name the host themselves.
 _SAID_PREFIX = re.compile(
-    r"^(?:<[^<>\s]{1,320}>:\s{1,4})?"
-    r"(?:host [\w.-]{1,253} ?\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})? said:"
-    r"|Reply from [\w.-]{1,253} \[[0-9A-Fa-f:.]{2,45}\]:)\s{0,4}"
+    rf"^(?:{SAID_PREFIX.pattern}|Reply from [\w.-]{{1,253}} \[[0-9A-Fa-f:.]{{2,45}}\]:\s{{0,4}})"
 )
 
 

@@ -12,10 +12,14 @@ so arbitrary text of any size costs one regular-expression pass.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
+from bot.core.diagnose.codes import (
+    SAID_PREFIX,
+    free_text_error,
+    reply_marker,
+    without_inner_markers,
+)
 from bot.core.diagnose.codes import Reply as FoundReply
-from bot.core.diagnose.codes import free_text_error
 from bot.core.diagnose.decode import Document, Segment
 from bot.core.diagnose.fact import FREE_TEXT_SOURCE, Fact, Reply, clip
 from bot.core.diagnose.readers import Reader
@@ -107,15 +111,22 @@ class FreeTextReader(Reader):
                 said = _said_before(text, start)
                 if said:
                     joined, number = f"{said} {joined}", number - 1
-                recipient = recipient_in(line) or _recipient_above(text, start)
+                reply_from = _reply_from_above(text, start)
+                recipient = (
+                    recipient_in(line)
+                    or (reply_from.group(1) if reply_from else None)
+                    or _recipient_above(text, start)
+                )
                 exim = _exim_error_above(text, start) if not said else None
                 if exim is not None:
                     above, lines_above, exim_recipient = exim
                     joined, number = f"{above} {joined}", number - lines_above
                     recipient = recipient or exim_recipient
-                if not said:
-                    joined = _with_reply_from(text, start, joined)
-                stripped = clip(_without_inner_markers(joined, reply) if wrapped else joined, 2000)
+                if reply_from and not said:  # so that enrich finds the remote host
+                    joined = f"Reply from {reply_from.group(2)} [{reply_from.group(3)}]: {joined}"
+                if wrapped and reply.reply_code:
+                    joined = without_inner_markers(joined, reply.reply_code, reply.status)
+                stripped = clip(joined, 2000)
                 facts.append(
                     Fact(
                         source=self.name,
@@ -152,12 +163,6 @@ class FreeTextReader(Reader):
         ]
 
 
-# Postfix's "host mx.example.com[192.0.2.1] said:" on a line of its own, the reply below it.
-_SAID_LINE = re.compile(
-    r"[ \t]*(?:<[^>\n]{1,254}>: )?host [^\s\[]{1,253} ?\[[0-9A-Fa-f:.]{3,45}\] said:[ \t]*"
-)
-
-
 # What a bounce says above the reply it quotes: "Your message to a@b has been blocked", "<a@b> :
 # Reply from mx.example.com [192.0.2.1]:" (Trend Micro IMSS and others).
 _MESSAGE_TO = re.compile(
@@ -169,20 +174,23 @@ _REPLY_FROM = re.compile(
     r"<([^\s<>@]{1,64}@[\w.-]{1,253})>\s{0,4}:\s{0,4}Reply from\s{1,12}([\w.-]{1,253})\s{1,12}"
     r"\[([0-9A-Fa-f.:]{2,45})\]:?\s*$"
 )
-# "<a@b>:" alone on the line right above the reply (Yahoo's and qmail's bounces)
-_ADDRESS_ALONE = re.compile(r"[ \t]*<([^\s<>@]{1,64}@[\w.-]{1,253})>:?(?:[ \t]+host)?[ \t]*")
+# An address alone on a line above the reply: "<a@b>:" (Yahoo's and qmail's bounces), Postfix's
+# "<a@b>: host" (its host and reply on the next line), an Exim bounce's bare address
+_ADDRESS_ALONE = re.compile(r"[ \t]*<?([^\s<>@]{1,64}@[\w.-]{1,253})>?:?(?:[ \t]+host)?[ \t]*")
 _STATUS_OPENING = re.compile(r"[ \t]*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _LOOKBACK = 600  # characters above a reply searched for its recipient and host
 
 
+def _reply_from_above(text: str, start: int) -> re.Match[str] | None:
+    """The "<a@b> : Reply from host [ip]:" above a reply."""
+    above = text[max(0, start - _LOOKBACK) : start]
+    return _REPLY_FROM.search(above) if "Reply from" in above else None
+
+
 def _recipient_above(text: str, start: int) -> str | None:
     above = text[max(0, start - _LOOKBACK) : start]
-    if "Reply from" in above:
-        found = _REPLY_FROM.search(above)
-        if found:
-            return found.group(1)
     line_above = above.rstrip("\n").rpartition("\n")[2]
-    if ">" in line_above:
+    if "@" in line_above:
         alone = _ADDRESS_ALONE.fullmatch(line_above)
         if alone:
             return alone.group(1)
@@ -193,13 +201,6 @@ def _recipient_above(text: str, start: int) -> str | None:
         return None
     message_to = _last(_MESSAGE_TO, above)
     return message_to.group(1) if message_to else None
-
-
-def _with_reply_from(text: str, start: int, joined: str) -> str:
-    """The reply with the "Reply from host [ip]:" above it, so enrich finds the remote host."""
-    above = text[max(0, start - _LOOKBACK) : start]
-    found = _REPLY_FROM.search(above) if "Reply from" in above else None
-    return f"Reply from {found.group(2)} [{found.group(3)}]: {joined}" if found else joined
 
 
 def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -224,7 +225,6 @@ _EXIM_ERROR_LINE = re.compile(
     r"[ \t]*SMTP error from remote (?:mail server|mailer) after [^\n]{1,400}:[ \t]*"
 )
 _EXIM_HOST_LINE = re.compile(r"[ \t]*host [\w.-]{1,253} \[[0-9A-Fa-f:.]{2,45}\]:?[ \t]*")
-_EXIM_ADDRESS_LINE = re.compile(r"[ \t]*<?([^\s<>@]{1,64}@[\w.-]{1,253})>?[ \t]*")
 
 
 def _exim_error_above(text: str, start: int) -> tuple[str, int, str | None] | None:
@@ -239,7 +239,7 @@ def _exim_error_above(text: str, start: int) -> tuple[str, int, str | None] | No
         if _EXIM_HOST_LINE.fullmatch(line):
             taken.insert(0, line.strip())
             continue
-        address = _EXIM_ADDRESS_LINE.fullmatch(line)
+        address = _ADDRESS_ALONE.fullmatch(line)
         if address:
             recipient = address.group(1)
             break
@@ -249,12 +249,12 @@ def _exim_error_above(text: str, start: int) -> tuple[str, int, str | None] | No
 
 
 def _said_before(text: str, start: int) -> str:
-    """The line before a reply, when it is only the "host ... said:" that introduces it."""
+    """The line before a reply, when it is only Postfix's "host mx[ip] said:" that introduces it."""
     if start < 2:
         return ""
     begin = text.rfind("\n", 0, start - 1) + 1
     line = text[begin : start - 1]
-    return line.strip() if len(line) < 400 and _SAID_LINE.fullmatch(line) else ""
+    return line.strip() if len(line) < 400 and SAID_PREFIX.fullmatch(line) else ""
 
 
 def _without_label(line: str) -> str:
@@ -268,7 +268,7 @@ def _continuation(text: str, end: int, line: str, reply: FoundReply) -> tuple[li
     goes on while its lines carry its code, however a client wrapped or joined them."""
     wrapped: list[str] = []
     last = previous = line.rstrip()
-    same = _same_reply(reply)
+    same = reply_marker(reply.reply_code, reply.status) if reply.reply_code else None
     multi = same is not None and _more_lines_follow(line, reply.reply_code or "")
     # "<a@b>: host mx[ip] said: 550" with the reply's text on the indented lines below it
     # (Postfix wraps its DSN text so): those lines are the reply, whatever codes they quote
@@ -299,19 +299,6 @@ def _continuation(text: str, end: int, line: str, reply: FoundReply) -> tuple[li
     return wrapped, end
 
 
-def _without_inner_markers(text: str, reply: FoundReply) -> str:
-    """A multi-line reply read as one text: the `550-5.7.1` that open its later lines go (the
-    words they split, "this message is 550-5.7.1 not RFC 2822 compliant", join again)."""
-    same = _same_reply(reply)
-    if same is None:
-        return text
-    first = same.search(text)
-    if first is None:
-        return text
-    inner = re.compile(rf"[ \t]*(?:{same.pattern})[ \t]*")
-    return text[: first.end()] + inner.sub(" ", text[first.end() :])
-
-
 def _ends_sentence(last: str, following: str) -> bool:
     """Does `last` end the reply? A sentence's end does, except a bracketed name that the
     next line goes on from in lower case ("sending domain [CONTOSO.COM]" / "does not pass ...")."""
@@ -323,18 +310,6 @@ def _ends_sentence(last: str, following: str) -> bool:
 def _more_lines_follow(line: str, code: str) -> bool:
     """Is the last `550-`/`550 ` in the line the hyphen of a line that is not the reply's last?"""
     return line.rfind(f"{code}-") > line.rfind(f"{code} ")
-
-
-def _same_reply(reply: FoundReply) -> re.Pattern[str] | None:
-    """A line of the same multi-line reply: its reply code, then `-` or a space, then its status
-    when it has one."""
-    return _reply_pattern(reply.reply_code, reply.status) if reply.reply_code else None
-
-
-@lru_cache(maxsize=256)
-def _reply_pattern(code: str, status: str | None) -> re.Pattern[str]:
-    marker = rf"[ \t]*{re.escape(status)}" if status else ""
-    return re.compile(rf"(?<!\d){code}[- ]{marker}(?![\d.])")
 
 
 def _continues(candidate: str, previous: str, last: str, reply: FoundReply) -> bool:
