@@ -14,9 +14,10 @@ from bot.core.diagnose.readers import exchange_ndr, mta_log
 from bot.core.diagnose.readers.mta import HeaderTestIndex, load_specs
 
 _ROOT = Path(__file__).parents[2]
+_CORPUS = _ROOT.parent / "shared" / "corpus"
 _INPUTS = sorted(
     p
-    for folder in (_ROOT / "tests" / "data" / "diagnose", _ROOT.parent / "shared" / "corpus")
+    for folder in (_ROOT / "tests" / "data" / "diagnose", _CORPUS)
     if folder.is_dir()
     for p in folder.rglob("*")
     if p.is_file() and not p.name.endswith(".toml") and p.stat().st_size < 2_000_000
@@ -74,7 +75,8 @@ def test_the_header_test_index_agrees_with_each_test_alone() -> None:
                 not test.patterns or any(p.search(v) for v in values for p in test.patterns)
             )
             assert results[number] == alone, (path.name, test.header)
-    assert messages > 300
+    # the repository's own messages, and the corpus's when it lies beside the checkout
+    assert messages > (300 if _CORPUS.is_dir() else 40)
     assert sum(len(s.tests) + len(s.vetoes) for s in specs) >= len(index.ids) > 50
 
 
